@@ -1,0 +1,131 @@
+/**
+ * Assembles a wirelab server: feed, auth, stats, the four transports and the HTTP API on one
+ * port. startWirelab() is what the CLI, the tests and the benchmark all run.
+ */
+import { createServer, type Server } from "node:http";
+import type { Socket } from "node:net";
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import express from "express";
+import type { Logger } from "pino";
+import { ERROR_CODES, type TransportName } from "../web/src/protocol/index.js";
+import { TokenIssuer } from "./auth.js";
+import { resolveConfig, type WirelabConfig, type WirelabOptions } from "./config.js";
+import { WirelabError, refuseUpgrade } from "./errors.js";
+import { Feed } from "./feed/Feed.js";
+import { LocalFeedBus } from "./feed/LocalFeedBus.js";
+import { SqliteFeedStore } from "./feed/SqliteFeedStore.js";
+import { apiRoutes, authenticate, errorHandler, notFound, sessionRoutes } from "./http/api.js";
+import { setSpan } from "./http/locals.js";
+import { createLogger } from "./logger.js";
+import { TrafficStats } from "./stats/TrafficStats.js";
+import { createTransports, type Transport } from "./transports/index.js";
+
+export interface Wirelab {
+  readonly url: string;
+  readonly config: WirelabConfig;
+  readonly server: Server;
+  readonly feed: Feed;
+  readonly stats: TrafficStats;
+  readonly transports: Record<TransportName, Transport>;
+  readonly logger: Logger;
+  /** Stop accepting, tell open clients to go away, then close the store. */
+  close(): Promise<void>;
+}
+
+/** The package root, whether running from server/*.ts or dist/server/*.js. */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json"))) dir = dirname(dir);
+  return dir;
+}
+
+function webRootOf(config: WirelabConfig): string | null {
+  const root = config.webRoot ?? join(packageRoot(), "dist", "web");
+  return existsSync(join(root, "index.html")) ? resolve(root) : null;
+}
+
+export async function startWirelab(options: WirelabOptions = {}, logger?: Logger): Promise<Wirelab> {
+  const config = resolveConfig(options);
+  const log = logger ?? createLogger(config.logLevel);
+  const feed = new Feed(new SqliteFeedStore(config.dataFile, config.historyLimit), new LocalFeedBus(), config.replayPageSize);
+  const auth = new TokenIssuer(config.secret, config.tokenTtlSeconds);
+  const stats = new TrafficStats();
+  const transports = createTransports({ feed, auth, stats, config, logger: log });
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("query parser", "simple");
+  app.use((req, res, next) => {
+    const span = stats.begin(req.socket);
+    setSpan(res, span);
+    res.once("close", () => stats.end(span));
+    next();
+  });
+  app.get("/healthz", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+
+  const v1 = express.Router();
+  sessionRoutes(v1, auth, config.maxPayloadBytes);
+  v1.use(authenticate(auth));
+  apiRoutes(v1, { feed, stats, maxBodyBytes: config.maxPayloadBytes });
+  for (const transport of Object.values(transports)) transport.mount(v1);
+  v1.use(notFound);
+  app.use("/v1", v1);
+
+  const webRoot = webRootOf(config);
+  if (webRoot) {
+    app.use(express.static(webRoot, { index: "index.html" }));
+  } else {
+    app.get("/", (_req, res) => {
+      res
+        .type("text/plain")
+        .send("wirelab is running, but the dashboard is not built: run `npm run build` (npm start does it for you).\n");
+    });
+  }
+  app.use(notFound);
+  app.use(errorHandler(log));
+
+  const server = createServer(app);
+  server.on("upgrade", (req, socket, head) => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    for (const transport of Object.values(transports)) {
+      if (transport.upgrade?.(req, socket, head, url)) return;
+    }
+    refuseUpgrade(socket, new WirelabError(404, ERROR_CODES.notFound, `no WebSocket endpoint at ${url.pathname}`));
+  });
+  // A client that sends garbage instead of HTTP gets a 400 and is cut; the server lives on.
+  server.on("clientError", (_error, socket: Socket) => {
+    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+    else socket.destroy();
+  });
+
+  await new Promise<void>((resolveListen, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, config.host, () => {
+      server.off("error", reject);
+      resolveListen();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : config.port;
+  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+  const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      const stopped = new Promise<void>((done) => server.close(() => done()));
+      await Promise.all(Object.values(transports).map((t) => t.close()));
+      server.closeIdleConnections();
+      // Streams were ended above; anything still open after a grace period is cut.
+      const grace = setTimeout(() => server.closeAllConnections(), 2_000).unref();
+      await stopped;
+      clearTimeout(grace);
+      await feed.close();
+    })());
+
+  return { url, config: { ...config, port }, server, feed, stats, transports, logger: log, close };
+}

@@ -1,0 +1,77 @@
+/**
+ * Every server option and its default, merged in one place.
+ * The CLI, tests and (later) the benchmark all build a config through resolveConfig().
+ */
+import { randomBytes } from "node:crypto";
+
+export interface WirelabConfig {
+  /** TCP port to listen on; 0 picks a free one. Defaults to 8080 (or env PORT). */
+  port: number;
+  /** Address to bind. Defaults to 127.0.0.1 (or env HOST). */
+  host: string;
+  /** SQLite file for the feed, or ":memory:" to keep history in memory only. Defaults to "wirelab.db". */
+  dataFile: string;
+  /** Messages kept per room; older ones are pruned. Defaults to 10,000. */
+  historyLimit: number;
+  /** HMAC secret for session tokens. Defaults to env WIRELAB_SECRET, else random per start. */
+  secret: string;
+  /** Lifetime of a session token in seconds. Defaults to 12 hours. */
+  tokenTtlSeconds: number;
+  /** Largest WebSocket frame and HTTP JSON body accepted, in bytes. Defaults to 64 KiB. */
+  maxPayloadBytes: number;
+  /** `retry:` hint sent to SSE clients, in ms. Defaults to 2,000. */
+  sseRetryMs: number;
+  /** Interval of SSE comment heartbeats, in ms. Defaults to 15,000. */
+  sseHeartbeatMs: number;
+  /** Interval of WebSocket pings; a peer that misses one is dropped. Defaults to 30,000. */
+  wsPingIntervalMs: number;
+  /** A stream whose unsent output exceeds this many bytes is cut (it resumes on reconnect). Defaults to 8 MiB. */
+  maxBufferedBytes: number;
+  /** Messages sent per page when replaying history to a stream. Defaults to 500. */
+  replayPageSize: number;
+  /** Directory with the built dashboard, served at "/". Defaults to dist/web beside the package. */
+  webRoot: string | null;
+  /** pino log level. Defaults to "info" (env LOG_LEVEL). */
+  logLevel: string;
+}
+
+export type WirelabOptions = Partial<WirelabConfig> & { memory?: boolean };
+
+const defaults = (env: NodeJS.ProcessEnv): WirelabConfig => ({
+  port: env.PORT !== undefined ? Number(env.PORT) : 8080,
+  host: env.HOST ?? "127.0.0.1",
+  dataFile: "wirelab.db",
+  historyLimit: 10_000,
+  secret: env.WIRELAB_SECRET ?? randomBytes(32).toString("base64url"),
+  tokenTtlSeconds: 12 * 60 * 60,
+  maxPayloadBytes: 64 * 1024,
+  sseRetryMs: 2_000,
+  sseHeartbeatMs: 15_000,
+  wsPingIntervalMs: 30_000,
+  maxBufferedBytes: 8 * 1024 * 1024,
+  replayPageSize: 500,
+  webRoot: null,
+  logLevel: env.LOG_LEVEL ?? "info",
+});
+
+export function resolveConfig(options: WirelabOptions = {}, env: NodeJS.ProcessEnv = process.env): WirelabConfig {
+  const { memory, ...rest } = options;
+  const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+  const config: WirelabConfig = { ...defaults(env), ...defined };
+  if (memory) {
+    if (options.dataFile !== undefined && options.dataFile !== ":memory:") {
+      throw new TypeError("--memory and --data cannot be combined");
+    }
+    config.dataFile = ":memory:";
+  }
+  if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) {
+    throw new TypeError(`port must be an integer from 0 to 65535, got ${config.port}`);
+  }
+  for (const key of ["historyLimit", "tokenTtlSeconds", "maxPayloadBytes", "sseRetryMs", "sseHeartbeatMs", "wsPingIntervalMs", "maxBufferedBytes", "replayPageSize"] as const) {
+    if (!Number.isInteger(config[key]) || config[key] <= 0) {
+      throw new TypeError(`${key} must be a positive integer, got ${config[key]}`);
+    }
+  }
+  if (config.secret.length < 16) throw new TypeError("the token secret must be at least 16 characters");
+  return config;
+}

@@ -1,0 +1,57 @@
+/**
+ * One error type for everything the server refuses. It carries the HTTP status and the
+ * machine-readable code that end up in `{"error":{"code","message"}}`.
+ */
+import type { ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import { STATUS_CODES } from "node:http";
+import { ERROR_CODES, type ErrorBody } from "../web/src/protocol/index.js";
+
+export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
+
+export class WirelabError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = "WirelabError";
+  }
+
+  toBody(): ErrorBody {
+    return { error: { code: this.code, message: this.message } };
+  }
+}
+
+export const unauthorized = (message: string) => new WirelabError(401, ERROR_CODES.unauthorized, message);
+export const badRequest = (code: ErrorCode, message: string) => new WirelabError(400, code, message);
+
+export function sendError(res: ServerResponse, error: WirelabError): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify(error.toBody());
+  res.writeHead(error.status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+/** Refuse a WebSocket upgrade with a real HTTP status and the JSON error body (no 101). */
+export function refuseUpgrade(socket: Duplex, error: WirelabError): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = JSON.stringify(error.toBody());
+  socket.end(
+    `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? ""}\r\n` +
+      "Connection: close\r\n" +
+      "Content-Type: application/json; charset=utf-8\r\n" +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n` +
+      body,
+  );
+}

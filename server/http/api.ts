@@ -1,0 +1,89 @@
+/**
+ * The HTTP API that is not a transport: sessions, sending over HTTP, stats, health.
+ * Authentication runs before any parsing, so a caller without a token always gets 401.
+ */
+import express, { type NextFunction, type Request, type Response, type Router } from "express";
+import {
+  ERROR_CODES,
+  SendRequestSchema,
+  SessionRequestSchema,
+  TRANSPORT_HEADER,
+  describeIssues,
+  isTransportName,
+} from "../../web/src/protocol/index.js";
+import { tokenOf, type TokenIssuer } from "../auth.js";
+import { WirelabError, badRequest, sendError } from "../errors.js";
+import type { Feed } from "../feed/Feed.js";
+import type { TrafficStats } from "../stats/TrafficStats.js";
+import { classify, setUser, userOf } from "./locals.js";
+import { parseRoom } from "./params.js";
+import type { Logger } from "pino";
+
+export function jsonBody(limitBytes: number) {
+  return express.json({ limit: limitBytes, strict: true, type: () => true });
+}
+
+function validate<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: import("zod").ZodError } }, body: unknown): T {
+  const result = schema.safeParse(body);
+  if (!result.success) throw badRequest(ERROR_CODES.invalidBody, describeIssues(result.error));
+  return result.data;
+}
+
+export function authenticate(auth: TokenIssuer) {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const url = new URL(req.originalUrl, "http://localhost");
+    setUser(res, await auth.verify(tokenOf(req, url)));
+    next();
+  };
+}
+
+export function sessionRoutes(router: Router, auth: TokenIssuer, maxBodyBytes: number): void {
+  router.post("/session", jsonBody(maxBodyBytes), async (req, res) => {
+    const { name } = validate(SessionRequestSchema, req.body);
+    res.status(201).json(await auth.issue(name));
+  });
+}
+
+export function apiRoutes(router: Router, deps: { feed: Feed; stats: TrafficStats; maxBodyBytes: number }): void {
+  router.get("/stats", (_req, res) => {
+    res.json(deps.stats.snapshot());
+  });
+
+  router.post("/rooms/:room/messages", (req, res, next) => {
+    // Count the send under the client's transport when it says which one it is.
+    const via = req.headers[TRANSPORT_HEADER];
+    if (isTransportName(via)) classify(res, via);
+    parseRoom(req.params.room);
+    next();
+  }, jsonBody(deps.maxBodyBytes), async (req, res) => {
+    const room = parseRoom(req.params.room);
+    const input = validate(SendRequestSchema, req.body);
+    const { message, created } = await deps.feed.publish(room, userOf(res), input);
+    res.status(created ? 201 : 200).json({ seq: message.seq, id: message.id, ts: message.ts });
+  });
+}
+
+/** Unknown routes and every thrown error end here, as JSON. */
+export function errorHandler(logger: Logger) {
+  return (error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    sendError(res, toWirelabError(error, logger));
+  };
+}
+
+export function notFound(req: Request): never {
+  throw new WirelabError(404, ERROR_CODES.notFound, `no route for ${req.method} ${req.path}`);
+}
+
+function toWirelabError(error: unknown, logger: Logger): WirelabError {
+  if (error instanceof WirelabError) return error;
+  const e = error as { type?: string; status?: number; message?: string };
+  if (e?.type === "entity.parse.failed") return badRequest(ERROR_CODES.invalidJson, "the body is not valid JSON");
+  if (e?.type === "entity.too.large") {
+    return new WirelabError(413, ERROR_CODES.payloadTooLarge, "the body is larger than the server accepts");
+  }
+  if (typeof e?.status === "number" && e.status >= 400 && e.status < 500) {
+    return new WirelabError(e.status, ERROR_CODES.invalidBody, e.message ?? "bad request");
+  }
+  logger.error({ err: error }, "request failed");
+  return new WirelabError(500, ERROR_CODES.internal, "internal server error");
+}

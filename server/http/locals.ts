@@ -1,0 +1,41 @@
+/** Typed access to what the middleware chain stores on a response. */
+import type { Response } from "express";
+import type { StatsBucket, User } from "../../web/src/protocol/index.js";
+import type { TrafficSpan } from "../stats/TrafficStats.js";
+
+interface WirelabLocals {
+  user?: User;
+  span?: TrafficSpan;
+}
+
+export function userOf(res: Response): User {
+  const user = (res.locals as WirelabLocals).user;
+  if (!user) throw new Error("route reached without authentication");
+  return user;
+}
+
+export function setUser(res: Response, user: User): void {
+  (res.locals as WirelabLocals).user = user;
+}
+
+export function setSpan(res: Response, span: TrafficSpan): void {
+  (res.locals as WirelabLocals).span = span;
+}
+
+/** Count this request under a transport (every request starts under "api"). */
+export function classify(res: Response, bucket: StatsBucket): void {
+  const span = (res.locals as WirelabLocals).span;
+  if (span) span.bucket = bucket;
+}
+
+/** True while a response can still be written: not finished, not torn down. */
+export function writable(res: Response): boolean {
+  return !res.writableEnded && !res.destroyed;
+}
+
+/** Answer with JSON unless the response is already closing; true when it was written. */
+export function sendJson(res: Response, status: number, body: unknown): boolean {
+  if (!writable(res)) return false;
+  res.status(status).json(body);
+  return true;
+}

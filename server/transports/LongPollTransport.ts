@@ -1,0 +1,71 @@
+/**
+ * Long polling: `GET …/messages?since=S&wait=MS` is held until a message after S exists or the
+ * wait ends. Whatever arrived meanwhile is answered in one batch.
+ */
+import type { Request, Response, Router } from "express";
+import { ERROR_CODES } from "../../web/src/protocol/index.js";
+import { WirelabError } from "../errors.js";
+import { classify, sendJson, writable } from "../http/locals.js";
+import { parsePollQuery, parseRoom } from "../http/params.js";
+import { ROUTES, type Transport, type TransportContext } from "./Transport.js";
+
+export class LongPollTransport implements Transport {
+  readonly name = "long-poll" as const;
+  /** Parked polls, with the function that answers each at once. */
+  readonly #parked = new Map<Response, () => void>();
+  #closing = false;
+
+  constructor(private readonly ctx: TransportContext) {}
+
+  mount(router: Router): void {
+    router.get(ROUTES.messages, async (req: Request, res: Response, next) => {
+      const room = parseRoom(req.params.room);
+      const query = parsePollQuery(req.query);
+      if (query.wait === 0) return next();
+      classify(res, this.name);
+      if (this.#closing) throw new WirelabError(503, ERROR_CODES.unavailable, "the server is shutting down");
+      const { feed } = this.ctx;
+      const since = query.since;
+
+      // Subscribe before reading, so a message stored between the read and the wait still wakes us.
+      let woken: () => void = () => {};
+      const wake = new Promise<void>((resolve) => (woken = resolve));
+      const unsubscribe = since === undefined ? () => {} : feed.subscribe(room, (event) => {
+        if (event.message.seq > since) woken();
+      });
+      try {
+        let page = await feed.read(room, since, query.limit);
+        if (page.messages.length === 0 && !page.reset && since !== undefined && writable(res)) {
+          const timer = setTimeout(woken, query.wait);
+          this.#parked.set(res, woken);
+          res.once("close", woken);
+          await wake;
+          clearTimeout(timer);
+          res.off("close", woken);
+          this.#parked.delete(res);
+          if (!writable(res)) return;
+          if (this.#closing) throw new WirelabError(503, ERROR_CODES.unavailable, "the server is shutting down");
+          page = await feed.read(room, since, query.limit);
+        }
+        if (sendJson(res, 200, page)) this.ctx.stats.delivered(this.name, page.messages.length);
+      } finally {
+        unsubscribe();
+      }
+    });
+  }
+
+  get parked(): number {
+    return this.#parked.size;
+  }
+
+  dropAll(): number {
+    const count = this.#parked.size;
+    for (const res of this.#parked.keys()) res.socket?.destroy();
+    return count;
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    for (const answer of this.#parked.values()) answer();
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Server-Sent Events: `GET …/events` streams `event: message` with `id: <seq>`. Every event's id
+ * is the cursor after it, so a browser's own reconnect (Last-Event-ID) resumes in place too.
+ */
+import type { Request, Response, Router } from "express";
+import { createSession, type Session } from "better-sse";
+import { ERROR_CODES, PROTOCOL_VERSION } from "../../web/src/protocol/index.js";
+import { WirelabError } from "../errors.js";
+import { classify, writable } from "../http/locals.js";
+import { parseRoom, parseSince } from "../http/params.js";
+import { ROUTES, type Transport, type TransportContext } from "./Transport.js";
+
+/** Data is serialised once per message by the feed; pass strings through untouched. */
+const passThrough = (data: unknown) => data as string;
+
+export class SseTransport implements Transport {
+  readonly name = "sse" as const;
+  readonly #open = new Map<Session, Response>();
+  #closing = false;
+
+  constructor(private readonly ctx: TransportContext) {}
+
+  mount(router: Router): void {
+    router.get(ROUTES.events, async (req: Request, res: Response) => {
+      const room = parseRoom(req.params.room);
+      const lastEventId = req.headers["last-event-id"];
+      // Last-Event-ID (sent by a reconnecting EventSource) wins over ?since.
+      const since = lastEventId
+        ? parseSince(lastEventId, "Last-Event-ID")
+        : parseSince(req.query.since);
+      classify(res, this.name);
+      if (this.#closing) throw new WirelabError(503, ERROR_CODES.unavailable, "the server is shutting down");
+
+      const { config, feed, stats, logger } = this.ctx;
+      const session = await createSession(req, res, {
+        retry: config.sseRetryMs,
+        keepAlive: config.sseHeartbeatMs,
+        serializer: passThrough,
+        trustClientEventId: false,
+        headers: { "cache-control": "no-store", "x-accel-buffering": "no" },
+      });
+      if (!session.isConnected) return;
+
+      const push = (data: string, event: string, id: number): boolean => {
+        if (!session.isConnected || !writable(res)) return false;
+        session.push(data, event, String(id));
+        if (res.writableLength > config.maxBufferedBytes) {
+          logger.warn({ transport: this.name, room, buffered: res.writableLength }, "slow SSE consumer cut");
+          res.destroy();
+          return false;
+        }
+        return true;
+      };
+      const follower = feed.follow(room, since, {
+        start: (next) => push(JSON.stringify({ protocol: PROTOCOL_VERSION, next }), "hello", next),
+        reset: (oldest) => push(JSON.stringify({ oldest }), "reset", Math.max(oldest - 1, 0)),
+        deliver: (event) => {
+          if (push(event.json, "message", event.message.seq)) stats.delivered(this.name);
+        },
+        fail: (error) => {
+          logger.error({ err: error, transport: this.name, room }, "SSE stream failed");
+          res.destroy();
+        },
+      });
+      this.#open.set(session, res);
+      session.once("disconnected", () => {
+        follower.close();
+        this.#open.delete(session);
+      });
+    });
+  }
+
+  dropAll(): number {
+    const count = this.#open.size;
+    for (const res of this.#open.values()) res.socket?.destroy();
+    return count;
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    for (const res of this.#open.values()) res.end();
+  }
+}

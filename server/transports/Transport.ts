@@ -1,0 +1,40 @@
+/**
+ * The seam every transport implements. A transport turns the one Feed into its own wire
+ * format; it knows nothing of the other transports.
+ */
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import type { Router } from "express";
+import type { Logger } from "pino";
+import type { TransportName } from "../../web/src/protocol/index.js";
+import type { TokenIssuer } from "../auth.js";
+import type { WirelabConfig } from "../config.js";
+import type { Feed } from "../feed/Feed.js";
+import type { TrafficStats } from "../stats/TrafficStats.js";
+
+export interface TransportContext {
+  feed: Feed;
+  auth: TokenIssuer;
+  stats: TrafficStats;
+  config: WirelabConfig;
+  logger: Logger;
+}
+
+export interface Transport {
+  readonly name: TransportName;
+  /** Register the HTTP routes this transport serves (behind authentication, under /v1). */
+  mount(router: Router): void;
+  /** Take an HTTP upgrade if it is for this transport; false leaves it to others. */
+  upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): boolean;
+  /** Cut every open connection at once, as a network failure would; returns how many. */
+  dropAll(): number;
+  /** Graceful shutdown: tell open clients to go away, then stop. */
+  close(): Promise<void>;
+}
+
+/** Route paths, shared so that docs, transports and tests agree. */
+export const ROUTES = {
+  messages: "/rooms/:room/messages",
+  events: "/rooms/:room/events",
+  websocket: "/rooms/:room/ws",
+} as const;

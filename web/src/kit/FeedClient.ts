@@ -1,0 +1,265 @@
+/**
+ * What every transport client shares: the reconnect loop (exponential backoff, full jitter),
+ * in-order exactly-once delivery with gap filling, idempotent sends with retries, and counters.
+ * A transport subclass only opens its connection and feeds what it receives into `receive()`.
+ */
+import {
+  DEFAULT_ROOM,
+  LIMITS,
+  type Message,
+  type PollResponse,
+  type SendRequest,
+  type SendResponse,
+  type TransportName,
+} from "../protocol/index.js";
+import { DEFAULT_BACKOFF, backoffDelay, sleep, type BackoffOptions } from "./backoff.js";
+import { ClientStats } from "./ClientStats.js";
+import { Emitter } from "./Emitter.js";
+import { FeedHttp, HttpError, isRetryable, type FetchLike, type WireRecord } from "./FeedHttp.js";
+import { Sequencer } from "./Sequencer.js";
+
+export type ConnectionState = "idle" | "connecting" | "open" | "reconnecting" | "closed";
+
+export interface FeedClientOptions {
+  /** Server origin, e.g. "http://127.0.0.1:8080". */
+  baseUrl: string;
+  /** Session token from POST /v1/session. */
+  token: string;
+  /** Defaults to "lobby". */
+  room?: string;
+  /** Recent messages to load before going live. Defaults to 50; 0 starts at the live edge. */
+  history?: number;
+  /** Resume after this seq instead of loading recent history. */
+  since?: number;
+  /** Reconnect policy. Defaults to 500 ms base, 30 s cap, unlimited attempts. */
+  backoff?: Partial<BackoffOptions>;
+  /** Retries of one send after the first try. Defaults to 5. */
+  sendRetries?: number;
+  /** Time-out of one HTTP request or WebSocket ack in ms (a long poll adds its wait). Defaults to 10,000. */
+  requestTimeoutMs?: number;
+  /** Latency samples kept. Defaults to 10,000. */
+  maxLatencySamples?: number;
+  fetch?: FetchLike;
+  random?: () => number;
+  clock?: () => number;
+}
+
+export interface FeedClientEvents {
+  [name: string]: (...args: never[]) => void;
+  message: (message: Message, latencyMs: number | undefined) => void;
+  state: (state: ConnectionState, previous: ConnectionState) => void;
+  reset: (oldest: number) => void;
+  error: (error: Error) => void;
+  wire: (record: WireRecord) => void;
+}
+
+/** The one client interface the dashboard, labs and benchmark program against. */
+export interface FeedClient {
+  readonly transport: TransportName;
+  readonly room: string;
+  readonly state: ConnectionState;
+  readonly stats: ClientStats;
+  /** Seq of the last message emitted, the cursor a reconnect resumes from. */
+  readonly cursor: number | undefined;
+  connect(): void;
+  close(): void;
+  send(text: string, options?: { id?: string }): Promise<SendResponse>;
+  on<K extends keyof FeedClientEvents>(name: K, listener: FeedClientEvents[K]): () => void;
+}
+
+/** Signals the subclass gives the loop while a connection runs. */
+export interface ConnectionHooks {
+  /** The connection is established (resets the backoff). */
+  opened(): void;
+}
+
+/** A random message id; getRandomValues works in insecure browser contexts too (randomUUID does not). */
+export function newMessageId(): string {
+  const bytes = new Uint8Array(16);
+  globalThis.crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export abstract class BaseFeedClient extends Emitter<FeedClientEvents> implements FeedClient {
+  abstract readonly transport: TransportName;
+  readonly room: string;
+  readonly stats: ClientStats;
+  protected readonly http: FeedHttp;
+  protected readonly options: Required<Omit<FeedClientOptions, "since" | "backoff">> & { backoff: BackoffOptions };
+  readonly #sequencer: Sequencer;
+  #state: ConnectionState = "idle";
+  #run: AbortController | null = null;
+  #filling = false;
+
+  constructor(options: FeedClientOptions) {
+    super();
+    this.options = {
+      room: DEFAULT_ROOM,
+      history: LIMITS.pollLimitDefault,
+      sendRetries: 5,
+      requestTimeoutMs: 10_000,
+      maxLatencySamples: 10_000,
+      fetch: globalThis.fetch.bind(globalThis),
+      random: Math.random,
+      clock: Date.now,
+      ...options,
+      backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
+    };
+    this.room = this.options.room;
+    this.stats = new ClientStats(this.options.maxLatencySamples);
+    this.#sequencer = new Sequencer(options.since);
+    // The transport name is read lazily: subclass fields are not set yet while this runs.
+    const self = this;
+    this.http = new FeedHttp({
+      baseUrl: this.options.baseUrl,
+      token: this.options.token,
+      get transport() {
+        return self.transport;
+      },
+      fetch: this.options.fetch,
+      timeoutMs: this.options.requestTimeoutMs,
+      stats: this.stats,
+      wire: (record) => this.emit("wire", record),
+      clock: this.options.clock,
+    });
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  get cursor(): number | undefined {
+    return this.#sequencer.last;
+  }
+
+  /** Start (or restart after close) the connection loop; it resumes from the cursor. */
+  connect(): void {
+    if (this.#run) return;
+    const run = new AbortController();
+    this.#run = run;
+    void this.#loop(run.signal);
+  }
+
+  close(): void {
+    this.#run?.abort();
+    this.#run = null;
+    this.#setState("closed");
+  }
+
+  async send(text: string, options: { id?: string } = {}): Promise<SendResponse> {
+    const request: SendRequest = { id: options.id ?? newMessageId(), text, sentAt: this.options.clock() };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.transmit(request);
+      } catch (error) {
+        // The same id on every try: the server stores it once, however often it arrives.
+        if (attempt >= this.options.sendRetries || !isRetryable(error)) throw error;
+        await sleep(backoffDelay(attempt, this.options.backoff, this.options.random));
+      }
+    }
+  }
+
+  /** Deliver one send attempt. HTTP by default; the WebSocket client sends a frame. */
+  protected transmit(request: SendRequest): Promise<SendResponse> {
+    return this.http.send(this.room, request);
+  }
+
+  /** Run one connection until it ends: resolve on a clean end, throw on failure. */
+  protected abstract run(signal: AbortSignal, hooks: ConnectionHooks): Promise<void>;
+
+  async #loop(signal: AbortSignal): Promise<void> {
+    let failures = 0;
+    for (let attempt = 0; !signal.aborted; attempt++) {
+      if (attempt > 0) this.stats.counters.reconnects += 1;
+      this.#setState(attempt === 0 ? "connecting" : "reconnecting");
+      try {
+        if (this.cursor === undefined && this.options.history > 0) {
+          this.applyPage(await this.http.poll(this.room, { limit: this.options.history }, signal));
+        }
+        await this.run(signal, {
+          opened: () => {
+            failures = 0;
+            this.#setState("open");
+          },
+        });
+      } catch (error) {
+        if (!signal.aborted) this.emit("error", error instanceof Error ? error : new Error(String(error)));
+        if (error instanceof HttpError && !error.retryable) {
+          // The server refuses this client (bad token, bad room): retrying cannot help.
+          if (this.#run?.signal === signal) this.close();
+          return;
+        }
+      }
+      if (signal.aborted) return;
+      failures += 1;
+      if (failures > this.options.backoff.maxAttempts) {
+        this.emit("error", new Error(`gave up after ${failures} failed connection attempts`));
+        this.close();
+        return;
+      }
+      this.#setState("reconnecting");
+      await sleep(backoffDelay(failures - 1, this.options.backoff, this.options.random), signal);
+    }
+  }
+
+  #setState(state: ConnectionState): void {
+    if (state === this.#state) return;
+    const previous = this.#state;
+    this.#state = state;
+    this.emit("state", state, previous);
+  }
+
+  /** Apply one page of history (a poll answer or a gap fill). */
+  protected applyPage(page: PollResponse): void {
+    if (page.reset) this.applyReset(page.oldest);
+    this.receive(page.messages);
+    if (this.cursor === undefined) this.#sequencer.resetTo(page.next);
+  }
+
+  /** The server skipped ahead: what was between the cursor and `oldest` is gone. */
+  protected applyReset(oldest: number): void {
+    this.stats.counters.resets += 1;
+    this.#sequencer.resetTo(Math.max(oldest - 1, 0));
+    this.emit("reset", oldest);
+  }
+
+  /** Start at the server's cursor when this client had none (history: 0). */
+  protected startAt(next: number): void {
+    if (this.cursor === undefined) this.#sequencer.resetTo(next);
+  }
+
+  /** Hand received messages to the sequencer: emitted in order, once each; gaps are filled. */
+  protected receive(messages: readonly Message[]): void {
+    for (const message of messages) {
+      const offer = this.#sequencer.offer(message);
+      if (offer.kind === "duplicate") this.stats.counters.duplicates += 1;
+      else if (offer.kind === "ready") for (const m of offer.messages) this.#emitMessage(m);
+    }
+    if (this.#sequencer.gap && !this.#filling) void this.#fillGaps();
+  }
+
+  #emitMessage(message: Message): void {
+    this.stats.counters.messages += 1;
+    let latency: number | undefined;
+    if (message.sentAt !== undefined) {
+      latency = this.options.clock() - message.sentAt;
+      this.stats.addLatency(latency);
+    }
+    this.emit("message", message, latency);
+  }
+
+  async #fillGaps(): Promise<void> {
+    this.#filling = true;
+    try {
+      for (let gap = this.#sequencer.gap; gap; gap = this.#sequencer.gap) {
+        const limit = Math.min(gap.before - gap.after - 1, LIMITS.pollLimitMax);
+        this.applyPage(await this.http.poll(this.room, { since: gap.after, limit }));
+        this.stats.counters.gapsFilled += 1;
+      }
+    } catch (error) {
+      this.emit("error", error instanceof Error ? error : new Error(String(error)));
+    } finally {
+      this.#filling = false;
+    }
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * The HTTP side of every client: polls, sends and history fills, counted and logged as wire
+ * records. Uses the `fetch` it is given (the platform's by default).
+ */
+import {
+  TRANSPORT_HEADER,
+  type ErrorBody,
+  type PollResponse,
+  type SendRequest,
+  type SendResponse,
+  type SessionResponse,
+  type TransportName,
+} from "../protocol/index.js";
+import type { ClientStats } from "./ClientStats.js";
+import { utf8Length } from "./ClientStats.js";
+
+export type FetchLike = typeof fetch;
+
+/** One thing that crossed the wire, as far as this client can see it. */
+export type WireRecord =
+  | { kind: "http"; at: number; method: string; path: string; status: number; bytesOut: number; bytesIn: number; durationMs: number }
+  | { kind: "sse"; at: number; event: string; bytes: number }
+  | { kind: "ws"; at: number; direction: "in" | "out"; bytes: number; frame: string };
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "HttpError";
+  }
+
+  /** Worth retrying: the server is unavailable or overloaded, not refusing the request itself. */
+  get retryable(): boolean {
+    return this.status >= 500 || this.status === 429 || this.status === 408;
+  }
+}
+
+/** Network failures, time-outs and 5xx are worth a retry; 4xx are not. */
+export function isRetryable(error: unknown): boolean {
+  if (error instanceof HttpError) return error.retryable;
+  return true;
+}
+
+export interface PollQuery {
+  since?: number | undefined;
+  wait?: number;
+  limit?: number;
+}
+
+export class FeedHttp {
+  constructor(
+    private readonly options: {
+      baseUrl: string;
+      token: string;
+      transport: TransportName;
+      fetch: FetchLike;
+      timeoutMs: number;
+      stats: ClientStats;
+      wire: (record: WireRecord) => void;
+      clock: () => number;
+    },
+  ) {}
+
+  static async createSession(baseUrl: string, name: string, fetchImpl: FetchLike = fetch): Promise<SessionResponse> {
+    const response = await fetchImpl(new URL("/v1/session", baseUrl), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name }),
+    });
+    return readJson<SessionResponse>(response, await response.text());
+  }
+
+  poll(room: string, query: PollQuery, signal?: AbortSignal): Promise<PollResponse> {
+    const params = new URLSearchParams();
+    if (query.since !== undefined) params.set("since", String(query.since));
+    if (query.wait) params.set("wait", String(query.wait));
+    if (query.limit !== undefined) params.set("limit", String(query.limit));
+    const extraWait = query.wait ?? 0;
+    return this.request<PollResponse>("GET", `/v1/rooms/${room}/messages?${params}`, undefined, signal, extraWait);
+  }
+
+  send(room: string, body: SendRequest, signal?: AbortSignal): Promise<SendResponse> {
+    return this.request<SendResponse>("POST", `/v1/rooms/${room}/messages`, JSON.stringify(body), signal);
+  }
+
+  async request<T>(method: string, path: string, body?: string, signal?: AbortSignal, extraWaitMs = 0): Promise<T> {
+    const { stats, clock } = this.options;
+    const timeout = AbortSignal.timeout(this.options.timeoutMs + extraWaitMs);
+    const started = clock();
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${this.options.token}`,
+      [TRANSPORT_HEADER]: this.options.transport,
+    };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    stats.counters.requests += 1;
+    const bytesOut = body === undefined ? 0 : utf8Length(body);
+    stats.counters.bytesOut += bytesOut;
+    const response = await this.options.fetch(new URL(path, this.options.baseUrl), {
+      method,
+      headers,
+      ...(body !== undefined && { body }),
+      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+    });
+    const text = await response.text();
+    const bytesIn = utf8Length(text);
+    stats.counters.bytesIn += bytesIn;
+    this.options.wire({ kind: "http", at: started, method, path, status: response.status, bytesOut, bytesIn, durationMs: clock() - started });
+    return readJson<T>(response, text);
+  }
+}
+
+function readJson<T>(response: Response, text: string): T {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new HttpError(response.status, "invalid_response", `the server answered ${response.status} without JSON`);
+  }
+  if (!response.ok) {
+    const error = (body as ErrorBody).error;
+    throw new HttpError(response.status, error?.code ?? "unknown", error?.message ?? `HTTP ${response.status}`);
+  }
+  return body as T;
+}

@@ -1,0 +1,71 @@
+/**
+ * Server-Sent Events. The EventSource's own reconnect is not used: on any error the stream is
+ * closed and the client's backoff policy reconnects with `since` = its cursor.
+ */
+import type { Message } from "../protocol/index.js";
+import { utf8Length } from "./ClientStats.js";
+import { BaseFeedClient, type ConnectionHooks, type FeedClientOptions } from "./FeedClient.js";
+import { HttpError } from "./FeedHttp.js";
+
+/** The part of the EventSource API this client uses (the browser's and the `eventsource` package's). */
+export interface EventSourceLike {
+  addEventListener(type: string, listener: (event: { data?: string; code?: number; message?: string }) => void): void;
+  close(): void;
+}
+export type EventSourceConstructor = new (url: string) => EventSourceLike;
+
+export interface SseClientOptions extends FeedClientOptions {
+  /** Defaults to globalThis.EventSource (browsers); Node passes the `eventsource` package's. */
+  EventSource?: EventSourceConstructor;
+}
+
+export class SseClient extends BaseFeedClient {
+  readonly transport = "sse" as const;
+  readonly #EventSource: EventSourceConstructor;
+
+  constructor(options: SseClientOptions) {
+    super(options);
+    const ctor = options.EventSource ?? (globalThis as { EventSource?: EventSourceConstructor }).EventSource;
+    if (!ctor) throw new TypeError("SseClient needs an EventSource implementation (pass options.EventSource in Node)");
+    this.#EventSource = ctor;
+  }
+
+  protected run(signal: AbortSignal, hooks: ConnectionHooks): Promise<void> {
+    const url = new URL(`/v1/rooms/${this.room}/events`, this.options.baseUrl);
+    url.searchParams.set("token", this.options.token);
+    if (this.cursor !== undefined) url.searchParams.set("since", String(this.cursor));
+    return new Promise<void>((resolve, reject) => {
+      const source = new this.#EventSource(url.href);
+      this.stats.counters.requests += 1;
+      const finish = (error?: Error) => {
+        source.close();
+        signal.removeEventListener("abort", onAbort);
+        if (error) reject(error);
+        else resolve();
+      };
+      const onAbort = () => finish();
+      signal.addEventListener("abort", onAbort, { once: true });
+
+      const data = <T>(event: { data?: string }, name: string): T => {
+        const text = event.data ?? "";
+        this.stats.counters.bytesIn += utf8Length(text);
+        this.emit("wire", { kind: "sse", at: this.options.clock(), event: name, bytes: utf8Length(text) });
+        return JSON.parse(text) as T;
+      };
+      source.addEventListener("hello", (event) => {
+        this.startAt(data<{ next: number }>(event, "hello").next);
+        hooks.opened();
+      });
+      source.addEventListener("reset", (event) => this.applyReset(data<{ oldest: number }>(event, "reset").oldest));
+      source.addEventListener("message", (event) => this.receive([data<Message>(event, "message")]));
+      source.addEventListener("error", (event) => {
+        // Node's eventsource reports the HTTP status; a 4xx will not get better by retrying.
+        if (event.code && event.code >= 400 && event.code < 500) {
+          finish(new HttpError(event.code, "refused", `the event stream was refused with HTTP ${event.code}`));
+        } else {
+          finish(new Error(`the event stream failed${event.message ? `: ${event.message}` : ""}`));
+        }
+      });
+    });
+  }
+}

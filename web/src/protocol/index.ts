@@ -1,0 +1,167 @@
+/**
+ * Wire contract v1, shared by the server and every client (browser and Node).
+ * The zod schemas are the single source of truth for what is valid on the wire;
+ * docs/protocol.md describes the same contract for people.
+ */
+import { z } from "zod";
+
+export const PROTOCOL_VERSION = 1;
+
+export const TRANSPORTS = ["short-poll", "long-poll", "sse", "websocket"] as const;
+export type TransportName = (typeof TRANSPORTS)[number];
+
+export function isTransportName(value: unknown): value is TransportName {
+  return typeof value === "string" && (TRANSPORTS as readonly string[]).includes(value);
+}
+
+/** Header a client may set on its HTTP sends so the server counts them under its transport. */
+export const TRANSPORT_HEADER = "x-wirelab-transport";
+
+export const LIMITS = {
+  roomPattern: /^[a-z0-9-]{1,32}$/,
+  idMaxLength: 64,
+  textMaxLength: 2000,
+  nameMaxLength: 32,
+  pollLimitDefault: 50,
+  pollLimitMax: 1000,
+  waitMaxMs: 30_000,
+} as const;
+
+export const DEFAULT_ROOM = "lobby";
+
+export function isRoomName(value: string): boolean {
+  return LIMITS.roomPattern.test(value);
+}
+
+const epochMs = z.number().int().nonnegative();
+
+export const SessionRequestSchema = z.object({
+  name: z
+    .string()
+    .trim()
+    .min(1, "name must not be empty")
+    .max(LIMITS.nameMaxLength, `name must be at most ${LIMITS.nameMaxLength} characters`),
+});
+export type SessionRequest = z.infer<typeof SessionRequestSchema>;
+
+export const UserSchema = z.object({ id: z.string(), name: z.string() });
+export type User = z.infer<typeof UserSchema>;
+
+export const SessionResponseSchema = z.object({
+  token: z.string(),
+  user: UserSchema,
+  expiresAt: epochMs,
+});
+export type SessionResponse = z.infer<typeof SessionResponseSchema>;
+
+export const SendRequestSchema = z.object({
+  id: z.string().min(1, "id must not be empty").max(LIMITS.idMaxLength, `id must be at most ${LIMITS.idMaxLength} characters`),
+  text: z
+    .string()
+    .min(1, "text must not be empty")
+    .max(LIMITS.textMaxLength, `text must be at most ${LIMITS.textMaxLength} characters`),
+  sentAt: epochMs.optional(),
+});
+export type SendRequest = z.infer<typeof SendRequestSchema>;
+
+export const MessageSchema = z.object({
+  seq: z.number().int().positive(),
+  id: z.string(),
+  room: z.string(),
+  from: UserSchema,
+  text: z.string(),
+  sentAt: epochMs.optional(),
+  ts: epochMs,
+});
+export type Message = z.infer<typeof MessageSchema>;
+
+export const SendResponseSchema = z.object({ seq: z.number().int().positive(), id: z.string(), ts: epochMs });
+export type SendResponse = z.infer<typeof SendResponseSchema>;
+
+export const PollResponseSchema = z.object({
+  messages: z.array(MessageSchema),
+  next: z.number().int().nonnegative(),
+  oldest: z.number().int().nonnegative(),
+  reset: z.literal(true).optional(),
+});
+export type PollResponse = z.infer<typeof PollResponseSchema>;
+
+/** Client → server WebSocket commands. */
+export const ClientFrameSchema = z.discriminatedUnion("type", [
+  SendRequestSchema.extend({ type: z.literal("send") }),
+]);
+export type ClientFrame = z.infer<typeof ClientFrameSchema>;
+
+/** Server → client WebSocket frames. */
+export const ServerFrameSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("hello"), protocol: z.number().int(), next: z.number().int().nonnegative() }),
+  z.object({ type: z.literal("message"), message: MessageSchema }),
+  z.object({ type: z.literal("ack"), id: z.string(), seq: z.number().int().positive(), ts: epochMs }),
+  z.object({ type: z.literal("reset"), oldest: z.number().int().nonnegative() }),
+  z.object({ type: z.literal("error"), code: z.string(), message: z.string(), id: z.string().optional() }),
+]);
+export type ServerFrame = z.infer<typeof ServerFrameSchema>;
+
+/** SSE `event: hello` data, sent once before any replay. */
+export const SseHelloSchema = z.object({ protocol: z.number().int(), next: z.number().int().nonnegative() });
+export const SseResetSchema = z.object({ oldest: z.number().int().nonnegative() });
+
+export const ErrorBodySchema = z.object({
+  error: z.object({ code: z.string(), message: z.string() }),
+});
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
+
+/** Machine-readable error codes used in HTTP error bodies and WebSocket error frames. */
+export const ERROR_CODES = {
+  unauthorized: "unauthorized",
+  invalidJson: "invalid_json",
+  invalidBody: "invalid_body",
+  invalidCommand: "invalid_command",
+  binaryFrame: "binary_frame",
+  badRoom: "bad_room",
+  badQuery: "bad_query",
+  payloadTooLarge: "payload_too_large",
+  notFound: "not_found",
+  upgradeRequired: "upgrade_required",
+  internal: "internal",
+  unavailable: "unavailable",
+} as const;
+
+/** WebSocket close codes (RFC 6455 §7.4.1) used by the server. */
+export const CLOSE_CODES = {
+  normal: 1000,
+  goingAway: 1001,
+  invalidPayload: 1007,
+  policyViolation: 1008,
+  messageTooBig: 1009,
+  internalError: 1011,
+  tryAgainLater: 1013,
+} as const;
+
+export interface TrafficSnapshot {
+  /** Requests in flight or streams open right now. */
+  connections: number;
+  /** HTTP requests started (a WebSocket upgrade counts as one). */
+  requests: number;
+  /** Bytes read from the socket, headers included. */
+  bytesIn: number;
+  /** Bytes written to the socket, headers and framing included. */
+  bytesOut: number;
+  /** Messages handed to clients. */
+  delivered: number;
+}
+
+export type StatsBucket = TransportName | "api";
+export interface StatsResponse {
+  uptimeMs: number;
+  transports: Record<TransportName, TrafficSnapshot>;
+  /** Requests that belong to no transport: sessions, stats, sends without a transport header. */
+  api: TrafficSnapshot;
+}
+
+/** Render zod issues as one readable sentence: "text: text must not be empty". */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => (issue.path.length ? `${issue.path.join(".")}: ${issue.message}` : issue.message))
+    .join("; ");
+}
