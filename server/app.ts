@@ -56,6 +56,8 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
 
   const app = express();
   app.disable("x-powered-by");
+  // Feed answers change with every message: no ETags, no caching (and fewer header bytes per poll).
+  app.set("etag", false);
   app.set("query parser", "simple");
   app.use((req, res, next) => {
     const span = stats.begin(req.socket);
@@ -68,6 +70,10 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
   });
 
   const v1 = express.Router();
+  v1.use((_req, res, next) => {
+    res.setHeader("cache-control", "no-store");
+    next();
+  });
   sessionRoutes(v1, auth, config.maxPayloadBytes);
   v1.use(authenticate(auth));
   apiRoutes(v1, { feed, stats, maxBodyBytes: config.maxPayloadBytes });

@@ -20,16 +20,16 @@ interface Row {
 const COLUMNS = "seq, id, room, from_id, from_name, text, sent_at, ts";
 
 function toMessage(row: Row): Message {
-  const message: Message = {
+  // Key order as documented: seq, id, room, from, text, sentAt?, ts.
+  return {
     seq: row.seq,
     id: row.id,
     room: row.room,
     from: { id: row.from_id, name: row.from_name },
     text: row.text,
+    ...(row.sent_at !== null && { sentAt: row.sent_at }),
     ts: row.ts,
   };
-  if (row.sent_at !== null) message.sentAt = row.sent_at;
-  return message;
 }
 
 export class SqliteFeedStore implements FeedStore {

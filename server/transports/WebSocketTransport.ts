@@ -23,6 +23,12 @@ import { parseRoom, parseSince } from "../http/params.js";
 import type { FeedEvent } from "../feed/types.js";
 import { ROUTES, type Transport, type TransportContext } from "./Transport.js";
 
+/** One query parameter as the HTTP routes see it: absent, a string, or several strings. */
+function queryValue(url: URL, name: string): string | string[] | undefined {
+  const values = url.searchParams.getAll(name);
+  return values.length > 1 ? values : values[0];
+}
+
 const PATH = new RegExp(`^/v1${ROUTES.websocket.replace(":room", "([^/]*)")}$`);
 
 export class WebSocketTransport implements Transport {
@@ -71,7 +77,7 @@ export class WebSocketTransport implements Transport {
     // Authentication first: a caller without a valid token learns nothing else.
     const user = await this.ctx.auth.verify(tokenOf(req, url));
     const room = parseRoom(rawRoom);
-    const since = parseSince(url.searchParams.get("since") ?? undefined);
+    const since = parseSince(queryValue(url, "since"));
     if (this.#closing) throw new WirelabError(503, ERROR_CODES.unavailable, "the server is shutting down");
     if (socket.destroyed) return;
     this.#wss.handleUpgrade(req, socket, head, (ws) => this.#open(ws, user, room, since));

@@ -1,0 +1,70 @@
+/** The `wirelab` command as a user runs it: the compiled bin in a child process. */
+import { execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+import { beforeAll, expect, test } from "vitest";
+import { tempDir } from "./helpers.js";
+
+const BIN = new URL("../bin/wirelab.js", import.meta.url).pathname;
+
+beforeAll(() => {
+  // The bin runs the compiled server; build it (incremental, so cheap when nothing changed).
+  execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: new URL("..", import.meta.url).pathname, stdio: "inherit" });
+}, 120_000);
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, LOG_LEVEL: "info", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  return { child, stderr: () => stderr };
+}
+
+async function firstLogLine(child: ReturnType<typeof spawn>): Promise<Record<string, unknown>> {
+  const lines = createInterface({ input: child.stdout! });
+  for await (const line of lines) return JSON.parse(line);
+  throw new Error("no output");
+}
+
+test("serve prints the URL as a JSON log line, serves, and stops cleanly on SIGTERM", async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const { child } = run(["serve", "--port", "0", "--data", `${dir}/cli.db`]);
+    const line = await firstLogLine(child);
+    expect(line.msg).toMatch(/^wirelab is listening: open http:\/\/127\.0\.0\.1:\d+$/);
+    expect(line.store).toBe(`${dir}/cli.db`);
+    const health = await fetch(`${line.url}/healthz`);
+    expect(await health.json()).toEqual({ status: "ok" });
+    child.kill("SIGTERM");
+    const [code] = await once(child, "exit");
+    expect(code).toBe(0);
+  } finally {
+    cleanup();
+  }
+});
+
+test("PORT and HOST come from the environment; --memory keeps no file", async () => {
+  const { child } = run(["serve", "--memory"], { PORT: "0", HOST: "127.0.0.1" });
+  const line = await firstLogLine(child);
+  expect(line.store).toBe("memory");
+  expect((await fetch(`${line.url}/healthz`)).status).toBe(200);
+  child.kill("SIGINT");
+  expect((await once(child, "exit"))[0]).toBe(0);
+});
+
+test.each([
+  [["serve", "--data", "x.db", "--memory"], 1, /--memory and --data cannot be combined/],
+  [["serve", "--port", "eighty"], 1, /port must be an integer/],
+  [["serve", "--colour"], 1, /Unknown option '--colour'/],
+  [["launch"], 2, /unknown command "launch"/],
+])("wirelab %j fails with exit %i and says why", async (args, exitCode, message) => {
+  const { child, stderr } = run(args as string[]);
+  const [code] = await once(child, "exit");
+  expect(code).toBe(exitCode);
+  expect(stderr()).toMatch(message);
+});
+
+test("help lists the options", () => {
+  const out = execFileSync(process.execPath, [BIN, "serve", "--help"]).toString();
+  expect(out).toContain("--memory");
+  expect(out).toContain("--data FILE");
+});
