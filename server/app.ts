@@ -5,20 +5,23 @@
 import { createServer, type Server } from "node:http";
 import type { Socket } from "node:net";
 import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, resolve } from "node:path";
 import express from "express";
 import type { Logger } from "pino";
-import { ERROR_CODES, type TransportName } from "../web/src/protocol/index.js";
+import { ERROR_CODES, TRANSPORT_HEADER, type TransportName } from "../web/src/protocol/index.js";
 import { TokenIssuer } from "./auth.js";
 import { resolveConfig, type WirelabConfig, type WirelabOptions } from "./config.js";
 import { WirelabError, refuseUpgrade } from "./errors.js";
 import { Feed } from "./feed/Feed.js";
 import { LocalFeedBus } from "./feed/LocalFeedBus.js";
 import { SqliteFeedStore } from "./feed/SqliteFeedStore.js";
+import { adminRoutes } from "./http/admin.js";
 import { apiRoutes, authenticate, errorHandler, notFound, sessionRoutes } from "./http/api.js";
+import { FaultController } from "./FaultController.js";
+import type { NetworkEmulator } from "./netem/index.js";
 import { setSpan } from "./http/locals.js";
 import { createLogger } from "./logger.js";
+import { packageRoot } from "./paths.js";
 import { TrafficStats } from "./stats/TrafficStats.js";
 import { createTransports, type Transport } from "./transports/index.js";
 
@@ -29,16 +32,10 @@ export interface Wirelab {
   readonly feed: Feed;
   readonly stats: TrafficStats;
   readonly transports: Record<TransportName, Transport>;
+  readonly faults: FaultController;
   readonly logger: Logger;
   /** Stop accepting, tell open clients to go away, then close the store. */
   close(): Promise<void>;
-}
-
-/** The package root, whether running from server/*.ts or dist/server/*.js. */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "package.json"))) dir = dirname(dir);
-  return dir;
 }
 
 function webRootOf(config: WirelabConfig): string | null {
@@ -46,7 +43,13 @@ function webRootOf(config: WirelabConfig): string | null {
   return existsSync(join(root, "index.html")) ? resolve(root) : null;
 }
 
-export async function startWirelab(options: WirelabOptions = {}, logger?: Logger): Promise<Wirelab> {
+/** What a supervisor lends the instance it runs: the network in front of it and a way to restart. */
+export interface WirelabHooks {
+  network?: () => NetworkEmulator | null;
+  restart?: (downtimeMs: number) => Promise<void>;
+}
+
+export async function startWirelab(options: WirelabOptions = {}, logger?: Logger, hooks: WirelabHooks = {}): Promise<Wirelab> {
   const config = resolveConfig(options);
   const log = logger ?? createLogger(config.logLevel);
   const feed = new Feed(new SqliteFeedStore(config.dataFile, config.historyLimit), new LocalFeedBus(), config.replayPageSize);
@@ -70,13 +73,24 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
   });
 
   const v1 = express.Router();
-  v1.use((_req, res, next) => {
+  v1.use((req, res, next) => {
     res.setHeader("cache-control", "no-store");
+    // Tokens are bearer tokens, never cookies, so any origin may call: the dashboard does, through
+    // the network emulator on another port. Preflights are cached so a send pays for one per URL.
+    res.setHeader("access-control-allow-origin", "*");
+    if (req.method === "OPTIONS") {
+      res.setHeader("access-control-allow-methods", "GET, POST, PUT, DELETE");
+      res.setHeader("access-control-allow-headers", `authorization, content-type, ${TRANSPORT_HEADER}, last-event-id`);
+      res.setHeader("access-control-max-age", "7200");
+      res.status(204).end();
+      return;
+    }
     next();
   });
-  sessionRoutes(v1, auth, config.maxPayloadBytes);
+  sessionRoutes(v1, auth, config);
   v1.use(authenticate(auth));
   apiRoutes(v1, { feed, stats, maxBodyBytes: config.maxPayloadBytes });
+  adminRoutes(v1, { faults: () => faults, network: hooks.network ?? (() => null), maxBodyBytes: config.maxPayloadBytes });
   for (const transport of Object.values(transports)) transport.mount(v1);
   v1.use(notFound);
   app.use("/v1", v1);
@@ -95,6 +109,13 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
   app.use(errorHandler(log));
 
   const server = createServer(app);
+  const faults: FaultController = new FaultController({
+    server,
+    transports,
+    listen: { port: config.port, host: config.host },
+    logger: log,
+    ...(hooks.restart && { restart: hooks.restart }),
+  });
   server.on("upgrade", (req, socket, head) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     for (const transport of Object.values(transports)) {
@@ -119,10 +140,13 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
   const port = typeof address === "object" && address ? address.port : config.port;
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
+  faults.listenOn(port);
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      faults.close();
+      // The listener may already be closed (a refuse fault); close() then reports that, harmlessly.
       const stopped = new Promise<void>((done) => server.close(() => done()));
       await Promise.all(Object.values(transports).map((t) => t.close()));
       server.closeIdleConnections();
@@ -133,5 +157,5 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
       await feed.close();
     })());
 
-  return { url, config: { ...config, port }, server, feed, stats, transports, logger: log, close };
+  return { url, config: { ...config, port }, server, feed, stats, transports, faults, logger: log, close };
 }

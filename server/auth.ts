@@ -1,13 +1,13 @@
 /**
- * Session tokens: HS256 JWTs signed with jose. The user id is the subject, the display
- * name a claim. Tokens arrive as `Authorization: Bearer …` or, where a browser API cannot
+ * Session tokens: HS256 JWTs signed with jose. The user id is the subject; the display name and
+ * the role are claims. Tokens arrive as `Authorization: Bearer …` or, where a browser API cannot
  * set headers (EventSource, WebSocket), as `?token=…`.
  */
 import type { IncomingMessage } from "node:http";
-import { randomUUID } from "node:crypto";
+import { randomUUID, timingSafeEqual } from "node:crypto";
 import { SignJWT, jwtVerify, errors as joseErrors } from "jose";
-import type { SessionResponse, User } from "../web/src/protocol/index.js";
-import { unauthorized } from "./errors.js";
+import { ERROR_CODES, ROLES, type Principal, type Role, type SessionResponse } from "../web/src/protocol/index.js";
+import { WirelabError, unauthorized } from "./errors.js";
 
 const ISSUER = "wirelab";
 
@@ -21,11 +21,11 @@ export class TokenIssuer {
     this.#key = new TextEncoder().encode(secret);
   }
 
-  async issue(name: string): Promise<SessionResponse> {
-    const user: User = { id: `u-${randomUUID()}`, name };
+  async issue(name: string, role: Role): Promise<SessionResponse> {
+    const user: Principal = { id: `u-${randomUUID()}`, name, role };
     const now = Math.floor(Date.now() / 1000);
     const exp = now + this.ttlSeconds;
-    const token = await new SignJWT({ name })
+    const token = await new SignJWT({ name, role })
       .setProtectedHeader({ alg: "HS256" })
       .setSubject(user.id)
       .setIssuer(ISSUER)
@@ -35,21 +35,39 @@ export class TokenIssuer {
     return { token, user, expiresAt: exp * 1000 };
   }
 
-  /** Verify a token and return its user; throws a 401 WirelabError otherwise. */
-  async verify(token: string | undefined): Promise<User> {
+  /** Verify a token and return its holder; throws a 401 WirelabError otherwise. */
+  async verify(token: string | undefined): Promise<Principal> {
     if (!token) throw unauthorized("a session token is required (Authorization: Bearer … or ?token=…)");
     try {
       const { payload } = await jwtVerify(token, this.#key, { issuer: ISSUER, algorithms: ["HS256"] });
       if (typeof payload.sub !== "string" || typeof payload.name !== "string") {
         throw unauthorized("the session token lacks a user");
       }
-      return { id: payload.sub, name: payload.name };
+      // Tokens from before roles existed are learners.
+      const role = (ROLES as readonly unknown[]).includes(payload.role) ? (payload.role as Role) : "learner";
+      return { id: payload.sub, name: payload.name, role };
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw unauthorized("the session token has expired");
       if (error instanceof joseErrors.JOSEError) throw unauthorized("the session token is not valid");
       throw error;
     }
   }
+}
+
+/**
+ * The role a new session gets: instructor with the right key, or on a workbench that only
+ * its own machine can reach (bound to loopback); learner otherwise.
+ */
+export function roleFor(instructorKey: string | undefined, config: { instructorKey: string; autoInstructor: boolean }): Role {
+  if (instructorKey !== undefined) {
+    const given = Buffer.from(instructorKey);
+    const expected = Buffer.from(config.instructorKey);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw new WirelabError(403, ERROR_CODES.forbidden, "the instructor key is not valid");
+    }
+    return "instructor";
+  }
+  return config.autoInstructor ? "instructor" : "learner";
 }
 
 /** The token of a request: the Authorization header wins over the query string. */

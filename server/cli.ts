@@ -3,16 +3,21 @@
  * join as they are built.
  */
 import { parseArgs } from "node:util";
-import { startWirelab } from "./app.js";
+import { WirelabSupervisor } from "./WirelabSupervisor.js";
 import { createLogger } from "./logger.js";
 
-const USAGE = `Usage: wirelab serve [--port N] [--host ADDR] [--data FILE | --memory]
 
-  --port N      port to listen on (env PORT; default 8080)
-  --host ADDR   address to bind (env HOST; default 127.0.0.1)
-  --data FILE   SQLite file that keeps the history (default wirelab.db)
-  --memory      keep history in memory only (lost on restart)
-  -h, --help    show this help
+const USAGE = `Usage: wirelab serve [--port N] [--host ADDR] [--data FILE | --memory] [--network-port N|off]
+
+  --port N              port to listen on (env PORT; default 8080)
+  --host ADDR           address to bind (env HOST; default 127.0.0.1; 0.0.0.0 serves a class)
+  --data FILE           SQLite file that keeps the history (default wirelab.db)
+  --memory              keep history in memory only (lost on restart)
+  --network-port N|off  port of the network emulator in front of the server (default: port + 1)
+  -h, --help            show this help
+
+Environment: WIRELAB_SECRET signs session tokens; WIRELAB_INSTRUCTOR_KEY is the key that grants the
+instructor role (random and printed at start when unset); LOG_LEVEL sets the log level.
 `;
 
 async function serve(args: string[]): Promise<void> {
@@ -23,6 +28,7 @@ async function serve(args: string[]): Promise<void> {
       host: { type: "string" },
       data: { type: "string" },
       memory: { type: "boolean" },
+      "network-port": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -32,22 +38,33 @@ async function serve(args: string[]): Promise<void> {
     return;
   }
   const logger = createLogger(process.env.LOG_LEVEL ?? "info");
-  const wirelab = await startWirelab(
+  const networkPort = values["network-port"];
+  const supervisor = await WirelabSupervisor.start(
     {
       ...(values.port !== undefined && { port: Number(values.port) }),
       ...(values.host !== undefined && { host: values.host }),
       ...(values.data !== undefined && { dataFile: values.data }),
       ...(values.memory && { memory: true }),
+      ...(networkPort !== undefined && { networkPort: networkPort === "off" ? null : Number(networkPort) }),
     },
     logger,
   );
+  const { url, config } = supervisor.current;
   logger.info(
-    { url: wirelab.url, store: wirelab.config.dataFile === ":memory:" ? "memory" : wirelab.config.dataFile },
-    `wirelab is listening: open ${wirelab.url}`,
+    {
+      url,
+      store: config.dataFile === ":memory:" ? "memory" : config.dataFile,
+      network: supervisor.network?.url ?? null,
+      instructors: config.autoInstructor ? "every session (loopback only)" : "with the instructor key",
+    },
+    `wirelab is listening: open ${url}`,
   );
+  if (!config.autoInstructor) {
+    logger.info({ instructorKey: config.instructorKey }, "instructor key: give it at POST /v1/session to get the instructor role");
+  }
   const stop = (signal: string) => {
     logger.info({ signal }, "shutting down");
-    wirelab.close().then(
+    supervisor.close().then(
       () => process.exit(0),
       (error: unknown) => {
         logger.error({ err: error }, "shutdown failed");
@@ -64,6 +81,7 @@ export async function main(argv: string[]): Promise<void> {
   switch (command) {
     case "serve":
       return serve(rest);
+
     case undefined:
     case "help":
     case "--help":

@@ -9,12 +9,24 @@ export interface WirelabConfig {
   port: number;
   /** Address to bind. Defaults to 127.0.0.1 (or env HOST). */
   host: string;
+  /**
+   * Port of the built-in network emulator, a TCP proxy in front of the server that the dashboard's
+   * clients can cross; null turns it off. Defaults to port + 1 (any free port when port is 0).
+   */
+  networkPort: number | null;
   /** SQLite file for the feed, or ":memory:" to keep history in memory only. Defaults to "wirelab.db". */
   dataFile: string;
   /** Messages kept per room; older ones are pruned. Defaults to 10,000. */
   historyLimit: number;
   /** HMAC secret for session tokens. Defaults to env WIRELAB_SECRET, else random per start. */
   secret: string;
+  /** Key that grants the instructor role at POST /v1/session. Defaults to env WIRELAB_INSTRUCTOR_KEY, else random per start (printed). */
+  instructorKey: string;
+  /**
+   * Give every session the instructor role, for a learner's own workbench. Defaults to true when the
+   * server binds a loopback address (only this machine can reach it), false otherwise (a class server).
+   */
+  autoInstructor: boolean;
   /** Lifetime of a session token in seconds. Defaults to 12 hours. */
   tokenTtlSeconds: number;
   /** Largest WebSocket frame and HTTP JSON body accepted, in bytes. Defaults to 64 KiB. */
@@ -29,6 +41,8 @@ export interface WirelabConfig {
   maxBufferedBytes: number;
   /** Messages sent per page when replaying history to a stream. Defaults to 500. */
   replayPageSize: number;
+  /** Directory of the lab files. Defaults to labs/ beside the package. */
+  labsDir: string | null;
   /** Directory with the built dashboard, served at "/". Defaults to dist/web beside the package. */
   webRoot: string | null;
   /** pino log level. Defaults to "info" (env LOG_LEVEL). */
@@ -40,9 +54,12 @@ export type WirelabOptions = Partial<WirelabConfig> & { memory?: boolean };
 const defaults = (env: NodeJS.ProcessEnv): WirelabConfig => ({
   port: env.PORT !== undefined ? Number(env.PORT) : 8080,
   host: env.HOST ?? "127.0.0.1",
+  networkPort: null,
   dataFile: "wirelab.db",
   historyLimit: 10_000,
   secret: env.WIRELAB_SECRET ?? randomBytes(32).toString("base64url"),
+  instructorKey: env.WIRELAB_INSTRUCTOR_KEY ?? randomBytes(9).toString("base64url"),
+  autoInstructor: true,
   tokenTtlSeconds: 12 * 60 * 60,
   maxPayloadBytes: 64 * 1024,
   sseRetryMs: 2_000,
@@ -50,14 +67,21 @@ const defaults = (env: NodeJS.ProcessEnv): WirelabConfig => ({
   wsPingIntervalMs: 30_000,
   maxBufferedBytes: 8 * 1024 * 1024,
   replayPageSize: 500,
+  labsDir: null,
   webRoot: null,
   logLevel: env.LOG_LEVEL ?? "info",
 });
+
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host.startsWith("127.");
+}
 
 export function resolveConfig(options: WirelabOptions = {}, env: NodeJS.ProcessEnv = process.env): WirelabConfig {
   const { memory, ...rest } = options;
   const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
   const config: WirelabConfig = { ...defaults(env), ...defined };
+  if (options.autoInstructor === undefined) config.autoInstructor = isLoopback(config.host);
+  if (options.networkPort === undefined) config.networkPort = config.port === 0 ? 0 : config.port + 1;
   if (memory) {
     if (options.dataFile !== undefined && options.dataFile !== ":memory:") {
       throw new TypeError("--memory and --data cannot be combined");
@@ -72,6 +96,10 @@ export function resolveConfig(options: WirelabOptions = {}, env: NodeJS.ProcessE
       throw new TypeError(`${key} must be a positive integer, got ${config[key]}`);
     }
   }
+  if (config.networkPort !== null && (!Number.isInteger(config.networkPort) || config.networkPort < 0 || config.networkPort > 65535)) {
+    throw new TypeError(`networkPort must be an integer from 0 to 65535, got ${config.networkPort}`);
+  }
   if (config.secret.length < 16) throw new TypeError("the token secret must be at least 16 characters");
+  if (config.instructorKey.length < 8) throw new TypeError("the instructor key must be at least 8 characters");
   return config;
 }

@@ -227,6 +227,18 @@ describe("everything else", () => {
     expect(status).toBe(404);
   });
 
+  test("cross-origin callers get a cached preflight and readable answers (bearer tokens, no cookies)", async () => {
+    const preflight = await fetch(`${server.url}/v1/rooms/lobby/messages`, {
+      method: "OPTIONS",
+      headers: { origin: "http://127.0.0.1:9", "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type" },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-headers")).toContain("authorization");
+    expect(Number(preflight.headers.get("access-control-max-age"))).toBeGreaterThan(0);
+    const poll = await fetch(`${server.url}/v1/rooms/lobby/messages?token=${token}`, { headers: { origin: "http://127.0.0.1:9" } });
+    expect(poll.headers.get("access-control-allow-origin")).toBe("*");
+  });
+
   test("after all of the above, the server still serves", async () => {
     const sent = await http("send", { body: JSON.stringify({ id: "survivor", text: "still up" }) });
     expect(sent.status).toBe(201);

@@ -10,6 +10,7 @@ import { WebSocket } from "ws";
 import { pino } from "pino";
 import { startWirelab, type Wirelab } from "../server/app.js";
 import type { WirelabOptions } from "../server/config.js";
+import { WirelabSupervisor } from "../server/WirelabSupervisor.js";
 import { TRANSPORTS, type Message, type SessionResponse, type TransportName } from "../web/src/protocol/index.js";
 import { FeedHttp, createClient, type AnyClientOptions, type FeedClient } from "../web/src/kit/index.js";
 
@@ -22,18 +23,26 @@ export async function startServer(options: WirelabOptions = {}): Promise<Wirelab
   );
 }
 
+/** A supervised server (restartable in place) with the network emulator in front of it. */
+export async function startSupervisor(options: WirelabOptions = {}): Promise<WirelabSupervisor> {
+  return WirelabSupervisor.start(
+    { port: 0, memory: options.dataFile === undefined, secret: TEST_SECRET, ...options },
+    pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
+  );
+}
+
 export function tempDir(): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), "wirelab-test-"));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export function session(server: Wirelab, name = "ada"): Promise<SessionResponse> {
+export function session(server: { url: string }, name = "ada"): Promise<SessionResponse> {
   return FeedHttp.createSession(server.url, name);
 }
 
 /** A client of the given transport with fast test timings (short backoff, short polls). */
 export function client(
-  server: Wirelab,
+  server: { url: string },
   transport: TransportName,
   token: string,
   options: Partial<AnyClientOptions> = {},

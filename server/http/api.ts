@@ -11,7 +11,7 @@ import {
   describeIssues,
   isTransportName,
 } from "../../web/src/protocol/index.js";
-import { tokenOf, type TokenIssuer } from "../auth.js";
+import { roleFor, tokenOf, type TokenIssuer } from "../auth.js";
 import { WirelabError, badRequest, sendError } from "../errors.js";
 import type { Feed } from "../feed/Feed.js";
 import type { TrafficStats } from "../stats/TrafficStats.js";
@@ -37,11 +37,23 @@ export function authenticate(auth: TokenIssuer) {
   };
 }
 
-export function sessionRoutes(router: Router, auth: TokenIssuer, maxBodyBytes: number): void {
-  router.post("/session", jsonBody(maxBodyBytes), async (req, res) => {
-    const { name } = validate(SessionRequestSchema, req.body);
-    res.status(201).json(await auth.issue(name));
+export function sessionRoutes(
+  router: Router,
+  auth: TokenIssuer,
+  config: { maxPayloadBytes: number; instructorKey: string; autoInstructor: boolean },
+): void {
+  router.post("/session", jsonBody(config.maxPayloadBytes), async (req, res) => {
+    const { name, instructorKey } = validate(SessionRequestSchema, req.body);
+    res.status(201).json(await auth.issue(name, roleFor(instructorKey, config)));
   });
+}
+
+/** Only instructors may change the network or inject faults: learners share a class server. */
+export function requireInstructor(_req: Request, res: Response, next: NextFunction): void {
+  if (userOf(res).role !== "instructor") {
+    throw new WirelabError(403, ERROR_CODES.forbidden, "this needs an instructor session (POST /v1/session with instructorKey)");
+  }
+  next();
 }
 
 export function apiRoutes(router: Router, deps: { feed: Feed; stats: TrafficStats; maxBodyBytes: number }): void {

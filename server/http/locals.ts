@@ -1,20 +1,20 @@
 /** Typed access to what the middleware chain stores on a response. */
 import type { Response } from "express";
-import type { StatsBucket, User } from "../../web/src/protocol/index.js";
+import type { Principal, StatsBucket } from "../../web/src/protocol/index.js";
 import type { TrafficSpan } from "../stats/TrafficStats.js";
 
 interface WirelabLocals {
-  user?: User;
+  user?: Principal;
   span?: TrafficSpan;
 }
 
-export function userOf(res: Response): User {
+export function userOf(res: Response): Principal {
   const user = (res.locals as WirelabLocals).user;
   if (!user) throw new Error("route reached without authentication");
   return user;
 }
 
-export function setUser(res: Response, user: User): void {
+export function setUser(res: Response, user: Principal): void {
   (res.locals as WirelabLocals).user = user;
 }
 

@@ -16,11 +16,22 @@ import { utf8Length } from "./ClientStats.js";
 
 export type FetchLike = typeof fetch;
 
-/** One thing that crossed the wire, as far as this client can see it. */
+/**
+ * One thing that crossed the wire, as far as this client can see it. An `http` record is also
+ * emitted when an SSE stream or a WebSocket opens (status 200 or 101, no body bytes, `durationMs`
+ * the time until it opened); its path never contains the token.
+ */
 export type WireRecord =
   | { kind: "http"; at: number; method: string; path: string; status: number; bytesOut: number; bytesIn: number; durationMs: number }
   | { kind: "sse"; at: number; event: string; bytes: number }
   | { kind: "ws"; at: number; direction: "in" | "out"; bytes: number; frame: string };
+
+/** The path and query of a URL as it may be shown to people: without the `token` parameter. */
+export function displayPath(url: URL): string {
+  const shown = new URL(url.href);
+  shown.searchParams.delete("token");
+  return shown.pathname + shown.search;
+}
 
 export class HttpError extends Error {
   constructor(
@@ -90,15 +101,21 @@ export class FeedHttp {
     const { stats, clock } = this.options;
     const timeout = AbortSignal.timeout(this.options.timeoutMs + extraWaitMs);
     const started = clock();
-    const headers: Record<string, string> = {
-      authorization: `Bearer ${this.options.token}`,
-      [TRANSPORT_HEADER]: this.options.transport,
-    };
-    if (body !== undefined) headers["content-type"] = "application/json";
+    const url = new URL(path, this.options.baseUrl);
+    const headers: Record<string, string> = {};
+    if (body === undefined) {
+      // A GET with no custom headers is a "simple" cross-origin request: polls through the network
+      // emulator (another port, so another origin) then need no CORS preflight each time.
+      url.searchParams.set("token", this.options.token);
+    } else {
+      headers.authorization = `Bearer ${this.options.token}`;
+      headers[TRANSPORT_HEADER] = this.options.transport;
+      headers["content-type"] = "application/json";
+    }
     stats.counters.requests += 1;
     const bytesOut = body === undefined ? 0 : utf8Length(body);
     stats.counters.bytesOut += bytesOut;
-    const response = await this.options.fetch(new URL(path, this.options.baseUrl), {
+    const response = await this.options.fetch(url, {
       method,
       headers,
       ...(body !== undefined && { body }),
@@ -107,7 +124,7 @@ export class FeedHttp {
     const text = await response.text();
     const bytesIn = utf8Length(text);
     stats.counters.bytesIn += bytesIn;
-    this.options.wire({ kind: "http", at: started, method, path, status: response.status, bytesOut, bytesIn, durationMs: clock() - started });
+    this.options.wire({ kind: "http", at: started, method, path: displayPath(url), status: response.status, bytesOut, bytesIn, durationMs: clock() - started });
     return readJson<T>(response, text);
   }
 }

@@ -5,7 +5,7 @@
 import type { Message } from "../protocol/index.js";
 import { utf8Length } from "./ClientStats.js";
 import { BaseFeedClient, type ConnectionHooks, type FeedClientOptions } from "./FeedClient.js";
-import { HttpError } from "./FeedHttp.js";
+import { HttpError, displayPath } from "./FeedHttp.js";
 
 /** The part of the EventSource API this client uses (the browser's and the `eventsource` package's). */
 export interface EventSourceLike {
@@ -35,8 +35,13 @@ export class SseClient extends BaseFeedClient {
     url.searchParams.set("token", this.options.token);
     if (this.cursor !== undefined) url.searchParams.set("since", String(this.cursor));
     return new Promise<void>((resolve, reject) => {
+      const started = this.options.clock();
       const source = new this.#EventSource(url.href);
       this.stats.counters.requests += 1;
+      source.addEventListener("open", () => {
+        const durationMs = this.options.clock() - started;
+        this.emit("wire", { kind: "http", at: started, method: "GET", path: displayPath(url), status: 200, bytesOut: 0, bytesIn: 0, durationMs });
+      });
       const finish = (error?: Error) => {
         source.close();
         signal.removeEventListener("abort", onAbort);

@@ -5,7 +5,7 @@
 import type { Message, SendRequest, SendResponse, ServerFrame } from "../protocol/index.js";
 import { utf8Length } from "./ClientStats.js";
 import { BaseFeedClient, type ConnectionHooks, type FeedClientOptions } from "./FeedClient.js";
-import { HttpError } from "./FeedHttp.js";
+import { HttpError, displayPath } from "./FeedHttp.js";
 
 /** The part of the WebSocket API this client uses (the browser's and the `ws` package's). */
 export interface WebSocketLike {
@@ -76,9 +76,15 @@ export class WebSocketClient extends BaseFeedClient {
     url.searchParams.set("token", this.options.token);
     if (this.cursor !== undefined) url.searchParams.set("since", String(this.cursor));
     return new Promise<void>((resolve, reject) => {
+      const started = this.options.clock();
       const socket = new this.#WebSocket(url.href);
       this.#socket = socket;
       this.stats.counters.requests += 1;
+      socket.addEventListener("open", () => {
+        // The upgrade request was answered with 101 Switching Protocols.
+        const durationMs = this.options.clock() - started;
+        this.emit("wire", { kind: "http", at: started, method: "GET", path: displayPath(url), status: 101, bytesOut: 0, bytesIn: 0, durationMs });
+      });
       let failure: Error | undefined;
       const onAbort = () => socket.close(1000, "client closed");
       signal.addEventListener("abort", onAbort, { once: true });

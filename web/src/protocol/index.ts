@@ -35,21 +35,30 @@ export function isRoomName(value: string): boolean {
 
 const epochMs = z.number().int().nonnegative();
 
+export const ROLES = ["learner", "instructor"] as const;
+export type Role = (typeof ROLES)[number];
+
 export const SessionRequestSchema = z.object({
   name: z
     .string()
     .trim()
     .min(1, "name must not be empty")
     .max(LIMITS.nameMaxLength, `name must be at most ${LIMITS.nameMaxLength} characters`),
+  /** The instructor key printed at server start; grants the instructor role (admin API). */
+  instructorKey: z.string().max(200).optional(),
 });
 export type SessionRequest = z.infer<typeof SessionRequestSchema>;
 
 export const UserSchema = z.object({ id: z.string(), name: z.string() });
 export type User = z.infer<typeof UserSchema>;
 
+/** The holder of a session token: a user and the role the token grants. */
+export const PrincipalSchema = UserSchema.extend({ role: z.enum(ROLES) });
+export type Principal = z.infer<typeof PrincipalSchema>;
+
 export const SessionResponseSchema = z.object({
   token: z.string(),
-  user: UserSchema,
+  user: PrincipalSchema,
   expiresAt: epochMs,
 });
 export type SessionResponse = z.infer<typeof SessionResponseSchema>;
@@ -114,6 +123,7 @@ export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 /** Machine-readable error codes used in HTTP error bodies and WebSocket error frames. */
 export const ERROR_CODES = {
   unauthorized: "unauthorized",
+  forbidden: "forbidden",
   invalidJson: "invalid_json",
   invalidBody: "invalid_body",
   invalidCommand: "invalid_command",

@@ -1,0 +1,114 @@
+/**
+ * The instructor's control API under /v1/admin: server faults and the network emulator.
+ * Every route needs the instructor role; every body is checked before anything changes.
+ */
+import type { Router } from "express";
+import { z } from "zod";
+import { ERROR_CODES, TRANSPORTS, describeIssues } from "../../web/src/protocol/index.js";
+import { WirelabError, badRequest } from "../errors.js";
+import type { FaultController } from "../FaultController.js";
+import { DROP_MODES, PRESETS, parseConditions, type NetworkEmulator } from "../netem/index.js";
+import { jsonBody, requireInstructor } from "./api.js";
+
+const transportSchema = z.enum(TRANSPORTS, { error: `must be one of ${TRANSPORTS.join(", ")}` });
+
+const schemas = {
+  drop: z.strictObject({ transport: z.union([transportSchema, z.literal("all")], { error: `must be "all" or one of ${TRANSPORTS.join(", ")}` }) }),
+  refuse: z.strictObject({ seconds: z.number().positive("must be > 0").max(300, "must be at most 300") }),
+  stall: z.strictObject({ ms: z.int("must be an integer").min(1, "must be >= 1").max(30_000, "must be at most 30000") }),
+  restart: z.strictObject({ downtimeMs: z.int("must be an integer").min(0).max(60_000, "must be at most 60000").optional() }),
+  network: z.strictObject({ transport: transportSchema.optional(), conditions: z.unknown() }),
+  networkClear: z.strictObject({ transport: transportSchema.optional() }),
+  networkDrop: z.strictObject({
+    transport: transportSchema.optional(),
+    mode: z.enum(DROP_MODES, { error: `must be one of ${DROP_MODES.join(", ")}` }).optional(),
+  }),
+  blackhole: z.strictObject({ transport: transportSchema.optional(), on: z.boolean({ error: "must be true or false" }) }),
+};
+
+function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+  const result = schema.safeParse(body ?? {});
+  if (!result.success) throw badRequest(ERROR_CODES.invalidBody, describeIssues(result.error));
+  return result.data;
+}
+
+export function adminRoutes(
+  router: Router,
+  deps: { faults: () => FaultController; network: () => NetworkEmulator | null; maxBodyBytes: number },
+): void {
+  const admin = router;
+  const guard = [requireInstructor, jsonBody(deps.maxBodyBytes)];
+  const emulator = (): NetworkEmulator => {
+    const network = deps.network();
+    if (!network) throw new WirelabError(404, ERROR_CODES.notFound, "the network emulator is not running on this server");
+    return network;
+  };
+
+  admin.get("/admin", requireInstructor, (_req, res) => {
+    const faults = deps.faults();
+    const network = deps.network();
+    res.json({
+      faults: faults.status(),
+      canRestart: faults.canRestart,
+      network: network ? { url: network.url, ...network.conditions() } : null,
+    });
+  });
+
+  admin.post("/admin/drop", ...guard, (req, res) => {
+    const { transport } = parse(schemas.drop, req.body);
+    res.json({ dropped: deps.faults().drop(transport) });
+  });
+
+  admin.post("/admin/refuse", ...guard, (req, res) => {
+    const { seconds } = parse(schemas.refuse, req.body);
+    res.json(deps.faults().refuse(Math.round(seconds * 1000)));
+  });
+
+  admin.post("/admin/stall", ...guard, (req, res) => {
+    const { ms } = parse(schemas.stall, req.body);
+    deps.faults().stall(ms);
+    res.status(202).json({ stallMs: ms });
+  });
+
+  admin.post("/admin/restart", ...guard, (req, res) => {
+    const { downtimeMs = 1_000 } = parse(schemas.restart, req.body);
+    const faults = deps.faults();
+    if (!faults.canRestart) throw new WirelabError(409, ERROR_CODES.unavailable, "this server instance cannot restart itself");
+    res.status(202).json({ restarting: true, downtimeMs });
+    faults.restart(downtimeMs);
+  });
+
+  admin.get("/admin/network", requireInstructor, (_req, res) => {
+    const network = emulator();
+    res.json({ url: network.url, ...network.conditions(), presets: PRESETS, connections: network.connections() });
+  });
+
+  admin.put("/admin/network", ...guard, (req, res) => {
+    const network = emulator();
+    const { transport, conditions } = parse(schemas.network, req.body);
+    let parsed;
+    try {
+      parsed = parseConditions(conditions);
+    } catch (error) {
+      throw badRequest(ERROR_CODES.invalidBody, (error as Error).message);
+    }
+    const applied = network.setConditions(parsed, transport ? { transport } : {});
+    res.json({ transport: transport ?? "all", conditions: applied });
+  });
+
+  admin.delete("/admin/network", ...guard, (req, res) => {
+    const { transport } = parse(schemas.networkClear, req.body);
+    emulator().clearConditions(transport ? { transport } : {});
+    res.json(emulator().conditions());
+  });
+
+  admin.post("/admin/network/drop", ...guard, (req, res) => {
+    const { transport, mode } = parse(schemas.networkDrop, req.body);
+    res.json({ dropped: emulator().drop({ ...(transport && { transport }), ...(mode && { mode }) }) });
+  });
+
+  admin.post("/admin/network/blackhole", ...guard, (req, res) => {
+    const { transport, on } = parse(schemas.blackhole, req.body);
+    res.json({ affected: emulator().blackhole({ ...(transport && { transport }), on }) });
+  });
+}

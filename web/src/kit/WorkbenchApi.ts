@@ -1,0 +1,83 @@
+/**
+ * The instructor's side of the HTTP API: server stats, faults and the network emulator. Used by
+ * the lab engine and the dashboard's control bar; isomorphic like the rest of the kit.
+ */
+import type { StatsResponse, TransportName } from "../protocol/index.js";
+import { HttpError, type FetchLike } from "./FeedHttp.js";
+
+export interface AdminStatus {
+  faults: { refusingUntil: number | null };
+  canRestart: boolean;
+  network: { url: string; default: unknown; transports: Record<string, unknown>; blackhole: { all: boolean; transports: TransportName[] } } | null;
+}
+
+export class WorkbenchApi {
+  readonly #fetch: FetchLike;
+
+  constructor(
+    readonly baseUrl: string,
+    private readonly token: string,
+    fetchImpl?: FetchLike,
+  ) {
+    this.#fetch = fetchImpl ?? globalThis.fetch.bind(globalThis);
+  }
+
+  stats(): Promise<StatsResponse> {
+    return this.#call("GET", "/v1/stats");
+  }
+
+  status(): Promise<AdminStatus> {
+    return this.#call("GET", "/v1/admin");
+  }
+
+  drop(transport: TransportName | "all"): Promise<{ dropped: Partial<Record<TransportName, number>> }> {
+    return this.#call("POST", "/v1/admin/drop", { transport });
+  }
+
+  restart(downtimeMs: number): Promise<unknown> {
+    return this.#call("POST", "/v1/admin/restart", { downtimeMs });
+  }
+
+  refuse(ms: number): Promise<unknown> {
+    return this.#call("POST", "/v1/admin/refuse", { seconds: ms / 1000 });
+  }
+
+  stall(ms: number): Promise<unknown> {
+    return this.#call("POST", "/v1/admin/stall", { ms });
+  }
+
+  setNetwork(conditions: unknown, transport?: TransportName): Promise<unknown> {
+    return this.#call("PUT", "/v1/admin/network", { conditions, ...(transport && { transport }) });
+  }
+
+  clearNetwork(transport?: TransportName): Promise<unknown> {
+    return this.#call("DELETE", "/v1/admin/network", transport ? { transport } : {});
+  }
+
+  blackhole(on: boolean, transport?: TransportName): Promise<unknown> {
+    return this.#call("POST", "/v1/admin/network/blackhole", { on, ...(transport && { transport }) });
+  }
+
+  /** True once the server answers /healthz. */
+  async healthy(): Promise<boolean> {
+    try {
+      const response = await this.#fetch(new URL("/healthz", this.baseUrl), { signal: AbortSignal.timeout(2_000) });
+      await response.body?.cancel();
+      return response.ok;
+    } catch {
+      return false;
+    }
+  }
+
+  async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await this.#fetch(new URL(path, this.baseUrl), {
+      method,
+      headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined && { "content-type": "application/json" }) },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const data = (await response.json().catch(() => ({}))) as { error?: { code: string; message: string } };
+    if (!response.ok) throw new HttpError(response.status, data.error?.code ?? "unknown", data.error?.message ?? `HTTP ${response.status}`);
+    return data as T;
+  }
+}
