@@ -21,6 +21,8 @@ import { FaultController } from "./FaultController.js";
 import type { NetworkEmulator } from "./netem/index.js";
 import { setSpan } from "./http/locals.js";
 import { createLogger } from "./logger.js";
+import { LabLibrary } from "./LabLibrary.js";
+import { labRoutes } from "./http/labs.js";
 import { packageRoot } from "./paths.js";
 import { TrafficStats } from "./stats/TrafficStats.js";
 import { createTransports, type Transport } from "./transports/index.js";
@@ -90,6 +92,7 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
   sessionRoutes(v1, auth, config);
   v1.use(authenticate(auth));
   apiRoutes(v1, { feed, stats, maxBodyBytes: config.maxPayloadBytes });
+  labRoutes(v1, new LabLibrary(config.labsDir ?? join(packageRoot(), "labs")));
   adminRoutes(v1, { faults: () => faults, network: hooks.network ?? (() => null), maxBodyBytes: config.maxPayloadBytes });
   for (const transport of Object.values(transports)) transport.mount(v1);
   v1.use(notFound);

@@ -5,7 +5,7 @@
 import { parseArgs } from "node:util";
 import { WirelabSupervisor } from "./WirelabSupervisor.js";
 import { createLogger } from "./logger.js";
-
+import { LAB_USAGE, UsageError, labCommand } from "./commands/lab.js";
 
 const USAGE = `Usage: wirelab serve [--port N] [--host ADDR] [--data FILE | --memory] [--network-port N|off]
 
@@ -81,12 +81,14 @@ export async function main(argv: string[]): Promise<void> {
   switch (command) {
     case "serve":
       return serve(rest);
-
+    case "lab":
+      process.exitCode = await labCommand(rest);
+      return;
     case undefined:
     case "help":
     case "--help":
     case "-h":
-      process.stdout.write(USAGE);
+      process.stdout.write(`${USAGE}\n${LAB_USAGE}`);
       return;
     default:
       process.stderr.write(`wirelab: unknown command "${command}"\n\n${USAGE}`);
@@ -96,5 +98,5 @@ export async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   process.stderr.write(`wirelab: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
+  process.exitCode = error instanceof UsageError ? 2 : 1;
 });

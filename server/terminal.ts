@@ -1,0 +1,40 @@
+/** Small terminal output helpers for the CLI: aligned tables and a one-line progress bar. */
+
+export function formatTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  // Numbers right-aligned so their digits line up; text left-aligned.
+  const numeric = header.map((_, i) => i > 0 && rows.every((r) => /^[-–\d.,%]*$/.test(r[i] ?? "")));
+  const line = (cells: string[]) =>
+    cells.map((cell, i) => (numeric[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join("  ").trimEnd();
+  return [line(header), widths.map((w) => "─".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+export function formatNumber(value: number | null | undefined, digits = 1): string {
+  if (value === null || value === undefined) return "–";
+  if (Number.isInteger(value)) return value.toLocaleString("en-US");
+  // Small fractions (requests per message) keep two significant digits instead of rounding to 0.0.
+  if (Math.abs(value) < 1) return String(Number(value.toPrecision(2)));
+  return value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+/** A progress line on a terminal (redrawn in place); plain lines when the output is a file or pipe. */
+export class ProgressLine {
+  #last = "";
+
+  constructor(private readonly stream: NodeJS.WriteStream = process.stderr) {}
+
+  update(fraction: number, label: string): void {
+    if (!this.stream.isTTY) {
+      if (label !== this.#last) this.stream.write(`${label}\n`);
+      this.#last = label;
+      return;
+    }
+    const width = 24;
+    const filled = Math.round(Math.max(0, Math.min(1, fraction)) * width);
+    this.stream.write(`\r[${"█".repeat(filled)}${" ".repeat(width - filled)}] ${Math.round(fraction * 100)}% ${label}\x1b[K`);
+  }
+
+  done(): void {
+    if (this.stream.isTTY) this.stream.write("\n");
+  }
+}

@@ -1,0 +1,428 @@
+/**
+ * The one lab engine. It runs a scenario against the client kit — the same clients the
+ * dashboard shows — and returns a LabResult. The dashboard and the CLI both use it, so their
+ * numbers mean the same thing. Isomorphic: Node passes in `ws` and `eventsource`.
+ */
+import { type Message, type StatsResponse, type TransportName } from "../protocol/index.js";
+import { sleep } from "../kit/backoff.js";
+import { Emitter } from "../kit/Emitter.js";
+import { FeedHttp, type FetchLike } from "../kit/FeedHttp.js";
+import { newMessageId, type ConnectionState, type FeedClient } from "../kit/FeedClient.js";
+import { createClient } from "../kit/index.js";
+import type { EventSourceConstructor } from "../kit/SseClient.js";
+import type { WebSocketConstructor } from "../kit/WebSocketClient.js";
+import { WorkbenchApi } from "../kit/WorkbenchApi.js";
+import { ClientStats } from "../kit/ClientStats.js";
+import { LatencyDistribution } from "../measure/LatencyDistribution.js";
+import { scaleLab, type LabDefinition, type Phase } from "./LabDefinition.js";
+import type { DurationSummary, LabResult, PhaseRecord, TransportResult } from "./LabResult.js";
+
+export interface LabEnvironment {
+  /** The server: sessions, sends, stats and the admin API go here. */
+  baseUrl: string;
+  /** Where the receiving clients connect, e.g. the network emulator. Defaults to baseUrl. */
+  feedUrl?: string;
+  /** An instructor session token; one is created when absent. */
+  token?: string;
+  fetch?: FetchLike;
+  EventSource?: EventSourceConstructor;
+  WebSocket?: WebSocketConstructor;
+}
+
+export interface LabRunOptions {
+  /** Receiving clients per transport; overrides the lab's. */
+  clients?: number;
+  /** Multiplies every timed phase (0.25 runs four times faster). Defaults to 1. */
+  timeScale?: number;
+  signal?: AbortSignal;
+  /** How often progress ticks are emitted, in ms. Defaults to 500. */
+  tickMs?: number;
+}
+
+export type LabProgress =
+  | { type: "phase"; index: number; total: number; phase: Phase; elapsedMs: number }
+  | { type: "tick"; elapsedMs: number; result: LabResult }
+  | { type: "settling"; elapsedMs: number };
+
+export interface LabRunnerEvents {
+  [name: string]: (...args: never[]) => void;
+  progress: (progress: LabProgress) => void;
+}
+
+const ADMIN_PHASES = new Set(["drop", "restart", "network", "blackhole", "refuse", "stall"]);
+
+/** One receiving client and what it saw. */
+interface Receiver {
+  transport: TransportName;
+  client: FeedClient;
+  seen: Map<string, number>;
+  duplicated: number;
+  /** When it last left "open", while it is away. */
+  leftOpenAt: number | null;
+  reconnectTimes: number[];
+  /** When each reconnect completed. */
+  reconnectedAt: number[];
+  /** When the black hole affecting it began, until it notices. */
+  blackholeAt: number | null;
+  detected: number[];
+  blackholed: number;
+}
+
+export class LabRunner extends Emitter<LabRunnerEvents> {
+  readonly lab: LabDefinition;
+  readonly #env: LabEnvironment;
+  readonly #options: Required<Omit<LabRunOptions, "signal" | "clients">> & Pick<LabRunOptions, "signal">;
+  readonly #clients: number;
+  readonly #room = `lab-${newMessageId().slice(0, 8)}`;
+  readonly #receivers: Receiver[] = [];
+  readonly #latency = new Map<TransportName, LatencyDistribution>();
+  readonly #sentIds = new Set<string>();
+  readonly #phases: PhaseRecord[] = [];
+  readonly #timeline: LabResult["timeline"] = [];
+  readonly #senderStats = new ClientStats();
+  #startedAt = 0;
+  #statsBefore: StatsResponse | null = null;
+  #statsAfter: StatsResponse | null = null;
+  #sendFailures = 0;
+  #jitter = true;
+
+  constructor(lab: LabDefinition, env: LabEnvironment, options: LabRunOptions = {}) {
+    super();
+    this.#options = { timeScale: 1, tickMs: 500, ...options };
+    this.lab = scaleLab(lab, this.#options.timeScale);
+    this.#env = env;
+    this.#clients = options.clients ?? lab.scenario.clients;
+  }
+
+  get room(): string {
+    return this.#room;
+  }
+
+  async run(): Promise<LabResult> {
+    const { scenario } = this.lab;
+    const fetchImpl = this.#env.fetch ?? globalThis.fetch.bind(globalThis);
+    const token = this.#env.token ?? (await FeedHttp.createSession(this.#env.baseUrl, "lab-runner", fetchImpl)).token;
+    const api = new WorkbenchApi(this.#env.baseUrl, token, fetchImpl);
+    const needsAdmin = scenario.network !== undefined || scenario.phases.some((p) => ADMIN_PHASES.has(p.kind));
+    if (needsAdmin) {
+      // Fails with 403 for a learner: say so before anything has started.
+      await api.status().catch((error: Error) => {
+        throw new Error(`lab ${this.lab.id} changes the network or the server and needs an instructor session: ${error.message}`);
+      });
+    }
+    const touchesNetwork = scenario.network !== undefined || scenario.phases.some((p) => p.kind === "network" || p.kind === "blackhole");
+    const sender = new FeedHttp({
+      baseUrl: this.#env.baseUrl,
+      token,
+      transport: "short-poll",
+      fetch: fetchImpl,
+      timeoutMs: scenario.requestTimeoutMs,
+      stats: this.#senderStats,
+      wire: () => {},
+      clock: Date.now,
+    });
+
+    const tick = setInterval(() => this.emit("progress", { type: "tick", elapsedMs: this.#elapsed(), result: this.#snapshot() }), this.#options.tickMs);
+    try {
+      if (scenario.network !== undefined) await api.setNetwork(scenario.network);
+      this.#startedAt = Date.now();
+      await this.#connectReceivers(token, fetchImpl);
+      this.#statsBefore = await api.stats().catch(() => null);
+      for (const [index, phase] of scenario.phases.entries()) {
+        this.#checkAborted();
+        this.emit("progress", { type: "phase", index, total: scenario.phases.length, phase, elapsedMs: this.#elapsed() });
+        const startMs = this.#elapsed();
+        const startedAt = Date.now();
+        const before = this.#counters();
+        await this.#runPhase(phase, api, sender);
+        const after = this.#counters();
+        const transports = Object.fromEntries(
+          scenario.transports.map((t) => {
+            const back = this.#receivers.filter((r) => r.transport === t).flatMap((r) => r.reconnectedAt.filter((at) => at >= startedAt));
+            const spread = back.length > 1 ? Math.max(...back) - Math.min(...back) : 0;
+            const deltas = { requests: 0, delivered: 0, reconnects: 0, reconnectSpreadMs: spread };
+            for (const m of ["requests", "delivered", "reconnects"] as const) deltas[m] = after.get(t)![m] - before.get(t)![m];
+            return [t, deltas];
+          }),
+        );
+        this.#phases.push({ name: phase.name, kind: phase.kind, startMs, endMs: this.#elapsed(), transports });
+      }
+      this.emit("progress", { type: "settling", elapsedMs: this.#elapsed() });
+      await this.#settle();
+      this.#statsAfter = await api.stats().catch(() => null);
+      return this.#snapshot();
+    } finally {
+      clearInterval(tick);
+      for (const r of this.#receivers) r.client.close();
+      if (touchesNetwork) await api.clearNetwork().catch(() => {});
+    }
+  }
+
+  /** The per-phase counters of every transport right now. */
+  #counters(): Map<TransportName, Record<"requests" | "delivered" | "reconnects", number>> {
+    return new Map(
+      this.lab.scenario.transports.map((t) => {
+        const receivers = this.#receivers.filter((r) => r.transport === t);
+        const sum = (f: (r: Receiver) => number) => receivers.reduce((total, r) => total + f(r), 0);
+        return [t, { requests: sum((r) => r.client.stats.counters.requests), delivered: sum((r) => r.seen.size), reconnects: sum((r) => r.client.stats.counters.reconnects) }];
+      }),
+    );
+  }
+
+  #elapsed(): number {
+    return this.#startedAt === 0 ? 0 : Date.now() - this.#startedAt;
+  }
+
+  #checkAborted(): void {
+    if (this.#options.signal?.aborted) throw new Error("the lab run was stopped");
+  }
+
+  async #connectReceivers(token: string, fetchImpl: FetchLike): Promise<void> {
+    const { scenario } = this.lab;
+    // Without jitter every client waits the full backoff ceiling: they all come back together.
+    this.#jitter = scenario.backoff.jitter;
+    const random = () => (this.#jitter ? Math.random() : 0.999_999);
+    for (const transport of scenario.transports) {
+      this.#latency.set(transport, new LatencyDistribution());
+      for (let i = 0; i < this.#clients; i++) {
+        const client = createClient(transport, {
+          baseUrl: this.#env.feedUrl ?? this.#env.baseUrl,
+          token,
+          room: this.#room,
+          history: 0,
+          intervalMs: scenario.pollIntervalMs,
+          waitMs: scenario.longPollWaitMs,
+          requestTimeoutMs: scenario.requestTimeoutMs,
+          backoff: { baseMs: scenario.backoff.baseMs, capMs: scenario.backoff.capMs },
+          random,
+          fetch: fetchImpl,
+          ...(this.#env.EventSource && { EventSource: this.#env.EventSource }),
+          ...(this.#env.WebSocket && { WebSocket: this.#env.WebSocket }),
+        });
+        const receiver: Receiver = {
+          transport,
+          client,
+          seen: new Map(),
+          duplicated: 0,
+          leftOpenAt: null,
+          reconnectTimes: [],
+          reconnectedAt: [],
+          blackholeAt: null,
+          detected: [],
+          blackholed: 0,
+        };
+        client.on("message", (message: Message, latency) => this.#onMessage(receiver, message, latency));
+        client.on("state", (state: ConnectionState, previous: ConnectionState) => this.#onState(receiver, state, previous));
+        this.#receivers.push(receiver);
+        client.connect();
+      }
+    }
+    const deadline = Date.now() + 30_000;
+    while (!this.#receivers.every((r) => r.client.state === "open")) {
+      this.#checkAborted();
+      if (Date.now() > deadline) throw new Error("not every client could connect within 30 s");
+      await sleep(20);
+    }
+  }
+
+  #onMessage(receiver: Receiver, message: Message, latency: number | undefined): void {
+    const count = (receiver.seen.get(message.id) ?? 0) + 1;
+    receiver.seen.set(message.id, count);
+    if (count > 1) receiver.duplicated += 1;
+    else if (latency !== undefined) this.#latency.get(receiver.transport)!.record(latency);
+  }
+
+  #onState(receiver: Receiver, state: ConnectionState, previous: ConnectionState): void {
+    const now = Date.now();
+    if (previous === "open" && state !== "open") {
+      receiver.leftOpenAt = now;
+      if (receiver.blackholeAt !== null) {
+        receiver.detected.push(now - receiver.blackholeAt);
+        receiver.blackholeAt = null;
+      }
+    } else if (state === "open" && receiver.leftOpenAt !== null) {
+      receiver.reconnectTimes.push(now - receiver.leftOpenAt);
+      receiver.reconnectedAt.push(now);
+      receiver.leftOpenAt = null;
+    }
+  }
+
+  async #runPhase(phase: Phase, api: WorkbenchApi, sender: FeedHttp): Promise<void> {
+    switch (phase.kind) {
+      case "idle":
+      case "settle":
+        return this.#wait(phase.ms);
+      case "send": {
+        const count = Math.max(1, Math.round((phase.rate * phase.ms) / 1000));
+        const started = Date.now();
+        const sends: Promise<void>[] = [];
+        for (let i = 0; i < count; i++) {
+          this.#checkAborted();
+          const due = started + (i * 1000) / phase.rate;
+          if (due > Date.now()) await this.#wait(due - Date.now());
+          sends.push(this.#send(sender, phase.via));
+        }
+        await this.#wait(started + phase.ms - Date.now());
+        await Promise.all(sends);
+        return;
+      }
+      case "burst":
+        await Promise.all(Array.from({ length: phase.count }, () => this.#send(sender, phase.via)));
+        return;
+      case "drop":
+        await api.drop(phase.transport);
+        return;
+      case "restart": {
+        await api.restart(phase.downtimeMs);
+        // Wait for the old instance to go, then for the new one to answer.
+        const deadline = Date.now() + phase.downtimeMs + 30_000;
+        await this.#wait(Math.min(200, phase.downtimeMs));
+        while (!(await api.healthy())) {
+          if (Date.now() > deadline) throw new Error("the server did not come back after the restart");
+          await this.#wait(100);
+        }
+        return;
+      }
+      case "network":
+        await api.setNetwork(phase.conditions, phase.transport);
+        return;
+      case "blackhole": {
+        const affected = this.#receivers.filter((r) => !phase.transport || r.transport === phase.transport);
+        await api.blackhole(true, phase.transport);
+        const at = Date.now();
+        for (const r of affected) {
+          if (r.client.state === "open") {
+            r.blackholeAt = at;
+            r.blackholed += 1;
+          }
+        }
+        try {
+          await this.#wait(phase.ms);
+        } finally {
+          for (const r of affected) r.blackholeAt = null;
+          await api.blackhole(false, phase.transport);
+        }
+        return;
+      }
+      case "refuse":
+        await api.refuse(phase.ms);
+        return this.#wait(phase.ms);
+      case "stall":
+        await api.stall(phase.ms);
+        return this.#wait(phase.ms);
+      case "jitter":
+        this.#jitter = phase.on;
+        return;
+    }
+  }
+
+  async #send(sender: FeedHttp, via: TransportName | undefined): Promise<void> {
+    const text = this.#text();
+    try {
+      if (via) {
+        const client = this.#receivers.find((r) => r.transport === via)!.client;
+        const ack = await client.send(text);
+        this.#sentIds.add(ack.id);
+      } else {
+        const ack = await sender.send(this.#room, { id: newMessageId(), text, sentAt: Date.now() });
+        this.#sentIds.add(ack.id);
+      }
+    } catch {
+      // Not acknowledged: not counted as sent, so it cannot count as lost either.
+      this.#sendFailures += 1;
+    }
+  }
+
+  #text(): string {
+    const label = `lab message ${this.#sentIds.size + 1} `;
+    const size = this.lab.scenario.messageBytes;
+    return (label + "·".repeat(Math.max(0, size - label.length))).slice(0, size);
+  }
+
+  /** Wait for every receiver to have every sent message, at most the settle time. */
+  async #settle(): Promise<void> {
+    const deadline = Date.now() + this.lab.scenario.settleMs;
+    const complete = () => this.#receivers.every((r) => [...this.#sentIds].every((id) => r.seen.has(id)));
+    while (!complete() && Date.now() < deadline) await this.#wait(50);
+  }
+
+  #wait(ms: number): Promise<void> {
+    return ms > 0 ? sleep(ms, this.#options.signal) : Promise.resolve();
+  }
+
+  #snapshot(): LabResult {
+    const elapsed = this.#elapsed();
+    const transports = this.lab.scenario.transports.map((t) => this.#transportResult(t));
+    for (const r of transports) {
+      this.#timeline.push({ t: elapsed, transport: r.transport, delivered: r.delivered, requests: r.requests, latencyP50: r.latency.p50 });
+    }
+    return {
+      format: 1,
+      lab: { id: this.lab.id, title: this.lab.title },
+      room: this.#room,
+      startedAt: this.#startedAt,
+      durationMs: elapsed,
+      sent: this.#sentIds.size,
+      parameters: {
+        clients: this.#clients,
+        transports: this.lab.scenario.transports,
+        messageBytes: this.lab.scenario.messageBytes,
+        timeScale: this.#options.timeScale,
+      },
+      transports,
+      phases: [...this.#phases],
+      timeline: [...this.#timeline],
+    };
+  }
+
+  #transportResult(transport: TransportName): TransportResult {
+    const receivers = this.#receivers.filter((r) => r.transport === transport);
+    const latency = this.#latency.get(transport) ?? new LatencyDistribution();
+    const sum = (f: (r: Receiver) => number) => receivers.reduce((total, r) => total + f(r), 0);
+    const delivered = sum((r) => [...r.seen.keys()].filter((id) => this.#sentIds.has(id)).length);
+    const expected = this.#sentIds.size * receivers.length;
+    const requests = sum((r) => r.client.stats.counters.requests);
+    const wire = this.#wire(transport);
+    const blackholed = sum((r) => r.blackholed);
+    const detected = receivers.flatMap((r) => r.detected);
+    return {
+      transport,
+      clients: receivers.length,
+      expected,
+      delivered,
+      lost: Math.max(0, expected - delivered),
+      duplicated: sum((r) => r.duplicated),
+      latency: {
+        count: latency.count,
+        p50: latency.percentile(50) ?? null,
+        p95: latency.percentile(95) ?? null,
+        p99: latency.percentile(99) ?? null,
+        max: latency.max ?? null,
+      },
+      requests,
+      requestsPerMessage: delivered > 0 ? requests / delivered : null,
+      clientBytesIn: sum((r) => r.client.stats.counters.bytesIn),
+      clientBytesOut: sum((r) => r.client.stats.counters.bytesOut),
+      wire,
+      bytesPerMessage: delivered > 0 ? (wire ? wire.bytesOut : sum((r) => r.client.stats.counters.bytesIn)) / delivered : null,
+      reconnects: sum((r) => r.client.stats.counters.reconnects),
+      reconnectMs: summarize(receivers.flatMap((r) => r.reconnectTimes)),
+      detectMs: blackholed > 0 ? { ...summarize(detected), of: blackholed } : null,
+    };
+  }
+
+  /** The server's socket counters for one transport over the run (only when both snapshots exist). */
+  #wire(transport: TransportName): TransportResult["wire"] {
+    const before = this.#statsBefore?.transports[transport];
+    const after = this.#statsAfter?.transports[transport];
+    if (!before || !after) return null;
+    return { requests: after.requests - before.requests, bytesIn: after.bytesIn - before.bytesIn, bytesOut: after.bytesOut - before.bytesOut };
+  }
+}
+
+function summarize(values: number[]): DurationSummary {
+  if (values.length === 0) return { count: 0, meanMs: null, maxMs: null };
+  return { count: values.length, meanMs: values.reduce((a, b) => a + b, 0) / values.length, maxMs: Math.max(...values) };
+}
+
+
