@@ -1,2 +1,2 @@
-// Placeholder until the dashboard lands: proves the build and the static serving path.
-document.querySelector("wirelab-app")!.textContent = "wirelab — the dashboard is being built.";
+// The workbench dashboard: <wirelab-app> in index.html is defined here.
+import "./app/wirelab-app.js";

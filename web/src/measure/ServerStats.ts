@@ -1,0 +1,124 @@
+/**
+ * The server's side of the story: GET /v1/stats, counted at the server's sockets (headers and
+ * framing included) for every client, so next to the client's own numbers the cost a client
+ * cannot see shows up. Deltas are taken from the first snapshot (the moment the dashboard joined).
+ */
+import { Emitter } from "../kit/Emitter.js";
+import type { FetchLike } from "../kit/index.js";
+import { TRANSPORTS, type StatsResponse, type TrafficSnapshot, type TransportName } from "../protocol/index.js";
+import { RateMeter } from "./RateMeter.js";
+import { TimeSeries } from "./TimeSeries.js";
+
+export interface ServerStatsOptions {
+  baseUrl: string;
+  token: string;
+  /** Defaults to the platform's fetch. */
+  fetch?: FetchLike;
+  /** Defaults to Date.now. */
+  clock?: () => number;
+  /** Time zero of the series' x axis (ms since the epoch). Defaults to creation. */
+  origin?: number;
+  /** Points kept per series. Defaults to 600. */
+  seriesCapacity?: number;
+}
+
+export interface ServerStatsEvents {
+  [name: string]: (...args: never[]) => void;
+  change: () => void;
+}
+
+export class ServerStats extends Emitter<ServerStatsEvents> {
+  readonly origin: number;
+  /** Per transport, x: seconds since origin, y: bytes in + out at the server since the baseline. */
+  readonly bytesSeries: Record<TransportName, TimeSeries>;
+  readonly #requestRates: Record<TransportName, RateMeter>;
+  readonly #options: Required<Omit<ServerStatsOptions, "origin" | "seriesCapacity">>;
+  #baseline: StatsResponse | undefined;
+  #latest: StatsResponse | undefined;
+  #error: string | undefined;
+  #inFlight: Promise<void> | undefined;
+
+  constructor(options: ServerStatsOptions) {
+    super();
+    this.#options = { fetch: globalThis.fetch.bind(globalThis), clock: Date.now, ...options };
+    this.origin = options.origin ?? this.#options.clock();
+    this.bytesSeries = perTransport(() => new TimeSeries(options.seriesCapacity));
+    this.#requestRates = perTransport(() => new RateMeter());
+  }
+
+  get latest(): StatsResponse | undefined {
+    return this.#latest;
+  }
+
+  /** Why the last refresh failed; undefined after a good one. */
+  get error(): string | undefined {
+    return this.#error;
+  }
+
+  /**
+   * What the server counted for `transport` since the baseline (connections: open right now).
+   * Undefined until the first answer.
+   */
+  since(transport: TransportName): TrafficSnapshot | undefined {
+    const now = this.#latest?.transports[transport];
+    const then = this.#baseline?.transports[transport];
+    if (!now || !then) return undefined;
+    return {
+      connections: now.connections,
+      requests: now.requests - then.requests,
+      bytesIn: now.bytesIn - then.bytesIn,
+      bytesOut: now.bytesOut - then.bytesOut,
+      delivered: now.delivered - then.delivered,
+    };
+  }
+
+  /** Requests per second the server saw for `transport`. */
+  requestsPerSecond(transport: TransportName): number {
+    return this.#requestRates[transport].perSecond;
+  }
+
+  /** Fetch a fresh snapshot; a refresh already running is joined, not doubled. */
+  refresh(): Promise<void> {
+    this.#inFlight ??= this.#refresh().finally(() => {
+      this.#inFlight = undefined;
+    });
+    return this.#inFlight;
+  }
+
+  async #refresh(): Promise<void> {
+    const { fetch, baseUrl, token, clock } = this.#options;
+    try {
+      const response = await fetch(new URL("/v1/stats", baseUrl), {
+        headers: { authorization: `Bearer ${token}` },
+        signal: AbortSignal.timeout(10_000),
+      });
+      if (!response.ok) throw new Error(`GET /v1/stats answered ${response.status}`);
+      this.#apply((await response.json()) as StatsResponse, clock());
+      this.#error = undefined;
+    } catch (error) {
+      this.#error = error instanceof Error ? error.message : String(error);
+    }
+    this.emit("change");
+  }
+
+  /** Take in one snapshot taken at `at` (public so tests can feed known numbers). */
+  apply(snapshot: StatsResponse, at = this.#options.clock()): void {
+    this.#apply(snapshot, at);
+    this.emit("change");
+  }
+
+  #apply(snapshot: StatsResponse, at: number): void {
+    this.#baseline ??= snapshot;
+    this.#latest = snapshot;
+    const x = (at - this.origin) / 1000;
+    for (const transport of TRANSPORTS) {
+      const delta = this.since(transport)!;
+      this.#requestRates[transport].sample(at, snapshot.transports[transport].requests);
+      this.bytesSeries[transport].push(x, delta.bytesIn + delta.bytesOut);
+    }
+  }
+}
+
+function perTransport<T>(make: (transport: TransportName) => T): Record<TransportName, T> {
+  return Object.fromEntries(TRANSPORTS.map((t) => [t, make(t)])) as Record<TransportName, T>;
+}

@@ -1,0 +1,116 @@
+/**
+ * The dashboard's model: one session, one room, a monitor per transport (each its own live
+ * client of the room) and the server's stats, sampled together once a second. DOM-free: the
+ * Lit components render it; the tests drive it from Node.
+ */
+import { Emitter } from "../kit/Emitter.js";
+import { FeedHttp, createClient, type AnyClientOptions, type FetchLike } from "../kit/index.js";
+import { DEFAULT_ROOM, TRANSPORTS, type SendResponse, type SessionResponse, type TransportName } from "../protocol/index.js";
+import { ServerStats } from "./ServerStats.js";
+import { TransportMonitor } from "./TransportMonitor.js";
+
+export interface WorkbenchOptions {
+  /** Server origin, e.g. "http://127.0.0.1:8080" (the page's own origin in the browser). */
+  baseUrl: string;
+  session: SessionResponse;
+  /** Defaults to "lobby". */
+  room?: string;
+  /** Passed to every client: Node passes EventSource and WebSocket here; tests shorten timings. */
+  clientOptions?: Partial<AnyClientOptions>;
+  /** Time between samples of counters, rates and server stats. Defaults to 1,000 ms. */
+  tickMs?: number;
+  /** Defaults to Date.now (the clock the kit stamps `sentAt` with). */
+  clock?: () => number;
+  /** Defaults to the platform's fetch. */
+  fetch?: FetchLike;
+}
+
+export interface WorkbenchEvents {
+  [name: string]: (...args: never[]) => void;
+  /** A sample was taken: charts redraw. */
+  tick: () => void;
+}
+
+export class Workbench extends Emitter<WorkbenchEvents> {
+  readonly room: string;
+  readonly session: SessionResponse;
+  readonly origin: number;
+  readonly monitors: Record<TransportName, TransportMonitor>;
+  readonly server: ServerStats;
+  readonly #tickMs: number;
+  readonly #clock: () => number;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #started = false;
+  #stopped = false;
+
+  /** Get a session for `name` and build a workbench for `room` (not started yet). */
+  static async join(baseUrl: string, name: string, room: string, options: Omit<WorkbenchOptions, "baseUrl" | "session" | "room"> = {}): Promise<Workbench> {
+    const session = await FeedHttp.createSession(baseUrl, name, options.fetch);
+    return new Workbench({ ...options, baseUrl, session, room });
+  }
+
+  constructor(options: WorkbenchOptions) {
+    super();
+    this.#clock = options.clock ?? Date.now;
+    this.#tickMs = options.tickMs ?? 1_000;
+    this.origin = this.#clock();
+    this.room = options.room ?? DEFAULT_ROOM;
+    this.session = options.session;
+    const { baseUrl } = options;
+    const token = options.session.token;
+    const fetch = options.fetch;
+    this.monitors = Object.fromEntries(
+      TRANSPORTS.map((transport) => {
+        const client = createClient(transport, {
+          baseUrl,
+          token,
+          room: this.room,
+          clock: this.#clock,
+          ...(fetch && { fetch }),
+          ...options.clientOptions,
+        });
+        return [transport, new TransportMonitor(client, { origin: this.origin, clock: this.#clock })];
+      }),
+    ) as Record<TransportName, TransportMonitor>;
+    this.server = new ServerStats({ baseUrl, token, origin: this.origin, clock: this.#clock, ...(fetch && { fetch }) });
+  }
+
+  get user() {
+    return this.session.user;
+  }
+
+  /**
+   * Take the server's baseline, then connect every transport and start sampling. The baseline
+   * comes first so that the server's "since you joined" numbers include the clients' first requests.
+   */
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    await this.server.refresh();
+    if (this.#stopped) return;
+    for (const monitor of Object.values(this.monitors)) monitor.connect();
+    this.#timer = setInterval(() => void this.tick(), this.#tickMs);
+    void this.tick();
+  }
+
+  /** Take one sample of every monitor and of the server (the timer calls this). */
+  async tick(): Promise<void> {
+    const now = this.#clock();
+    for (const monitor of Object.values(this.monitors)) monitor.sample(now);
+    await this.server.refresh();
+    this.emit("tick");
+  }
+
+  /** Send one chat message over `transport`; every monitor should see it arrive. */
+  send(transport: TransportName, text: string): Promise<SendResponse> {
+    return this.monitors[transport].client.send(text);
+  }
+
+  /** Stop sampling and close every client. */
+  stop(): void {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    for (const monitor of Object.values(this.monitors)) monitor.dispose();
+  }
+}
