@@ -44,6 +44,12 @@ export function adminRoutes(
     return network;
   };
 
+  // Every session may know where the emulated network is: learners' clients cross it too.
+  admin.get("/network", (_req, res) => {
+    const network = deps.network();
+    res.json({ port: network?.port ?? null });
+  });
+
   admin.get("/admin", requireInstructor, (_req, res) => {
     const faults = deps.faults();
     const network = deps.network();

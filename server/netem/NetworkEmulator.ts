@@ -128,7 +128,7 @@ export class NetworkEmulator {
       this.#overrides.delete(transport);
     } else {
       this.#overrides.clear();
-      this.#default = resolveConditions({});
+      this.#default = resolveConditions({ preset: "none" });
     }
     this.#refresh(transport);
   }

@@ -11,9 +11,9 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 const zero: TrafficSnapshot = { connections: 0, requests: 0, bytesIn: 0, bytesOut: 0, delivered: 0 };
-function snapshot(shortPoll: Partial<TrafficSnapshot>): StatsResponse {
+function snapshot(shortPoll: Partial<TrafficSnapshot>, uptimeMs = 1): StatsResponse {
   return {
-    uptimeMs: 1,
+    uptimeMs,
     api: zero,
     transports: { "short-poll": { ...zero, ...shortPoll }, "long-poll": zero, sse: zero, websocket: zero },
   };
@@ -33,6 +33,16 @@ describe("ServerStats", () => {
       { x: 3, y: 2_400 },
     ]);
     expect(stats.since("websocket")).toEqual(zero);
+  });
+
+  test("a restarted server (uptime went back) keeps the counts growing, never negative", () => {
+    const stats = new ServerStats({ baseUrl: "http://unused.invalid", token: "t", origin: 0 });
+    stats.apply(snapshot({ requests: 10, bytesOut: 1_000 }, 5_000), 1_000);
+    stats.apply(snapshot({ requests: 16, bytesOut: 1_600, connections: 1 }, 8_000), 4_000);
+    // The new instance counts from zero.
+    stats.apply(snapshot({ requests: 2, bytesOut: 300, connections: 1 }, 500), 6_000);
+    expect(stats.since("short-poll")).toEqual({ connections: 1, requests: 8, bytesIn: 0, bytesOut: 900, delivered: 0 });
+    expect(stats.requestsPerSecond("short-poll")).toBeGreaterThanOrEqual(0);
   });
 
   test("reads GET /v1/stats with the token and sees a transport's traffic grow", async () => {

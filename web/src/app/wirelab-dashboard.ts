@@ -5,6 +5,7 @@ import type { Workbench } from "../measure/Workbench.js";
 import { base } from "./theme.js";
 import "./wirelab-charts.js";
 import "./wirelab-composer.js";
+import "./wirelab-controls.js";
 import "./wirelab-panel.js";
 import "./wirelab-wire-log.js";
 
@@ -38,6 +39,15 @@ export class WirelabDashboard extends LitElement {
         padding: 0.7rem 0.9rem 0.3rem;
         box-shadow: var(--shadow);
       }
+      .controls {
+        background: var(--surface);
+        border: 1px solid var(--border);
+        border-radius: 8px;
+        padding: 0.7rem 0.9rem 0.5rem;
+      }
+      .controls h2 {
+        font-size: 1rem;
+      }
       .four {
         display: grid;
         grid-template-columns: repeat(4, minmax(0, 1fr));
@@ -68,6 +78,12 @@ export class WirelabDashboard extends LitElement {
       <section class="composer" aria-label="composer">
         <wirelab-composer .workbench=${wb}></wirelab-composer>
       </section>
+      ${wb.controls
+        ? html`<section class="controls" aria-labelledby="h-controls">
+            <h2 id="h-controls">Network &amp; faults <small class="muted">instructor controls: they reach every client of this server</small></h2>
+            <wirelab-controls .controls=${wb.controls} .feedUrl=${wb.feedUrl}></wirelab-controls>
+          </section>`
+        : ""}
       <section aria-labelledby="h-transports">
         <h2 id="h-transports" class="visually-hidden">Transports</h2>
         <div class="four">

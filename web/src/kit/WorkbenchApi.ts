@@ -11,6 +11,20 @@ export interface AdminStatus {
   network: { url: string; default: unknown; transports: Record<string, unknown>; blackhole: { all: boolean; transports: TransportName[] } } | null;
 }
 
+export interface PresetInfo {
+  description: string;
+  source: string;
+}
+
+export interface NetworkStatus {
+  url: string;
+  default: { preset: string | null; blackhole: boolean };
+  transports: Partial<Record<TransportName, { preset: string | null; blackhole: boolean }>>;
+  blackhole: { all: boolean; transports: TransportName[] };
+  presets: Record<string, PresetInfo>;
+  connections: Array<{ id: number; transport: TransportName | "other" | null; state: string }>;
+}
+
 export class WorkbenchApi {
   readonly #fetch: FetchLike;
 
@@ -26,8 +40,22 @@ export class WorkbenchApi {
     return this.#call("GET", "/v1/stats");
   }
 
+  /** The network emulator's port (any session may ask), or null when the server runs none. */
+  async networkPort(): Promise<number | null> {
+    return (await this.#call<{ port: number | null }>("GET", "/v1/network")).port;
+  }
+
   status(): Promise<AdminStatus> {
     return this.#call("GET", "/v1/admin");
+  }
+
+  network(): Promise<NetworkStatus> {
+    return this.#call("GET", "/v1/admin/network");
+  }
+
+  /** End the emulated connections (of one transport) with an RST or a clean FIN. */
+  cutNetwork(mode: "reset" | "close", transport?: TransportName): Promise<{ dropped: number }> {
+    return this.#call("POST", "/v1/admin/network/drop", { mode, ...(transport && { transport }) });
   }
 
   drop(transport: TransportName | "all"): Promise<{ dropped: Partial<Record<TransportName, number>> }> {
@@ -38,7 +66,7 @@ export class WorkbenchApi {
     return this.#call("POST", "/v1/admin/restart", { downtimeMs });
   }
 
-  refuse(ms: number): Promise<unknown> {
+  refuse(ms: number): Promise<AdminStatus["faults"]> {
     return this.#call("POST", "/v1/admin/refuse", { seconds: ms / 1000 });
   }
 

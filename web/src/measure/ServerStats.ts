@@ -37,6 +37,8 @@ export class ServerStats extends Emitter<ServerStatsEvents> {
   #latest: StatsResponse | undefined;
   #error: string | undefined;
   #inFlight: Promise<void> | undefined;
+  #lastRaw: StatsResponse | undefined;
+  readonly #carried: Record<TransportName, TrafficSnapshot> = perTransport(() => ({ connections: 0, requests: 0, bytesIn: 0, bytesOut: 0, delivered: 0 }));
 
   constructor(options: ServerStatsOptions) {
     super();
@@ -107,7 +109,17 @@ export class ServerStats extends Emitter<ServerStatsEvents> {
     this.emit("change");
   }
 
-  #apply(snapshot: StatsResponse, at: number): void {
+  #apply(raw: StatsResponse, at: number): void {
+    // A restarted server counts from zero again (its uptime went back): carry what the earlier
+    // instance had counted, so "since you joined" keeps growing instead of going negative.
+    if (this.#lastRaw && raw.uptimeMs < this.#lastRaw.uptimeMs) {
+      for (const t of TRANSPORTS) this.#carried[t] = add(this.#carried[t], this.#lastRaw.transports[t]);
+    }
+    this.#lastRaw = raw;
+    const snapshot: StatsResponse = {
+      ...raw,
+      transports: perTransport((t) => ({ ...add(this.#carried[t], raw.transports[t]), connections: raw.transports[t].connections })),
+    };
     this.#baseline ??= snapshot;
     this.#latest = snapshot;
     const x = (at - this.origin) / 1000;
@@ -117,6 +129,16 @@ export class ServerStats extends Emitter<ServerStatsEvents> {
       this.bytesSeries[transport].push(x, delta.bytesIn + delta.bytesOut);
     }
   }
+}
+
+function add(a: TrafficSnapshot, b: TrafficSnapshot): TrafficSnapshot {
+  return {
+    connections: a.connections + b.connections,
+    requests: a.requests + b.requests,
+    bytesIn: a.bytesIn + b.bytesIn,
+    bytesOut: a.bytesOut + b.bytesOut,
+    delivered: a.delivered + b.delivered,
+  };
 }
 
 function perTransport<T>(make: (transport: TransportName) => T): Record<TransportName, T> {

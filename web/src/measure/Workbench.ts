@@ -4,14 +4,20 @@
  * Lit components render it; the tests drive it from Node.
  */
 import { Emitter } from "../kit/Emitter.js";
-import { FeedHttp, createClient, type AnyClientOptions, type FetchLike } from "../kit/index.js";
+import { FeedHttp, WorkbenchApi, createClient, type AnyClientOptions, type FetchLike } from "../kit/index.js";
 import { DEFAULT_ROOM, TRANSPORTS, type SendResponse, type SessionResponse, type TransportName } from "../protocol/index.js";
+import { InstructorControls } from "./InstructorControls.js";
 import { ServerStats } from "./ServerStats.js";
 import { TransportMonitor } from "./TransportMonitor.js";
 
 export interface WorkbenchOptions {
   /** Server origin, e.g. "http://127.0.0.1:8080" (the page's own origin in the browser). */
   baseUrl: string;
+  /**
+   * Where the four clients connect: the network emulator's origin, so that network conditions
+   * reach them. Defaults to baseUrl (no emulation). Stats and admin calls always use baseUrl.
+   */
+  feedUrl?: string;
   session: SessionResponse;
   /** Defaults to "lobby". */
   room?: string;
@@ -37,16 +43,32 @@ export class Workbench extends Emitter<WorkbenchEvents> {
   readonly origin: number;
   readonly monitors: Record<TransportName, TransportMonitor>;
   readonly server: ServerStats;
+  /** Where the clients connect: the network emulator, or the server itself. */
+  readonly feedUrl: string;
+  /** The network & faults controls, for instructors only. */
+  readonly controls: InstructorControls | undefined;
   readonly #tickMs: number;
   readonly #clock: () => number;
   #timer: ReturnType<typeof setInterval> | undefined;
   #started = false;
   #stopped = false;
 
-  /** Get a session for `name` and build a workbench for `room` (not started yet). */
+  /**
+   * Get a session for `name` and build a workbench for `room` (not started yet). Its clients
+   * cross the server's network emulator when it runs one, unless `feedUrl` says otherwise.
+   */
   static async join(baseUrl: string, name: string, room: string, options: Omit<WorkbenchOptions, "baseUrl" | "session" | "room"> = {}): Promise<Workbench> {
     const session = await FeedHttp.createSession(baseUrl, name, options.fetch);
-    return new Workbench({ ...options, baseUrl, session, room });
+    let feedUrl = options.feedUrl;
+    if (feedUrl === undefined) {
+      const port = await new WorkbenchApi(baseUrl, session.token, options.fetch).networkPort().catch(() => null);
+      if (port !== null) {
+        const url = new URL(baseUrl);
+        url.port = String(port);
+        feedUrl = url.origin;
+      }
+    }
+    return new Workbench({ ...options, baseUrl, session, room, ...(feedUrl !== undefined && { feedUrl }) });
   }
 
   constructor(options: WorkbenchOptions) {
@@ -57,12 +79,13 @@ export class Workbench extends Emitter<WorkbenchEvents> {
     this.room = options.room ?? DEFAULT_ROOM;
     this.session = options.session;
     const { baseUrl } = options;
+    this.feedUrl = options.feedUrl ?? baseUrl;
     const token = options.session.token;
     const fetch = options.fetch;
     this.monitors = Object.fromEntries(
       TRANSPORTS.map((transport) => {
         const client = createClient(transport, {
-          baseUrl,
+          baseUrl: this.feedUrl,
           token,
           room: this.room,
           clock: this.#clock,
@@ -72,6 +95,7 @@ export class Workbench extends Emitter<WorkbenchEvents> {
         return [transport, new TransportMonitor(client, { origin: this.origin, clock: this.#clock })];
       }),
     ) as Record<TransportName, TransportMonitor>;
+    this.controls = options.session.user.role === "instructor" ? new InstructorControls(new WorkbenchApi(baseUrl, token, fetch), this.#clock) : undefined;
     this.server = new ServerStats({ baseUrl, token, origin: this.origin, clock: this.#clock, ...(fetch && { fetch }) });
   }
 
@@ -86,7 +110,7 @@ export class Workbench extends Emitter<WorkbenchEvents> {
   async start(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
-    await this.server.refresh();
+    await Promise.all([this.server.refresh(), this.controls?.refresh()]);
     if (this.#stopped) return;
     for (const monitor of Object.values(this.monitors)) monitor.connect();
     this.#timer = setInterval(() => void this.tick(), this.#tickMs);
