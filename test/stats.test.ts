@@ -68,6 +68,16 @@ test("a send is counted under the transport named in its header", async () => {
   expect((await stats()).transports.sse.requests).toBe(before + 1);
 });
 
+test("a GET that names its transport (a WebSocket client's history load) counts there", async () => {
+  const before = (await stats()).transports;
+  const exchange = await rawGet("/v1/rooms/lobby/messages?limit=5&transport=websocket");
+  expect(exchange.status).toBe(200);
+  const after = (await stats()).transports;
+  expect(after.websocket.requests - before.websocket.requests).toBe(1);
+  expect(after.websocket.bytesOut - before.websocket.bytesOut).toBe(exchange.received);
+  expect(after["short-poll"].requests).toBe(before["short-poll"].requests);
+});
+
 test("open streams and sockets show as connections, with live byte counts", async () => {
   const es = new EventSource(`${server.url}/v1/rooms/stats-room/events?token=${token}`);
   const ws = new WebSocket(`${server.url.replace("http", "ws")}/v1/rooms/stats-room/ws?token=${token}`);

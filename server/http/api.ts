@@ -7,15 +7,13 @@ import {
   ERROR_CODES,
   SendRequestSchema,
   SessionRequestSchema,
-  TRANSPORT_HEADER,
   describeIssues,
-  isTransportName,
 } from "../../web/src/protocol/index.js";
 import { roleFor, tokenOf, type TokenIssuer } from "../auth.js";
 import { WirelabError, badRequest, sendError } from "../errors.js";
 import type { Feed } from "../feed/Feed.js";
 import type { TrafficStats } from "../stats/TrafficStats.js";
-import { classify, setUser, userOf } from "./locals.js";
+import { classify, declaredTransport, setUser, userOf } from "./locals.js";
 import { parseRoom } from "./params.js";
 import type { Logger } from "pino";
 
@@ -63,8 +61,8 @@ export function apiRoutes(router: Router, deps: { feed: Feed; stats: TrafficStat
 
   router.post("/rooms/:room/messages", (req, res, next) => {
     // Count the send under the client's transport when it says which one it is.
-    const via = req.headers[TRANSPORT_HEADER];
-    if (isTransportName(via)) classify(res, via);
+    const via = declaredTransport(req);
+    if (via) classify(res, via);
     parseRoom(req.params.room);
     next();
   }, jsonBody(deps.maxBodyBytes), async (req, res) => {

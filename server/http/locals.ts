@@ -1,6 +1,6 @@
 /** Typed access to what the middleware chain stores on a response. */
-import type { Response } from "express";
-import type { Principal, StatsBucket } from "../../web/src/protocol/index.js";
+import type { Request, Response } from "express";
+import { TRANSPORT_HEADER, TRANSPORT_PARAM, isTransportName, type Principal, type StatsBucket, type TransportName } from "../../web/src/protocol/index.js";
 import type { TrafficSpan } from "../stats/TrafficStats.js";
 
 interface WirelabLocals {
@@ -20,6 +20,12 @@ export function setUser(res: Response, user: Principal): void {
 
 export function setSpan(res: Response, span: TrafficSpan): void {
   (res.locals as WirelabLocals).span = span;
+}
+
+/** The transport a request says it belongs to (header or query parameter), if it names a real one. */
+export function declaredTransport(req: Request): TransportName | undefined {
+  const declared = req.headers[TRANSPORT_HEADER] ?? req.query[TRANSPORT_PARAM];
+  return isTransportName(declared) ? declared : undefined;
 }
 
 /** Count this request under a transport (every request starts under "api"). */

@@ -5,7 +5,7 @@
 import type { Request, Response, Router } from "express";
 import { ERROR_CODES } from "../../web/src/protocol/index.js";
 import { WirelabError } from "../errors.js";
-import { classify, sendJson, writable } from "../http/locals.js";
+import { classify, declaredTransport, sendJson, writable } from "../http/locals.js";
 import { parsePollQuery, parseRoom } from "../http/params.js";
 import { ROUTES, type Transport, type TransportContext } from "./Transport.js";
 
@@ -22,7 +22,8 @@ export class LongPollTransport implements Transport {
       const room = parseRoom(req.params.room);
       const query = parsePollQuery(req.query);
       if (query.wait === 0) return next();
-      classify(res, this.name);
+      // A history load or gap fill of another transport's client is that transport's cost.
+      classify(res, declaredTransport(req) ?? this.name);
       if (this.#closing) throw new WirelabError(503, ERROR_CODES.unavailable, "the server is shutting down");
       const { feed } = this.ctx;
       const since = query.since;

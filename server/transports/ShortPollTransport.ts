@@ -3,7 +3,7 @@
  * The client asks again on a timer; every question costs a full HTTP request.
  */
 import type { Request, Response, Router } from "express";
-import { classify, sendJson } from "../http/locals.js";
+import { classify, declaredTransport, sendJson } from "../http/locals.js";
 import { parsePollQuery, parseRoom } from "../http/params.js";
 import { ROUTES, type Transport, type TransportContext } from "./Transport.js";
 
@@ -18,7 +18,8 @@ export class ShortPollTransport implements Transport {
       const room = parseRoom(req.params.room);
       const query = parsePollQuery(req.query);
       if (query.wait > 0) return next();
-      classify(res, this.name);
+      // A history load or gap fill of another transport's client is that transport's cost.
+      classify(res, declaredTransport(req) ?? this.name);
       this.#inFlight.add(res);
       res.once("close", () => this.#inFlight.delete(res));
       const page = await this.ctx.feed.read(room, query.since, query.limit);

@@ -23,6 +23,9 @@ describe("classifyRequest", () => {
     [head("GET", "/v1/rooms/lobby/messages/extra"), "other"],
     [head("GET", "/"), "other"],
     [head("GET", "/v1/stats", { "x-wirelab-transport": "carrier-pigeon" }), "other"],
+    [head("GET", "/v1/rooms/lobby/messages?limit=50&transport=websocket"), "websocket"],
+    [head("GET", "/v1/rooms/lobby/messages?since=3&transport=long-poll"), "long-poll"],
+    [head("GET", "/v1/rooms/lobby/messages?transport=smoke"), "short-poll"],
   ])("%j is %s", (request, expected) => {
     expect(classifyRequest(request)).toBe(expected);
   });

@@ -4,6 +4,7 @@
  */
 import {
   TRANSPORT_HEADER,
+  TRANSPORT_PARAM,
   type ErrorBody,
   type PollResponse,
   type SendRequest,
@@ -107,6 +108,7 @@ export class FeedHttp {
       // A GET with no custom headers is a "simple" cross-origin request: polls through the network
       // emulator (another port, so another origin) then need no CORS preflight each time.
       url.searchParams.set("token", this.options.token);
+      url.searchParams.set(TRANSPORT_PARAM, this.options.transport);
     } else {
       headers.authorization = `Bearer ${this.options.token}`;
       headers[TRANSPORT_HEADER] = this.options.transport;

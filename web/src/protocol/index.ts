@@ -14,8 +14,13 @@ export function isTransportName(value: unknown): value is TransportName {
   return typeof value === "string" && (TRANSPORTS as readonly string[]).includes(value);
 }
 
-/** Header a client may set on its HTTP sends so the server counts them under its transport. */
+/**
+ * Header (on sends) or query parameter (on GETs, which must stay free of custom headers to avoid
+ * CORS preflights) by which a client names the transport a request belongs to, so the server's
+ * stats and the network emulator count it there: a WebSocket client's history load is WebSocket cost.
+ */
 export const TRANSPORT_HEADER = "x-wirelab-transport";
+export const TRANSPORT_PARAM = "transport";
 
 export const LIMITS = {
   roomPattern: /^[a-z0-9-]{1,32}$/,
