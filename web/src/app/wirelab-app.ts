@@ -1,26 +1,51 @@
 /**
- * The workbench page: a join form until the learner has a session, then the dashboard.
- * Joining gets a token (POST /v1/session) and starts a Workbench on the page's own server.
+ * The workbench page: a join form until the learner has a session, then the dashboard or the
+ * labs. Joining gets a token (POST /v1/session); the address says which view is open
+ * (`?view=labs`, `?lab=<id>`; see route.ts), so a lab can be assigned by link. The workbench's
+ * four clients run only while the workbench is shown: a lab brings its own clients, and a
+ * browser gives one server only six connections.
  */
 import { LitElement, css, html } from "lit";
-import { DEFAULT_ROOM, isRoomName } from "../protocol/index.js";
+import { DEFAULT_ROOM, isRoomName, type SessionResponse } from "../protocol/index.js";
+import { LabCatalog } from "../measure/LabCatalog.js";
 import { Workbench } from "../measure/Workbench.js";
 import { formatElapsed } from "../measure/format.js";
 import { ChangeController } from "./controllers/ChangeController.js";
+import { NAVIGATE, hrefFor, onLinkClick, type NavigateEvent } from "./navigate.js";
+import { routeFrom, sameRoute, sectionOf, urlFor, type Route } from "./route.js";
 import { base } from "./theme.js";
 import "./wirelab-dashboard.js";
 import "./wirelab-join.js";
+import "./wirelab-lab.js";
+import "./wirelab-lab-list.js";
 import type { JoinDetail } from "./wirelab-join.js";
+import type { LabPageEnvironment, WirelabLab } from "./wirelab-lab.js";
+import type { WirelabLabList } from "./wirelab-lab-list.js";
+
+/** What joining gave: enough to rebuild the workbench after a visit to the labs. */
+interface Joined {
+  session: SessionResponse;
+  room: string;
+  feedUrl: string;
+  catalog: LabCatalog;
+  /** What a lab page needs; one object, so the page sees no change when the app re-renders. */
+  labEnv: LabPageEnvironment;
+}
 
 const NAME_KEY = "wirelab.name";
 
 export class WirelabApp extends LitElement {
   static override properties = {
     workbench: { state: true },
+    joined: { state: true },
+    route: { state: true },
     joining: { state: true },
     error: { state: true },
   };
+  /** The running workbench, while the workbench view is shown. */
   declare workbench: Workbench | undefined;
+  declare joined: Joined | undefined;
+  declare route: Route;
   declare joining: boolean;
   declare error: string;
 
@@ -69,6 +94,41 @@ export class WirelabApp extends LitElement {
       header button:hover:not(:disabled) {
         background: rgba(255, 255, 255, 0.12);
       }
+      nav ul {
+        display: flex;
+        gap: 0.3rem;
+        margin: 0;
+        padding: 0;
+        list-style: none;
+      }
+      nav a {
+        display: inline-block;
+        padding: 0.3rem 0.85rem;
+        border-radius: 6px;
+        color: inherit;
+        text-decoration: none;
+        font-weight: 600;
+        border: 1px solid transparent;
+      }
+      nav a:hover {
+        background: rgba(255, 255, 255, 0.12);
+      }
+      nav a[aria-current="page"] {
+        background: var(--header-fg);
+        color: var(--header-bg);
+      }
+      .role {
+        opacity: 0.75;
+      }
+      .after-join {
+        max-width: 34rem;
+        margin: 2rem auto -1.5rem;
+        padding: 0.6rem 0.9rem;
+        background: var(--surface);
+        border: 1px solid var(--border);
+        border-left: 5px solid var(--accent);
+        border-radius: 8px;
+      }
       header :focus-visible {
         outline-color: #fff;
       }
@@ -83,36 +143,70 @@ export class WirelabApp extends LitElement {
   constructor() {
     super();
     this.workbench = undefined;
+    this.joined = undefined;
+    this.route = routeFrom(new URL(location.href));
     this.joining = false;
     this.error = "";
     // The header shows the server's uptime, refreshed with every stats answer.
     new ChangeController(this, () => this.workbench?.server);
+    this.addEventListener(NAVIGATE, (event) => void this.#go((event as NavigateEvent).detail));
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    window.addEventListener("popstate", this.#onPopState);
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    window.removeEventListener("popstate", this.#onPopState);
     this.workbench?.stop();
   }
 
   override render() {
     const wb = this.workbench;
+    const joined = this.joined;
     const uptime = wb?.server.latest?.uptimeMs;
+    const section = sectionOf(this.route);
+    const navLink = (route: Route, label: string) =>
+      html`<li><a href=${hrefFor(route)} aria-current=${section === sectionOf(route) ? "page" : "false"} @click=${onLinkClick(route)}>${label}</a></li>`;
     return html`<header>
         <h1>wirelab<span>four transports, one chat</span></h1>
-        ${wb
-          ? html`<div class="who">
-              <span>room <b data-room>${wb.room}</b></span>
-              <span>you are <b>${wb.user.name}</b></span>
-              <span title="how long the server has been running">server up ${uptime === undefined ? "…" : formatElapsed(uptime)}</span>
-              <button @click=${this.#leave}>Leave</button>
-            </div>`
+        ${joined
+          ? html`<nav aria-label="views">
+                <ul>
+                  ${navLink({ view: "workbench" }, "Workbench")} ${navLink({ view: "labs" }, "Labs")}
+                </ul>
+              </nav>
+              <div class="who">
+                ${wb ? html`<span>room <b data-room>${wb.room}</b></span>` : ""}
+                <span>you are <b>${joined.session.user.name}</b>${joined.session.user.role === "instructor" ? html` <span class="role">(instructor)</span>` : ""}</span>
+                ${wb ? html`<span title="how long the server has been running">server up ${uptime === undefined ? "…" : formatElapsed(uptime)}</span>` : ""}
+                <button @click=${this.#leave}>Leave</button>
+              </div>`
           : ""}
       </header>
-      <main>
-        ${wb
-          ? html`<wirelab-dashboard .workbench=${wb}></wirelab-dashboard>`
-          : html`<wirelab-join .name=${readName()} .room=${roomFromUrl()} .busy=${this.joining} .error=${this.error} @join=${this.#join}></wirelab-join>`}
-      </main>`;
+      <main>${joined ? this.#view(joined) : this.#joinForm()}</main>`;
+  }
+
+  #joinForm() {
+    const route = this.route;
+    return html`${route.view === "lab"
+        ? html`<p class="after-join">After joining, lab <b data-pending-lab>${route.id}</b> opens.</p>`
+        : ""}
+      <wirelab-join .name=${readName()} .room=${roomFromUrl()} .busy=${this.joining} .error=${this.error} @join=${this.#join}></wirelab-join>`;
+  }
+
+  #view(joined: Joined) {
+    const route = this.route;
+    switch (route.view) {
+      case "workbench":
+        return this.workbench ? html`<wirelab-dashboard .workbench=${this.workbench}></wirelab-dashboard>` : "";
+      case "labs":
+        return html`<wirelab-lab-list .catalog=${joined.catalog} .role=${joined.session.user.role}></wirelab-lab-list>`;
+      case "lab":
+        return html`<wirelab-lab .catalog=${joined.catalog} .env=${joined.labEnv} .labId=${route.id}></wirelab-lab>`;
+    }
   }
 
   async #join(event: CustomEvent<JoinDetail>): Promise<void> {
@@ -125,10 +219,16 @@ export class WirelabApp extends LitElement {
       const url = new URL(location.href);
       url.searchParams.set("room", room);
       history.replaceState(null, "", url);
-      this.workbench = workbench;
-      await workbench.start();
-      await this.updateComplete;
-      await this.renderRoot.querySelector("wirelab-dashboard")?.focusComposer();
+      this.joined = {
+        session: workbench.session,
+        room: workbench.room,
+        feedUrl: workbench.feedUrl,
+        catalog: new LabCatalog({ baseUrl: location.origin, token: workbench.session.token }),
+        labEnv: { baseUrl: location.origin, token: workbench.session.token, role: workbench.session.user.role },
+      };
+      if (this.route.view === "workbench") this.workbench = workbench;
+      else workbench.stop(); // never started: nothing is open; the workbench view builds its own
+      await this.#show();
     } catch (error) {
       this.error = `Could not join: ${error instanceof Error ? error.message : String(error)}`;
     } finally {
@@ -136,9 +236,44 @@ export class WirelabApp extends LitElement {
     }
   }
 
+  /** Go to another view: a new history entry, so Back returns. */
+  async #go(route: Route): Promise<void> {
+    if (sameRoute(route, this.route)) return;
+    history.pushState(null, "", urlFor(route, new URL(location.href)));
+    this.route = route;
+    await this.#show();
+  }
+
+  #onPopState = (): void => {
+    this.route = routeFrom(new URL(location.href));
+    void this.#show();
+  };
+
+  /** Start or stop the workbench for the current view, then move the focus to the view. */
+  async #show(): Promise<void> {
+    const joined = this.joined;
+    if (!joined) return;
+    if (this.route.view === "workbench") {
+      this.workbench ??= new Workbench({ baseUrl: location.origin, feedUrl: joined.feedUrl, session: joined.session, room: joined.room });
+      const workbench = this.workbench;
+      await workbench.start();
+      await this.updateComplete;
+      if (this.workbench === workbench) await this.renderRoot.querySelector("wirelab-dashboard")?.focusComposer();
+      return;
+    }
+    // A lab brings its own clients: close the workbench's (a browser allows six connections per server).
+    this.workbench?.stop();
+    this.workbench = undefined;
+    await this.updateComplete;
+    const view = this.renderRoot.querySelector<WirelabLab | WirelabLabList>("wirelab-lab, wirelab-lab-list");
+    await view?.updateComplete;
+    view?.focusHeading();
+  }
+
   #leave(): void {
     this.workbench?.stop();
     this.workbench = undefined;
+    this.joined = undefined;
   }
 }
 

@@ -65,6 +65,11 @@ export class WirelabChart extends LitElement {
     if (newOptions || changed.has("data")) this.#chart.update("none");
   }
 
+  /** The chart as drawn (Chart.js's own canvas, transparent where nothing is drawn); undefined before the first draw. */
+  get canvas(): HTMLCanvasElement | undefined {
+    return this.#chart?.canvas;
+  }
+
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     this.#chart?.destroy();

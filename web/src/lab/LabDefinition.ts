@@ -326,6 +326,18 @@ function defaultPhaseName(kind: PhaseKind, value: unknown): string {
   return `${kind}${detail}`;
 }
 
+const ADMIN_PHASES: ReadonlySet<PhaseKind> = new Set(["drop", "restart", "network", "blackhole", "refuse", "stall"]);
+
+/** Does the lab change the network or the server? Then only an instructor session may run it. */
+export function labNeedsInstructor(lab: LabDefinition): boolean {
+  return lab.scenario.network !== undefined || lab.scenario.phases.some((p) => ADMIN_PHASES.has(p.kind));
+}
+
+/** Does the lab change the emulated network? Then its clients must connect through the emulator. */
+export function labTouchesNetwork(lab: LabDefinition): boolean {
+  return lab.scenario.network !== undefined || lab.scenario.phases.some((p) => p.kind === "network" || p.kind === "blackhole");
+}
+
 /** Scale every timed phase by `factor` (for quick runs in CI); counts and rates stay. */
 export function scaleLab(lab: LabDefinition, factor: number): LabDefinition {
   if (factor === 1) return lab;

@@ -14,7 +14,7 @@ import type { WebSocketConstructor } from "../kit/WebSocketClient.js";
 import { WorkbenchApi } from "../kit/WorkbenchApi.js";
 import { ClientStats } from "../kit/ClientStats.js";
 import { LatencyDistribution } from "../measure/LatencyDistribution.js";
-import { scaleLab, type LabDefinition, type Phase } from "./LabDefinition.js";
+import { labNeedsInstructor, labTouchesNetwork, scaleLab, type LabDefinition, type Phase } from "./LabDefinition.js";
 import type { DurationSummary, LabResult, PhaseRecord, TransportResult } from "./LabResult.js";
 
 export interface LabEnvironment {
@@ -48,8 +48,6 @@ export interface LabRunnerEvents {
   [name: string]: (...args: never[]) => void;
   progress: (progress: LabProgress) => void;
 }
-
-const ADMIN_PHASES = new Set(["drop", "restart", "network", "blackhole", "refuse", "stall"]);
 
 /** One receiving client and what it saw. */
 interface Receiver {
@@ -103,14 +101,13 @@ export class LabRunner extends Emitter<LabRunnerEvents> {
     const fetchImpl = this.#env.fetch ?? globalThis.fetch.bind(globalThis);
     const token = this.#env.token ?? (await FeedHttp.createSession(this.#env.baseUrl, "lab-runner", fetchImpl)).token;
     const api = new WorkbenchApi(this.#env.baseUrl, token, fetchImpl);
-    const needsAdmin = scenario.network !== undefined || scenario.phases.some((p) => ADMIN_PHASES.has(p.kind));
-    if (needsAdmin) {
+    if (labNeedsInstructor(this.lab)) {
       // Fails with 403 for a learner: say so before anything has started.
       await api.status().catch((error: Error) => {
         throw new Error(`lab ${this.lab.id} changes the network or the server and needs an instructor session: ${error.message}`);
       });
     }
-    const touchesNetwork = scenario.network !== undefined || scenario.phases.some((p) => p.kind === "network" || p.kind === "blackhole");
+    const touchesNetwork = labTouchesNetwork(this.lab);
     const sender = new FeedHttp({
       baseUrl: this.#env.baseUrl,
       token,
@@ -147,6 +144,7 @@ export class LabRunner extends Emitter<LabRunnerEvents> {
         );
         this.#phases.push({ name: phase.name, kind: phase.kind, startMs, endMs: this.#elapsed(), transports });
       }
+      this.#checkAborted();
       this.emit("progress", { type: "settling", elapsedMs: this.#elapsed() });
       await this.#settle();
       this.#statsAfter = await api.stats().catch(() => null);
@@ -278,6 +276,7 @@ export class LabRunner extends Emitter<LabRunnerEvents> {
         const deadline = Date.now() + phase.downtimeMs + 30_000;
         await this.#wait(Math.min(200, phase.downtimeMs));
         while (!(await api.healthy())) {
+          this.#checkAborted();
           if (Date.now() > deadline) throw new Error("the server did not come back after the restart");
           await this.#wait(100);
         }
@@ -343,7 +342,11 @@ export class LabRunner extends Emitter<LabRunnerEvents> {
   async #settle(): Promise<void> {
     const deadline = Date.now() + this.lab.scenario.settleMs;
     const complete = () => this.#receivers.every((r) => [...this.#sentIds].every((id) => r.seen.has(id)));
-    while (!complete() && Date.now() < deadline) await this.#wait(50);
+    while (!complete() && Date.now() < deadline) {
+      // An aborted signal makes every wait return at once: check, or this loop spins until the deadline.
+      this.#checkAborted();
+      await this.#wait(50);
+    }
   }
 
   #wait(ms: number): Promise<void> {

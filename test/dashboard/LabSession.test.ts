@@ -1,0 +1,320 @@
+/**
+ * The labs' model, against a real server with a lab folder written here: the catalog, a run
+ * with its progress, the checkpoints judged, the exports, Stop, the instructor-only labs and
+ * the network emulator as the clients' way in.
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { EventSource } from "eventsource";
+import { WebSocket } from "ws";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { Wirelab } from "../../server/app.js";
+import type { WirelabSupervisor } from "../../server/WirelabSupervisor.js";
+import { HttpError } from "../../web/src/kit/FeedHttp.js";
+import { parseLab, type LabDefinition } from "../../web/src/lab/index.js";
+import { LabCatalog } from "../../web/src/measure/LabCatalog.js";
+import { LabSession, QUICK_TIME_SCALE, type LabSessionOptions } from "../../web/src/measure/LabSession.js";
+import type { SessionResponse } from "../../web/src/protocol/index.js";
+import { session, startServer, startSupervisor, tempDir, until } from "../helpers.js";
+
+const QUICK = `---
+title: Quick
+summary: A short quiet time, then three messages at once.
+scenario:
+  clients: 1
+  pollInterval: 100ms
+  phases:
+    - name: quiet
+      idle: 300ms
+    - name: three
+      burst: 3
+  settle: 5s
+measure: [delivered, lost, requests]
+checkpoints:
+  - id: most
+    question: Which transport made the most requests?
+    answer: { most: requests }
+  - id: lost
+    question: How many were lost?
+    answer: { total: lost }
+    expect: 0
+    explain: Clients resume from their cursor.
+---
+# Quick
+
+Body.
+`;
+
+const LONG = `---
+title: Long
+summary: A minute of nothing.
+scenario:
+  transports: [websocket]
+  clients: 1
+  phases:
+    - name: wait
+      idle: 60s
+---
+# Long
+`;
+
+/** A message sent after the short poll's first answer waits a minute for the next poll: the final count waits. */
+const SLOW_COUNT = `---
+title: Slow count
+summary: The last step waits for a poll that comes a minute later.
+scenario:
+  transports: [short-poll]
+  clients: 1
+  pollInterval: 60s
+  phases:
+    - burst: 1
+  settle: 30s
+---
+# Slow count
+`;
+
+const BROKEN = `---
+title: Broken
+summary: A typo.
+scenario:
+  phases:
+    - restrat: true
+---
+`;
+
+const node = { EventSource: EventSource as never, WebSocket: WebSocket as never };
+
+let server: Wirelab;
+let labs: ReturnType<typeof tempDir>;
+let me: SessionResponse;
+let catalog: LabCatalog;
+
+beforeAll(async () => {
+  labs = tempDir();
+  writeFileSync(join(labs.dir, "01-quick.md"), QUICK);
+  writeFileSync(join(labs.dir, "02-long.md"), LONG);
+  writeFileSync(join(labs.dir, "03-slow-count.md"), SLOW_COUNT);
+  writeFileSync(join(labs.dir, "04-broken.md"), BROKEN);
+  server = await startServer({ labsDir: labs.dir });
+  me = await session(server);
+  catalog = new LabCatalog({ baseUrl: server.url, token: me.token });
+});
+
+afterAll(async () => {
+  await server.close();
+  labs.cleanup();
+});
+
+function open(lab: LabDefinition, options: Partial<LabSessionOptions> = {}): LabSession {
+  return new LabSession(lab, { baseUrl: server.url, token: me.token, role: me.user.role, tickMs: 50, ...node, ...options });
+}
+
+describe("the catalog", () => {
+  test("lists the labs and the broken files with what is wrong", async () => {
+    const listing = await catalog.list();
+    expect(listing.labs.map((l) => l.id)).toEqual(["01-quick", "02-long", "03-slow-count"]);
+    expect(listing.labs[0]).toEqual({ id: "01-quick", title: "Quick", summary: "A short quiet time, then three messages at once.", browserOnly: false });
+    expect(listing.errors).toHaveLength(1);
+    expect(listing.errors[0]!.file).toBe("labs/04-broken.md");
+    expect(listing.errors[0]!.message).toMatch(/unknown phase "restrat"/);
+  });
+
+  test("loads a lab parsed; an unknown one is a 404, a broken one a 422 with the problem", async () => {
+    const lab = await catalog.load("01-quick");
+    expect(lab).toEqual(parseLab("labs/01-quick.md", QUICK));
+    await expect(catalog.load("99-nowhere")).rejects.toMatchObject({ status: 404 });
+    const error = await catalog.load("04-broken").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HttpError);
+    expect(error).toMatchObject({ status: 422 });
+    expect((error as Error).message).toMatch(/unknown phase "restrat"/);
+  });
+});
+
+describe("a run", () => {
+  let s: LabSession;
+  const stepsSeen = new Set<number>();
+  const statusesSeen = new Set<string>();
+
+  beforeAll(async () => {
+    s = open(await catalog.load("01-quick"));
+    s.on("change", () => {
+      stepsSeen.add(s.stepIndex);
+      for (const step of s.steps) if (step.status === "current") statusesSeen.add(step.name);
+    });
+    expect(s.state).toBe("ready");
+    await s.run();
+  }, 30_000);
+
+  test("goes through every step, reporting progress and live numbers", () => {
+    expect(s.state).toBe("done");
+    expect(s.error).toBeNull();
+    // -1 while connecting, each phase, then the final count.
+    expect([...stepsSeen]).toEqual(expect.arrayContaining([-1, 0, 1, 2]));
+    expect([...statusesSeen]).toEqual(expect.arrayContaining(["quiet", "three", "count"]));
+    expect(s.steps.map((step) => [step.name, step.status])).toEqual([
+      ["quiet", "done"],
+      ["three", "done"],
+      ["count", "done"],
+    ]);
+    expect(s.steps[0]!.endMs! - s.steps[0]!.startMs!).toBeGreaterThanOrEqual(300);
+    expect(s.phaseStarts.map((p) => p.name)).toEqual(["quiet", "three"]);
+    expect(s.result).not.toBeNull();
+    expect(s.live).toBe(s.result);
+    expect(s.result!.timeline.length).toBeGreaterThan(4);
+    expect(s.elapsedMs).toBe(s.result!.durationMs);
+  });
+
+  test("every message arrived, and the checkpoints are evaluated", () => {
+    for (const t of s.result!.transports) expect([t.transport, t.delivered, t.lost]).toEqual([t.transport, 3, 0]);
+    expect(s.evaluations.map((e) => e.checkpoint.id)).toEqual(["most", "lost"]);
+    expect(s.evaluation("lost")).toMatchObject({ answer: 0, passed: true });
+    expect(LabSession.answerKind(s.evaluation("most")!.checkpoint)).toBe("transport");
+    expect(LabSession.answerKind(s.evaluation("lost")!.checkpoint)).toBe("number");
+  });
+
+  test("answers are judged against the run", () => {
+    const most = s.evaluation("most")!;
+    // The WebSocket makes one request (its upgrade); short polling every 100 ms makes many.
+    expect(most.evidence.websocket).toBe(1);
+    expect(s.answer("most", "websocket")).toEqual({ given: "websocket", right: false });
+    expect(s.verdict("most")).toEqual({ given: "websocket", right: false });
+    expect(s.answer("most", most.accepted[0]!)).toEqual({ given: most.accepted[0], right: true });
+    expect(s.answer("lost", " 0 ")).toEqual({ given: "0", right: true });
+    expect(s.answer("lost", "2")!.right).toBe(false);
+    // Nothing to judge: no answer, or no such checkpoint.
+    expect(s.answer("lost", "  ")).toBeNull();
+    expect(s.answer("nope", "1")).toBeNull();
+    expect(s.verdict("lost")).toEqual({ given: "2", right: false });
+  });
+
+  test("exports the result and the checkpoints as JSON, the table as CSV", () => {
+    const data = JSON.parse(s.exportJson());
+    expect(data.result.lab).toEqual({ id: "01-quick", title: "Quick" });
+    expect(data.result.transports).toHaveLength(4);
+    expect(data.checkpoints).toHaveLength(2);
+    expect(data.checkpoints[0]).toMatchObject({ id: "most", metric: "requests", learner: { right: true } });
+    expect(data.checkpoints[1]).toMatchObject({ id: "lost", answer: 0, expect: 0, passed: true, learner: { answer: "2", right: false } });
+    const csv = s.exportCsv().trim().split("\n");
+    expect(csv[0]).toBe("transport,clients,delivered,lost,requests");
+    expect(csv.slice(1).map((row) => row.split(",").slice(0, 4).join(","))).toEqual(["short-poll,1,3,0", "long-poll,1,3,0", "sse,1,3,0", "websocket,1,3,0"]);
+    expect(s.fileName("json")).toMatch(/^wirelab-01-quick-\d{4}-\d{2}-\d{2}-\d{4}\.json$/);
+    expect(s.fileName("png", "-charts")).toMatch(/-charts\.png$/);
+  });
+
+  test("a new run starts clean", async () => {
+    const again = s.run();
+    expect(s.state).toBe("running");
+    expect(s.result).toBeNull();
+    expect(s.evaluations).toEqual([]);
+    expect(s.verdict("most")).toBeUndefined();
+    expect(s.answer("most", "sse")).toBeNull();
+    // Options do not change under a running lab.
+    s.setOptions({ clients: 3 });
+    expect(s.clients).toBe(1);
+    await again;
+    expect(s.state).toBe("done");
+  }, 30_000);
+});
+
+describe("run options", () => {
+  test("clients and the quick time scale; the steps follow the scale", async () => {
+    const s = open(await catalog.load("01-quick"));
+    expect(s.clients).toBe(1);
+    expect(s.timeScale).toBe(1);
+    expect(s.steps[0]!.text).toBe("nothing happens for 300 ms");
+    s.setOptions({ quick: true, clients: 2 });
+    expect(s.timeScale).toBe(QUICK_TIME_SCALE);
+    expect(s.steps[0]!.text).toBe("nothing happens for 75 ms");
+    expect(s.clients).toBe(2);
+    s.setOptions({ clients: 0 });
+    s.setOptions({ clients: 1.5 });
+    expect(s.clients).toBe(2);
+  });
+
+  test("a warning when the long polls and SSE streams would fill a browser's six connections", async () => {
+    const s = open(await catalog.load("01-quick"));
+    s.setOptions({ clients: 2 });
+    expect(s.connectionWarning).toBeNull();
+    s.setOptions({ clients: 3 });
+    expect(s.connectionWarning).toMatch(/^6 long polls and SSE streams will stay open.*\(2 clients per transport avoid that\)/);
+    // WebSockets do not count against the six.
+    const ws = open(await catalog.load("02-long"));
+    ws.setOptions({ clients: 50 });
+    expect(ws.connectionWarning).toBeNull();
+  });
+});
+
+describe("Stop", () => {
+  test("ends a run half-way: the numbers so far stay, the checkpoints wait for a complete run", async () => {
+    const s = open(await catalog.load("02-long"));
+    const run = s.run();
+    await until(() => s.stepIndex === 0 && s.live !== null, "the wait step to begin, with live numbers");
+    expect(s.steps[0]!.status).toBe("current");
+    s.stop();
+    await run;
+    expect(s.state).toBe("stopped");
+    expect(s.error).toBeNull();
+    expect(s.steps[0]!.status).toBe("interrupted");
+    expect(s.result).toBeNull();
+    expect(s.evaluations).toEqual([]);
+    expect(s.live).not.toBeNull();
+    expect(s.elapsedMs).toBeLessThan(60_000);
+    expect(() => s.exportJson()).toThrow(/run the lab first/);
+  }, 30_000);
+
+  test("during the final count ends the run too (the count does not wait out its settle time)", async () => {
+    const s = open(await catalog.load("03-slow-count"));
+    const run = s.run();
+    await until(() => s.stepIndex === 1, "the final count to begin", 20_000);
+    s.stop();
+    await run;
+    expect(s.state).toBe("stopped");
+    expect(s.steps[1]!.status).toBe("interrupted");
+    expect(s.elapsedMs).toBeLessThan(30_000);
+  }, 30_000);
+});
+
+describe("labs that change the network or the server", () => {
+  const DROP = parseLab("labs/05-drop.md", `---\ntitle: Drop\nsummary: S\nscenario:\n  phases:\n    - drop: all\n---\n`);
+
+  test("a learner may not run them, and is told why", async () => {
+    const s = open(DROP, { role: "learner" });
+    expect(s.permission).toMatchObject({ ok: false, reason: expect.stringMatching(/only an instructor can run it/) });
+    await s.run();
+    expect(s.state).toBe("ready");
+    expect(s.error).toMatch(/only an instructor/);
+  });
+
+  test("an instructor may", () => {
+    expect(open(DROP).permission).toEqual({ ok: true });
+  });
+});
+
+describe("the network emulator", () => {
+  let supervisor: WirelabSupervisor;
+  let instructor: SessionResponse;
+  beforeAll(async () => {
+    supervisor = await startSupervisor({ labsDir: labs.dir });
+    instructor = await session(supervisor);
+  });
+  afterAll(() => supervisor.close());
+
+  const QUICKEST = parseLab("labs/06-q.md", `---\ntitle: Q\nsummary: S\nscenario:\n  transports: [websocket]\n  clients: 1\n  phases:\n    - burst: 1\n---\n`);
+
+  test("an instructor's lab clients cross it, reached on the server's own host", async () => {
+    const s = new LabSession(QUICKEST, { baseUrl: supervisor.url, token: instructor.token, role: instructor.user.role, ...node });
+    await s.run();
+    expect(s.state).toBe("done");
+    const emulator = new URL(supervisor.network!.url);
+    const expected = new URL(supervisor.url);
+    expected.port = emulator.port;
+    expect(s.feedUrl).toBe(expected.origin);
+  }, 30_000);
+
+  test("feedUrl: null keeps the clients on the server itself", async () => {
+    const s = new LabSession(QUICKEST, { baseUrl: supervisor.url, token: instructor.token, role: instructor.user.role, feedUrl: null, ...node });
+    await s.run();
+    expect(s.state).toBe("done");
+    expect(s.feedUrl).toBeNull();
+  }, 30_000);
+});

@@ -1,0 +1,384 @@
+/**
+ * One lab in the dashboard as a model: the run options, a run with its progress and live
+ * numbers, the result, the checkpoints with the learner's answers, and the exports. DOM-free:
+ * the Lit components render it; the tests drive it from Node against a real server.
+ */
+import { Emitter } from "../kit/Emitter.js";
+import type { FetchLike } from "../kit/FeedHttp.js";
+import type { EventSourceConstructor } from "../kit/SseClient.js";
+import type { WebSocketConstructor } from "../kit/WebSocketClient.js";
+import { WorkbenchApi } from "../kit/WorkbenchApi.js";
+import {
+  LabRunner,
+  evaluateAll,
+  formatDuration,
+  judgeAnswer,
+  labNeedsInstructor,
+  resultToCsv,
+  scaleLab,
+  type Checkpoint,
+  type CheckpointEvaluation,
+  type LabDefinition,
+  type LabProgress,
+  type LabResult,
+} from "../lab/index.js";
+import type { Role, TransportName } from "../protocol/index.js";
+import { COMFORTABLE_HELD, BROWSER_CONNECTIONS, comfortableClients, describePhase, heldConnections } from "./labText.js";
+
+/** "Quick" runs every timed step at this fraction of its length. */
+export const QUICK_TIME_SCALE = 0.25;
+
+export type LabRunState = "ready" | "running" | "done" | "stopped" | "failed";
+
+export interface LabStep {
+  name: string;
+  /** What happens, in words (with the durations of the chosen time scale). */
+  text: string;
+  /** "interrupted": the step under way when the run was stopped or failed. */
+  status: "pending" | "current" | "done" | "interrupted";
+  /** Offsets from the start of the run, once known. */
+  startMs?: number;
+  endMs?: number;
+}
+
+export interface Verdict {
+  given: string;
+  right: boolean;
+}
+
+export interface LabSessionOptions {
+  /** The server's origin: the lab's sends, stats and admin calls go here. */
+  baseUrl: string;
+  token: string;
+  role: Role;
+  /**
+   * Where the lab's clients connect. Undefined: the server's network emulator when an instructor
+   * session can see one (`GET /v1/admin`), else baseUrl. Null: always baseUrl.
+   */
+  feedUrl?: string | null;
+  /** Defaults to the platform's fetch, EventSource and WebSocket (Node tests pass their own). */
+  fetch?: FetchLike;
+  EventSource?: EventSourceConstructor;
+  WebSocket?: WebSocketConstructor;
+  /** How often the live numbers are refreshed while running. Defaults to 250 ms. */
+  tickMs?: number;
+}
+
+export interface LabSessionEvents {
+  [name: string]: (...args: never[]) => void;
+  change: () => void;
+}
+
+export class LabSession extends Emitter<LabSessionEvents> {
+  readonly lab: LabDefinition;
+  readonly #options: LabSessionOptions;
+  #clients: number;
+  #quick = false;
+  #state: LabRunState = "ready";
+  #error: string | null = null;
+  #feedUrl: string | null | undefined;
+  /** -1 while the clients connect; the number of phases while settling. */
+  #step = -1;
+  #stepStartedMs = 0;
+  #elapsedMs = 0;
+  #live: LabResult | null = null;
+  #result: LabResult | null = null;
+  #evaluations: CheckpointEvaluation[] = [];
+  readonly #verdicts = new Map<string, Verdict>();
+  #phaseStarts: Array<{ name: string; atMs: number }> = [];
+  #abort: AbortController | undefined;
+
+  constructor(lab: LabDefinition, options: LabSessionOptions) {
+    super();
+    this.lab = lab;
+    this.#options = options;
+    this.#clients = lab.scenario.clients;
+    this.#feedUrl = options.feedUrl;
+  }
+
+  // ---- run options ----
+
+  /** Receiving clients per transport for the next run (the lab's own number to begin with). */
+  get clients(): number {
+    return this.#clients;
+  }
+
+  /** Run the timed steps at a quarter of their length. */
+  get quick(): boolean {
+    return this.#quick;
+  }
+
+  get timeScale(): number {
+    return this.#quick ? QUICK_TIME_SCALE : 1;
+  }
+
+  setOptions(options: { clients?: number; quick?: boolean }): void {
+    if (this.running) return;
+    if (options.clients !== undefined && Number.isInteger(options.clients) && options.clients >= 1 && options.clients <= 1000) this.#clients = options.clients;
+    if (options.quick !== undefined) this.#quick = options.quick;
+    this.emit("change");
+  }
+
+  /** Whether this session may run the lab, and why not. */
+  get permission(): { ok: true } | { ok: false; reason: string } {
+    if (labNeedsInstructor(this.lab) && this.#options.role !== "instructor") {
+      return { ok: false, reason: "This lab changes the network or the server, which reaches everyone on it: only an instructor can run it here." };
+    }
+    return { ok: true };
+  }
+
+  /** A warning when the clients would hold more connections than a browser comfortably gives one server. */
+  get connectionWarning(): string | null {
+    const held = heldConnections(this.lab, this.#clients);
+    if (held <= COMFORTABLE_HELD) return null;
+    const fewer = comfortableClients(this.lab);
+    return (
+      `${held} long polls and SSE streams will stay open, and a browser gives one server ${BROWSER_CONNECTIONS} connections: ` +
+      `other requests will queue behind them${fewer ? ` (${fewer} client${fewer === 1 ? "" : "s"} per transport avoid that)` : ""}.`
+    );
+  }
+
+  // ---- the run ----
+
+  get state(): LabRunState {
+    return this.#state;
+  }
+
+  get running(): boolean {
+    return this.#state === "running";
+  }
+
+  /** Why the last run failed. */
+  get error(): string | null {
+    return this.#error;
+  }
+
+  /** Where the last run's clients connected (the emulator or the server), once known. */
+  get feedUrl(): string | null | undefined {
+    return this.#feedUrl;
+  }
+
+  /** Time since the run started (the clients connected), as of the last progress report. */
+  get elapsedMs(): number {
+    return this.#elapsedMs;
+  }
+
+  /** The step under way: -1 while connecting, the number of phases while settling. */
+  get stepIndex(): number {
+    return this.#step;
+  }
+
+  /** The scenario's steps with their state, plus the final settle. Durations follow the chosen time scale. */
+  get steps(): LabStep[] {
+    const lab = scaleLab(this.lab, this.timeScale);
+    const records = this.#live?.phases ?? [];
+    const finished = this.#state === "done";
+    const broken = this.#state === "stopped" || this.#state === "failed";
+    const statusOf = (i: number, record: unknown): LabStep["status"] => {
+      if (finished || record) return "done";
+      if (i !== this.#step) return "pending";
+      return this.running ? "current" : broken ? "interrupted" : "pending";
+    };
+    const steps: LabStep[] = lab.scenario.phases.map((phase, i) => {
+      const record = records[i];
+      const status = statusOf(i, record);
+      const step: LabStep = { name: phase.name, text: describePhase(phase), status };
+      if (record) Object.assign(step, { startMs: record.startMs, endMs: record.endMs });
+      else if (status === "current") step.startMs = this.#stepStartedMs;
+      return step;
+    });
+    const last = lab.scenario.phases.length;
+    const status = statusOf(last, undefined);
+    steps.push({
+      name: "count",
+      text: `wait up to ${formatDuration(lab.scenario.settleMs)} for late messages, then count what arrived`,
+      status,
+      ...(status === "current" && { startMs: this.#stepStartedMs }),
+      ...(finished && this.#result && { startMs: records.at(-1)?.endMs ?? 0, endMs: this.#result.durationMs }),
+    });
+    return steps;
+  }
+
+  /** When each step of the run began so far (for the charts' markers). */
+  get phaseStarts(): ReadonlyArray<{ name: string; atMs: number }> {
+    return this.#phaseStarts;
+  }
+
+  /** The numbers so far: live while running, final once done (partial after a stop). */
+  get live(): LabResult | null {
+    return this.#live;
+  }
+
+  /** The finished run's result; null until a run completes. */
+  get result(): LabResult | null {
+    return this.#result;
+  }
+
+  async run(): Promise<void> {
+    if (this.running) return;
+    const permission = this.permission;
+    if (!permission.ok) {
+      this.#error = permission.reason;
+      this.emit("change");
+      return;
+    }
+    const abort = new AbortController();
+    this.#abort = abort;
+    this.#state = "running";
+    this.#error = null;
+    this.#step = -1;
+    this.#stepStartedMs = 0;
+    this.#elapsedMs = 0;
+    this.#live = null;
+    this.#result = null;
+    this.#evaluations = [];
+    this.#verdicts.clear();
+    this.#phaseStarts = [];
+    this.emit("change");
+    try {
+      const feedUrl = await this.#resolveFeedUrl();
+      const { baseUrl, token, fetch, EventSource, WebSocket, tickMs } = this.#options;
+      const runner = new LabRunner(
+        this.lab,
+        { baseUrl, token, ...(feedUrl && { feedUrl }), ...(fetch && { fetch }), ...(EventSource && { EventSource }), ...(WebSocket && { WebSocket }) },
+        { clients: this.#clients, timeScale: this.timeScale, signal: abort.signal, tickMs: tickMs ?? 250 },
+      );
+      runner.on("progress", (progress) => this.#onProgress(progress));
+      const result = await runner.run();
+      if (abort.signal.aborted) throw new Error("stopped");
+      this.#result = result;
+      this.#live = result;
+      this.#elapsedMs = result.durationMs;
+      this.#evaluations = evaluateAll(this.lab.checkpoints, result);
+      this.#state = "done";
+    } catch (error) {
+      if (abort.signal.aborted) {
+        this.#state = "stopped";
+      } else {
+        this.#state = "failed";
+        this.#error = error instanceof Error ? error.message : String(error);
+      }
+    } finally {
+      this.#abort = undefined;
+      this.emit("change");
+    }
+  }
+
+  /** Abort the run: the clients close, the network is restored, the numbers so far stay on show. */
+  stop(): void {
+    this.#abort?.abort();
+  }
+
+  #onProgress(progress: LabProgress): void {
+    if (this.#abort?.signal.aborted) return;
+    this.#elapsedMs = Math.max(this.#elapsedMs, progress.elapsedMs);
+    switch (progress.type) {
+      case "phase":
+        this.#step = progress.index;
+        this.#stepStartedMs = progress.elapsedMs;
+        this.#phaseStarts.push({ name: progress.phase.name, atMs: progress.elapsedMs });
+        break;
+      case "settling":
+        this.#step = this.lab.scenario.phases.length;
+        this.#stepStartedMs = progress.elapsedMs;
+        break;
+      case "tick":
+        this.#live = progress.result;
+        break;
+    }
+    this.emit("change");
+  }
+
+  async #resolveFeedUrl(): Promise<string | null> {
+    if (this.#feedUrl !== undefined) return this.#feedUrl;
+    const { baseUrl, token, role, fetch } = this.#options;
+    let feedUrl: string | null = null;
+    if (role === "instructor") {
+      const status = await new WorkbenchApi(baseUrl, token, fetch).status().catch(() => null);
+      if (status?.network) {
+        // A class server may announce 0.0.0.0: reach the emulator on the host this page came from.
+        const url = new URL(baseUrl);
+        url.port = new URL(status.network.url).port;
+        feedUrl = url.origin;
+      }
+    }
+    this.#feedUrl = feedUrl;
+    return feedUrl;
+  }
+
+  // ---- checkpoints ----
+
+  /** How a checkpoint is answered: by picking a transport (most, least), or with a number (total, value). */
+  static answerKind(checkpoint: Checkpoint): "transport" | "number" {
+    return checkpoint.answer.kind === "most" || checkpoint.answer.kind === "least" ? "transport" : "number";
+  }
+
+  /** What the numbers say, per checkpoint; empty until a run completes. */
+  get evaluations(): readonly CheckpointEvaluation[] {
+    return this.#evaluations;
+  }
+
+  evaluation(id: string): CheckpointEvaluation | undefined {
+    return this.#evaluations.find((e) => e.checkpoint.id === id);
+  }
+
+  /** The transports a "most"/"least" question can name. */
+  get transports(): readonly TransportName[] {
+    return this.lab.scenario.transports;
+  }
+
+  /** Judge the learner's answer against the finished run; null when there is no run to judge against or no answer. */
+  answer(id: string, given: string | number): Verdict | null {
+    const evaluation = this.evaluation(id);
+    const text = String(given).trim();
+    if (!evaluation || text === "") return null;
+    const verdict = { given: text, right: judgeAnswer(evaluation, text) };
+    this.#verdicts.set(id, verdict);
+    this.emit("change");
+    return verdict;
+  }
+
+  verdict(id: string): Verdict | undefined {
+    return this.#verdicts.get(id);
+  }
+
+  // ---- exports ----
+
+  /** The result and every checkpoint (what the numbers say, and what the learner answered), as JSON. */
+  exportJson(): string {
+    const result = this.#requireResult();
+    const checkpoints = this.#evaluations.map((e) => {
+      const verdict = this.#verdicts.get(e.checkpoint.id);
+      return {
+        id: e.checkpoint.id,
+        question: e.checkpoint.question,
+        answer: e.answer,
+        accepted: e.accepted,
+        evidence: e.evidence,
+        metric: e.checkpoint.answer.metric,
+        ...(e.checkpoint.answer.phase !== undefined && { phase: e.checkpoint.answer.phase }),
+        ...(e.checkpoint.expect !== undefined && { expect: e.checkpoint.expect, passed: e.passed }),
+        learner: verdict ? { answer: verdict.given, right: verdict.right } : null,
+      };
+    });
+    return JSON.stringify({ result, checkpoints }, null, 2) + "\n";
+  }
+
+  /** One row per transport, one column per measured metric. */
+  exportCsv(): string {
+    return resultToCsv(this.#requireResult(), this.lab.measure);
+  }
+
+  /** "wirelab-03-reconnect-and-resume-2025-06-01-1405.json": the lab and when it ran. */
+  fileName(extension: string, suffix = ""): string {
+    const at = new Date(this.#result?.startedAt ?? Date.now());
+    const pad = (n: number) => String(n).padStart(2, "0");
+    const stamp = `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}-${pad(at.getHours())}${pad(at.getMinutes())}`;
+    return `wirelab-${this.lab.id}-${stamp}${suffix}.${extension}`;
+  }
+
+  #requireResult(): LabResult {
+    if (!this.#result) throw new Error("run the lab first: there is no result to export");
+    return this.#result;
+  }
+}
