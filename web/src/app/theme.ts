@@ -70,3 +70,31 @@ export const base = css`
     color: var(--text-muted);
   }
 `;
+
+/** A transport picked with a radio button, framed in the transport's colour (--choice-color). */
+export const transportChoice = css`
+  label.choice {
+    display: inline-flex;
+    align-items: center;
+    gap: 0.3em;
+    padding: 0.25rem 0.6rem;
+    border: 1px solid var(--border-strong);
+    border-radius: 6px;
+    cursor: pointer;
+    background: var(--surface);
+  }
+  label.choice:has(input:checked) {
+    border-color: var(--choice-color);
+    box-shadow: inset 0 0 0 1px var(--choice-color);
+    background: var(--surface-sunken);
+    font-weight: 600;
+  }
+  label.choice:has(input:focus-visible) {
+    outline: 3px solid var(--focus);
+    outline-offset: 2px;
+  }
+  input[type="radio"] {
+    accent-color: var(--choice-color);
+    margin: 0;
+  }
+`;

@@ -11,7 +11,7 @@ import { formatMetric } from "../measure/labText.js";
 import type { TransportName } from "../protocol/index.js";
 import { ChangeController } from "./controllers/ChangeController.js";
 import { TRANSPORT_LOOK } from "./transports.js";
-import { base } from "./theme.js";
+import { base, transportChoice } from "./theme.js";
 
 export class WirelabCheckpoint extends LitElement {
   static override properties = {
@@ -29,6 +29,7 @@ export class WirelabCheckpoint extends LitElement {
 
   static override styles = [
     base,
+    transportChoice,
     css`
       :host {
         display: block;
@@ -96,29 +97,6 @@ export class WirelabCheckpoint extends LitElement {
         border: none;
         margin: 0;
         padding: 0;
-      }
-      label.choice {
-        display: inline-flex;
-        align-items: center;
-        gap: 0.35em;
-        padding: 0.3rem 0.65rem;
-        border: 1px solid var(--border-strong);
-        border-radius: 6px;
-        cursor: pointer;
-      }
-      label.choice:has(input:checked) {
-        border-color: var(--choice-color);
-        box-shadow: inset 0 0 0 1px var(--choice-color);
-        background: var(--surface-sunken);
-        font-weight: 650;
-      }
-      label.choice:has(input:focus-visible) {
-        outline: 3px solid var(--focus);
-        outline-offset: 2px;
-      }
-      input[type="radio"] {
-        accent-color: var(--choice-color);
-        margin: 0;
       }
       label.number {
         display: inline-flex;

@@ -4,7 +4,7 @@ import { LIMITS, TRANSPORTS, type TransportName } from "../protocol/index.js";
 import type { Workbench } from "../measure/Workbench.js";
 import { formatMs } from "../measure/format.js";
 import { TRANSPORT_LOOK } from "./transports.js";
-import { base } from "./theme.js";
+import { base, transportChoice } from "./theme.js";
 
 type Outcome = { kind: "idle" } | { kind: "sending" } | { kind: "sent"; text: string } | { kind: "failed"; text: string };
 
@@ -20,6 +20,7 @@ export class WirelabComposer extends LitElement {
 
   static override styles = [
     base,
+    transportChoice,
     css`
       :host {
         display: block;
@@ -43,30 +44,6 @@ export class WirelabComposer extends LitElement {
         margin-right: 0.5rem;
         padding: 0.3rem 0;
         font-weight: 600;
-      }
-      label.choice {
-        display: inline-flex;
-        align-items: center;
-        gap: 0.3em;
-        padding: 0.25rem 0.6rem;
-        border: 1px solid var(--border-strong);
-        border-radius: 6px;
-        cursor: pointer;
-        background: var(--surface);
-      }
-      label.choice:has(input:checked) {
-        border-color: var(--choice-color);
-        box-shadow: inset 0 0 0 1px var(--choice-color);
-        background: var(--surface-sunken);
-        font-weight: 600;
-      }
-      label.choice:has(input:focus-visible) {
-        outline: 3px solid var(--focus);
-        outline-offset: 2px;
-      }
-      input[type="radio"] {
-        accent-color: var(--choice-color);
-        margin: 0;
       }
       .message {
         display: flex;
