@@ -84,6 +84,9 @@ export async function main(argv: string[]): Promise<void> {
     case "lab":
       process.exitCode = await labCommand(rest);
       return;
+    case "bench":
+      process.exitCode = await (await import("./commands/bench.js")).benchCommand(rest);
+      return;
     case undefined:
     case "help":
     case "--help":

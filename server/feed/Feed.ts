@@ -4,6 +4,7 @@
  */
 import type { Message, PollResponse, SendRequest, User } from "../../web/src/protocol/index.js";
 import { FeedFollower, type FollowSink } from "./FeedFollower.js";
+import { PageCache } from "./PageCache.js";
 import type { AppendResult, FeedBus, FeedEvent, FeedListener, FeedStore, RoomBounds } from "./types.js";
 
 export function toFeedEvent(message: Message): FeedEvent {
@@ -24,6 +25,8 @@ export function resetCursor(bounds: RoomBounds): number {
 }
 
 export class Feed {
+  readonly #pages = new PageCache();
+
   constructor(
     readonly store: FeedStore,
     readonly bus: FeedBus,
@@ -39,18 +42,30 @@ export class Feed {
     return result;
   }
 
-  /** One page of history: after `since`, or the latest `limit` when no cursor is given. */
+  /**
+   * One page of history: after `since`, or the latest `limit` when no cursor is given. Readers
+   * that ask for the same page of an unchanged room share one answer: treat it as read-only.
+   */
   async read(room: string, since: number | undefined, limit: number): Promise<PollResponse> {
     const bounds = await this.store.bounds(room);
     if (since === undefined) {
       const messages = limit > 0 ? await this.store.latest(room, limit) : [];
       return { messages, next: bounds.latest, oldest: bounds.oldest };
     }
+    const cached = this.#pages.get(room, since, limit, bounds);
+    if (cached) return cached;
     const reset = needsReset(since, bounds);
     const from = reset ? resetCursor(bounds) : since;
     const messages = limit > 0 ? await this.store.after(room, from, limit) : [];
     const next = messages.at(-1)?.seq ?? from;
-    return reset ? { messages, next, oldest: bounds.oldest, reset: true } : { messages, next, oldest: bounds.oldest };
+    const page: PollResponse = reset ? { messages, next, oldest: bounds.oldest, reset: true } : { messages, next, oldest: bounds.oldest };
+    this.#pages.set(room, since, limit, bounds, page);
+    return page;
+  }
+
+  /** A page from read() as JSON, serialised once for every reader that sends it. */
+  pageJson(page: PollResponse): string {
+    return this.#pages.json(page);
   }
 
   subscribe(room: string, listener: FeedListener): () => void {

@@ -5,7 +5,7 @@
 import type { Request, Response, Router } from "express";
 import { ERROR_CODES } from "../../web/src/protocol/index.js";
 import { WirelabError } from "../errors.js";
-import { classify, declaredTransport, sendJson, writable } from "../http/locals.js";
+import { classify, declaredTransport, writable } from "../http/locals.js";
 import { parsePollQuery, parseRoom } from "../http/params.js";
 import { ROUTES, type Transport, type TransportContext } from "./Transport.js";
 
@@ -48,7 +48,11 @@ export class LongPollTransport implements Transport {
           if (this.#closing) throw new WirelabError(503, ERROR_CODES.unavailable, "the server is shutting down");
           page = await feed.read(room, since, query.limit);
         }
-        if (sendJson(res, 200, page)) this.ctx.stats.delivered(this.name, page.messages.length);
+        // A woken herd of polls shares one page, and one serialisation of it.
+        if (writable(res)) {
+          res.status(200).type("application/json").send(feed.pageJson(page));
+          this.ctx.stats.delivered(this.name, page.messages.length);
+        }
       } finally {
         unsubscribe();
       }

@@ -3,7 +3,7 @@
  * The client asks again on a timer; every question costs a full HTTP request.
  */
 import type { Request, Response, Router } from "express";
-import { classify, declaredTransport, sendJson } from "../http/locals.js";
+import { classify, declaredTransport, writable } from "../http/locals.js";
 import { parsePollQuery, parseRoom } from "../http/params.js";
 import { ROUTES, type Transport, type TransportContext } from "./Transport.js";
 
@@ -23,7 +23,11 @@ export class ShortPollTransport implements Transport {
       this.#inFlight.add(res);
       res.once("close", () => this.#inFlight.delete(res));
       const page = await this.ctx.feed.read(room, query.since, query.limit);
-      if (sendJson(res, 200, page)) this.ctx.stats.delivered(this.name, page.messages.length);
+      // Pollers at the same cursor share one page, and one serialisation of it.
+      if (writable(res)) {
+        res.status(200).type("application/json").send(this.ctx.feed.pageJson(page));
+        this.ctx.stats.delivered(this.name, page.messages.length);
+      }
     });
   }
 

@@ -8,15 +8,24 @@ import { ERROR_CODES, PROTOCOL_VERSION } from "../../web/src/protocol/index.js";
 import { WirelabError } from "../errors.js";
 import { classify, writable } from "../http/locals.js";
 import { parseRoom, parseSince } from "../http/params.js";
+import type { FeedEvent } from "../feed/types.js";
+import { holdUntilTurnEnds } from "./holdUntilTurnEnds.js";
 import { ROUTES, type Transport, type TransportContext } from "./Transport.js";
 
 /** Data is serialised once per message by the feed; pass strings through untouched. */
 const passThrough = (data: unknown) => data as string;
+const CRLF = Buffer.from("\r\n");
 
 export class SseTransport implements Transport {
   readonly name = "sse" as const;
   readonly #open = new Map<Session, Response>();
   #closing = false;
+  /**
+   * The last message event, formatted once for every subscriber: the bytes better-sse's push()
+   * would write (event, id, data, blank line), without re-sanitising and re-joining them per
+   * subscriber. JSON from JSON.stringify holds no raw line breaks, so there is nothing to sanitise.
+   */
+  #formatted: { event: FeedEvent | null; raw: Buffer; chunked: Buffer } = { event: null, raw: Buffer.alloc(0), chunked: Buffer.alloc(0) };
 
   constructor(private readonly ctx: TransportContext) {}
 
@@ -51,11 +60,28 @@ export class SseTransport implements Transport {
         }
         return true;
       };
+      /**
+       * A message event, formatted (and chunk-framed) once for every subscriber, goes straight to
+       * the socket: what res.write() would send, without re-framing it per subscriber. Writes of
+       * one event-loop turn leave together. The headers went out with the session's first bytes.
+       */
+      const socket = res.socket;
+      const pushMessage = (event: FeedEvent): boolean => {
+        if (!socket || socket.destroyed || res.writableEnded || !res.headersSent || !session.isConnected) return false;
+        holdUntilTurnEnds(socket);
+        socket.write(this.#chunkOf(event, res.chunkedEncoding));
+        if (socket.writableLength > config.maxBufferedBytes) {
+          logger.warn({ transport: this.name, room, buffered: socket.writableLength }, "slow SSE consumer cut");
+          res.destroy();
+          return false;
+        }
+        return true;
+      };
       const follower = feed.follow(room, since, {
         start: (next) => push(JSON.stringify({ protocol: PROTOCOL_VERSION, next }), "hello", next),
         reset: (oldest) => push(JSON.stringify({ oldest }), "reset", Math.max(oldest - 1, 0)),
         deliver: (event) => {
-          if (push(event.json, "message", event.message.seq)) stats.delivered(this.name);
+          if (pushMessage(event)) stats.delivered(this.name);
         },
         fail: (error) => {
           logger.error({ err: error, transport: this.name, room }, "SSE stream failed");
@@ -68,6 +94,15 @@ export class SseTransport implements Transport {
         this.#open.delete(session);
       });
     });
+  }
+
+  /** The event's bytes; framed as one HTTP/1.1 chunk when the response is chunked (it is, unless the client spoke HTTP/1.0). */
+  #chunkOf(event: FeedEvent, chunked: boolean): Buffer {
+    if (this.#formatted.event !== event) {
+      const raw = Buffer.from(`event:message\nid:${event.message.seq}\ndata:${event.json}\n\n`);
+      this.#formatted = { event, raw, chunked: Buffer.concat([Buffer.from(`${raw.length.toString(16)}\r\n`), raw, CRLF]) };
+    }
+    return chunked ? this.#formatted.chunked : this.#formatted.raw;
   }
 
   dropAll(): number {

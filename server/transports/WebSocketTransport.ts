@@ -21,7 +21,30 @@ import { WirelabError, refuseUpgrade } from "../errors.js";
 import { tokenOf } from "../auth.js";
 import { parseRoom, parseSince } from "../http/params.js";
 import type { FeedEvent } from "../feed/types.js";
+import { holdUntilTurnEnds } from "./holdUntilTurnEnds.js";
 import { ROUTES, type Transport, type TransportContext } from "./Transport.js";
+
+/**
+ * A complete server-to-client text frame (RFC 6455 §5.2) in one buffer: FIN and opcode 1, no
+ * mask, no compression (perMessageDeflate is off), then the payload length in 7, 16 or 64 bits.
+ */
+export function frameText(text: string): Buffer {
+  const length = Buffer.byteLength(text);
+  const headerLength = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(headerLength + length);
+  frame[0] = 0x81;
+  if (length < 126) {
+    frame[1] = length;
+  } else if (length < 65_536) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeBigUInt64BE(BigInt(length), 2);
+  }
+  frame.write(text, headerLength, "utf8");
+  return frame;
+}
 
 /** One query parameter as the HTTP routes see it: absent, a string, or several strings. */
 function queryValue(url: URL, name: string): string | string[] | undefined {
@@ -39,7 +62,7 @@ export class WebSocketTransport implements Transport {
   readonly #pingTimer: NodeJS.Timeout;
   #closing = false;
   /** The last message framed: every subscriber of a room gets the same bytes, framed once. */
-  #framed: { event: FeedEvent | null; frame: string } = { event: null, frame: "" };
+  #framed: { event: FeedEvent | null; frame: Buffer } = { event: null, frame: Buffer.alloc(0) };
 
   constructor(private readonly ctx: TransportContext) {
     this.#wss = new WebSocketServer({
@@ -80,10 +103,10 @@ export class WebSocketTransport implements Transport {
     const since = parseSince(queryValue(url, "since"));
     if (this.#closing) throw new WirelabError(503, ERROR_CODES.unavailable, "the server is shutting down");
     if (socket.destroyed) return;
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#open(ws, user, room, since));
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#open(ws, socket, user, room, since));
   }
 
-  #open(ws: WebSocket, user: User, room: string, since: number | undefined): void {
+  #open(ws: WebSocket, socket: Duplex, user: User, room: string, since: number | undefined): void {
     const { feed, stats, logger, config } = this.ctx;
     this.#sockets.add(ws);
     this.#alive.add(ws);
@@ -102,6 +125,22 @@ export class WebSocketTransport implements Transport {
       return true;
     };
     const sendFrame = (frame: ServerFrame) => send(JSON.stringify(frame));
+    /**
+     * A message frame, framed once for every subscriber, goes straight to the socket ws owns (ws
+     * would re-encode and re-frame the string per subscriber). That is safe because nothing is
+     * ever queued inside ws's sender without permessage-deflate, so frames stay in order.
+     */
+    const sendFramed = (frame: Buffer): boolean => {
+      if (ws.readyState !== WebSocket.OPEN || !socket.writable) return false;
+      holdUntilTurnEnds(socket);
+      socket.write(frame);
+      if (ws.bufferedAmount > config.maxBufferedBytes) {
+        logger.warn({ transport: this.name, room, buffered: ws.bufferedAmount }, "slow WebSocket consumer cut");
+        ws.close(CLOSE_CODES.tryAgainLater, "consumer too slow");
+        return false;
+      }
+      return true;
+    };
     const ack = ({ id, seq, ts }: { id: string; seq: number; ts: number }) => {
       if (awaitingAck.delete(id)) sendFrame({ type: "ack", id, seq, ts });
     };
@@ -112,7 +151,7 @@ export class WebSocketTransport implements Transport {
       deliver: (event) => {
         const { message } = event;
         if (message.from.id === user.id) ack(message);
-        if (send(this.#frameOf(event))) stats.delivered(this.name);
+        if (sendFramed(this.#frameOf(event))) stats.delivered(this.name);
       },
       fail: (error) => {
         logger.error({ err: error, transport: this.name, room }, "WebSocket stream failed");
@@ -163,9 +202,9 @@ export class WebSocketTransport implements Transport {
     });
   }
 
-  #frameOf(event: FeedEvent): string {
+  #frameOf(event: FeedEvent): Buffer {
     if (this.#framed.event !== event) {
-      this.#framed = { event, frame: `{"type":"message","message":${event.json}}` };
+      this.#framed = { event, frame: frameText(`{"type":"message","message":${event.json}}`) };
     }
     return this.#framed.frame;
   }

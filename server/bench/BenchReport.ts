@@ -1,0 +1,210 @@
+/**
+ * The benchmark's report. Per transport it extends the lab engine's TransportResult (one metric
+ * schema for the dashboard, the labs and the benchmark): the shared fields mean the same thing
+ * here, and the bench-only figures (p90, p99.9, deliveries per second, connect time, server CPU
+ * and memory) are added beside them. validateReport() is the gate `wirelab bench` exits through.
+ */
+import { z } from "zod";
+import { TRANSPORTS, describeIssues } from "../../web/src/protocol/index.js";
+import type { DurationSummary, LatencySummary, TransportResult } from "../../web/src/lab/LabResult.js";
+import type { BenchParameters } from "./options.js";
+
+/** Latency of measured deliveries (send → handed to the application), in ms. */
+export interface BenchLatency extends LatencySummary {
+  mean: number | null;
+  p90: number | null;
+  p999: number | null;
+  /** The latency CDF for charts: the value at each percentile. */
+  cdf: Array<{ percentile: number; ms: number }>;
+}
+
+export interface Distribution extends DurationSummary {
+  p50: number | null;
+  p99: number | null;
+}
+
+/** The server process, read from /proc (Linux). Null elsewhere. */
+export interface ServerUsage {
+  /** User + system CPU seconds spent during the measured window. */
+  cpuSeconds: number;
+  /** cpuSeconds / wall seconds of the window: 1.0 is one full core. */
+  cpuCores: number;
+  /** Resident memory at the end of the run. */
+  rssBytes: number;
+  /** The highest resident memory the process reached. */
+  peakRssBytes: number;
+}
+
+export interface MemorySample {
+  /** Open connections of this transport (clients) when the sample was taken. */
+  connections: number;
+  rssBytes: number;
+}
+
+/** Which program served the clients: wirelab itself, or a comparison peer. */
+export type ServedBy = "wirelab" | "socket.io";
+
+export interface BenchTransportResult extends TransportResult {
+  /** The transport name of wirelab, or the peer's (e.g. "socket.io" reports its WebSocket as "websocket"). */
+  servedBy: ServedBy;
+  latency: BenchLatency;
+  /** Messages delivered after the warm-up: the ones whose latency is measured. */
+  measured: number;
+  /** Measured deliveries per second, from the first measured send to the last measured delivery. */
+  deliveriesPerSecond: number | null;
+  /** From a client's connect() to its connection being open. */
+  connectMs: Distribution;
+  /** Time from the first connect() to the last client being open. */
+  connectAllMs: number | null;
+  /** From a connection leaving "open" to being open again (as reconnectMs, with percentiles). */
+  reconnectDistribution: Distribution;
+  /** Server process figures; shared by every transport when they ran together. */
+  server: ServerUsage | null;
+  /** Server RSS growth per open connection (slope of the memory samples), in bytes. */
+  memoryPerConnectionBytes: number | null;
+  memorySamples: MemorySample[];
+  /** Deliveries per second over time, for charts: t is ms since the measured window began. */
+  timeline: Array<{ t: number; perSecond: number }>;
+  /** Sends the server never acknowledged (network errors while it was down, after every retry). */
+  sendFailures: number;
+}
+
+export interface ScenarioResult {
+  name: string;
+  description: string;
+  /** True when every transport ran at once against one server. */
+  together: boolean;
+  /** Messages acknowledged by the server (over every room). */
+  sent: number;
+  durationMs: number;
+  transports: BenchTransportResult[];
+  /** The same scenario against a comparison peer (--peer), when asked for. */
+  peer: BenchTransportResult | null;
+}
+
+export interface MachineInfo {
+  platform: string;
+  release: string;
+  arch: string;
+  cpus: number;
+  cpuModel: string;
+  memoryBytes: number;
+  node: string;
+  /** The open-files limit the bench ran with (each connection needs one on both sides). */
+  openFilesLimit: number | null;
+}
+
+export interface BenchReport {
+  format: 1;
+  kind: "wirelab-bench";
+  startedAt: number;
+  finishedAt: number;
+  command: string;
+  parameters: BenchParameters;
+  machine: MachineInfo;
+  scenarios: ScenarioResult[];
+  /** Every correctness failure found (lost or duplicated messages, clients that never connected). */
+  failures: string[];
+}
+
+const num = z.number();
+const nullableNum = num.nullable();
+const count = z.number().int().nonnegative();
+const transportName = z.enum(TRANSPORTS);
+
+const distribution = z.object({ count, meanMs: nullableNum, maxMs: nullableNum, p50: nullableNum, p99: nullableNum });
+
+const transportSchema = z.object({
+  transport: transportName,
+  servedBy: z.enum(["wirelab", "socket.io"]),
+  clients: count,
+  expected: count,
+  delivered: count,
+  lost: count,
+  duplicated: count,
+  measured: count,
+  latency: z.object({
+    count,
+    mean: nullableNum,
+    p50: nullableNum,
+    p90: nullableNum,
+    p95: nullableNum,
+    p99: nullableNum,
+    p999: nullableNum,
+    max: nullableNum,
+    cdf: z.array(z.object({ percentile: num, ms: num })),
+  }),
+  deliveriesPerSecond: nullableNum,
+  requests: count,
+  requestsPerMessage: nullableNum,
+  clientBytesIn: count,
+  clientBytesOut: count,
+  wire: z.object({ requests: count, bytesIn: count, bytesOut: count }).nullable(),
+  bytesPerMessage: nullableNum,
+  reconnects: count,
+  reconnectMs: z.object({ count, meanMs: nullableNum, maxMs: nullableNum }),
+  reconnectDistribution: distribution,
+  detectMs: z.null(),
+  connectMs: distribution,
+  connectAllMs: nullableNum,
+  server: z.object({ cpuSeconds: num, cpuCores: num, rssBytes: count, peakRssBytes: count }).nullable(),
+  memoryPerConnectionBytes: nullableNum,
+  memorySamples: z.array(z.object({ connections: count, rssBytes: count })),
+  timeline: z.array(z.object({ t: num, perSecond: num })),
+  sendFailures: count,
+});
+
+const reportSchema = z.object({
+  format: z.literal(1),
+  kind: z.literal("wirelab-bench"),
+  startedAt: count,
+  finishedAt: count,
+  command: z.string(),
+  parameters: z.looseObject({ scenarios: z.array(z.string()).min(1), transports: z.array(transportName).min(1) }),
+  machine: z.object({
+    platform: z.string(),
+    release: z.string(),
+    arch: z.string(),
+    cpus: count,
+    cpuModel: z.string(),
+    memoryBytes: count,
+    node: z.string(),
+    openFilesLimit: count.nullable(),
+  }),
+  scenarios: z
+    .array(
+      z.object({
+        name: z.string(),
+        description: z.string(),
+        together: z.boolean(),
+        sent: count,
+        durationMs: num,
+        transports: z.array(transportSchema).min(1),
+        peer: transportSchema.nullable(),
+      }),
+    )
+    .min(1),
+  failures: z.array(z.string()),
+});
+
+/**
+ * Check a report: its shape, and that nothing was lost or duplicated. Returns the problems found
+ * (empty when the report is well-formed and clean). Accepts unknown input, e.g. a parsed JSON file.
+ */
+export function validateReport(input: unknown): string[] {
+  const parsed = reportSchema.safeParse(input);
+  if (!parsed.success) return [`malformed report: ${describeIssues(parsed.error)}`];
+  const report = parsed.data;
+  const problems: string[] = [];
+  for (const scenario of report.scenarios) {
+    for (const t of [...scenario.transports, ...(scenario.peer ? [scenario.peer] : [])]) {
+      const where = `${scenario.name}/${t.servedBy === "wirelab" ? t.transport : t.servedBy}`;
+      if (t.lost > 0) problems.push(`${where}: ${t.lost} message(s) lost`);
+      if (t.duplicated > 0) problems.push(`${where}: ${t.duplicated} message(s) duplicated`);
+      if (t.delivered + t.lost !== t.expected) problems.push(`${where}: delivered + lost (${t.delivered + t.lost}) is not expected (${t.expected})`);
+      if (t.expected === 0) problems.push(`${where}: no message was expected: the scenario sent nothing`);
+    }
+  }
+  for (const failure of report.failures) if (!problems.includes(failure)) problems.push(failure);
+  return problems;
+}

@@ -1,0 +1,320 @@
+/**
+ * Every option of `wirelab bench`, its default, and the scenarios. Options are merged once here
+ * ({...defaults, ...quick, ...given}) and impossible combinations throw a UsageError at once.
+ */
+import { parseArgs } from "node:util";
+import { TRANSPORTS, isTransportName, type TransportName } from "../../web/src/protocol/index.js";
+
+export class UsageError extends Error {}
+
+export const SCENARIOS = ["steady", "burst", "fanout", "connect-storm", "reconnect-storm", "hold"] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+export const PEERS = ["socket.io"] as const;
+export type PeerName = (typeof PEERS)[number];
+
+export interface ScenarioInfo {
+  description: string;
+  /** Rooms the clients of one transport are spread over (round robin). */
+  rooms: number;
+  /** Messages per second sent into each room during the run (0 with bursts). */
+  rate: number;
+  /** Messages sent into each room at once, every burstIntervalMs (0: steady rate). */
+  burstSize: number;
+  /** Clients connect all at once (a storm) instead of a bounded number at a time. */
+  storm: boolean;
+  /** Restart the server part-way through; clients must resume without losing anything. */
+  restart: boolean;
+  /** Every selected transport runs at once against one server (one column each, shared server figures). */
+  together: boolean;
+}
+
+/** What a scenario does when no option overrides it. Rooms and rates apply per transport. */
+export const SCENARIO_DEFAULTS: Record<ScenarioName, ScenarioInfo> = {
+  steady: { description: "steady chat: clients spread over rooms, each room gets a steady rate", rooms: 10, rate: 10, burstSize: 0, storm: false, restart: false, together: false },
+  burst: { description: "bursts: every room gets a batch of messages at once, repeatedly", rooms: 10, rate: 0, burstSize: 100, storm: false, restart: false, together: false },
+  fanout: { description: "fan-out: every client in one big room, one sender at a steady rate", rooms: 1, rate: 100, burstSize: 0, storm: false, restart: false, together: false },
+  "connect-storm": { description: "connect storm: every client connects at the same moment, then a light steady rate", rooms: 10, rate: 2, burstSize: 0, storm: true, restart: false, together: false },
+  "reconnect-storm": { description: "reconnect storm: the server restarts mid-run; every client reconnects and resumes", rooms: 10, rate: 5, burstSize: 0, storm: false, restart: true, together: false },
+  hold: { description: "hold: every transport's clients open on one server at once, 1 message/s per room", rooms: 100, rate: 1, burstSize: 0, storm: false, restart: false, together: true },
+};
+
+/** The parameters a run used, as recorded in the report. */
+export interface BenchParameters {
+  quick: boolean;
+  transports: TransportName[];
+  scenarios: ScenarioName[];
+  /** Clients per transport. */
+  clients: Record<TransportName, number>;
+  /** Overrides of every scenario's rooms / rate (null: the scenario's own). */
+  rooms: number | null;
+  rate: number | null;
+  /** Characters of text per message (ASCII, so bytes too). */
+  size: number;
+  /** Length of the measured window per scenario, after the warm-up. */
+  durationMs: number;
+  /** Instead of a duration: this many measured messages per room (null: use the duration). */
+  messages: number | null;
+  warmupMs: number;
+  burstSize: number | null;
+  burstIntervalMs: number;
+  /** How long the server stays down in reconnect-storm. */
+  downtimeMs: number;
+  /** Short-poll interval of the clients. */
+  pollIntervalMs: number;
+  /** Long-poll wait of the clients. */
+  longPollWaitMs: number;
+  /** Reconnect backoff of the clients. */
+  backoff: { baseMs: number; capMs: number };
+  /** Time allowed after the last send for every client to catch up. */
+  settleMs: number;
+  /** Load-generator processes. */
+  workers: number;
+  /** Loopback source addresses connections are spread over. */
+  sourceAddresses: string[];
+  /** Connections per source address at most (each needs an ephemeral port of its address). */
+  connectionsPerAddress: number;
+  /** Clients connecting at once per worker outside storms. */
+  connectConcurrency: number;
+  /** Server RSS samples while connecting (memory vs connections). */
+  memorySteps: number;
+  /** Run every transport at once in every scenario (always for hold). */
+  together: boolean;
+  peer: PeerName | null;
+  /**
+   * The server's history store: "file" (a temporary SQLite file, the server's default, as in
+   * class) or "memory". reconnect-storm always uses a file: a restart must keep the history.
+   */
+  store: "file" | "memory";
+  /** Write V8 CPU profiles (node --cpu-prof) of the server and the workers into this folder. */
+  profileDir: string | null;
+  /** Scenario settings after overrides. */
+  scenarioSettings: Partial<Record<ScenarioName, ScenarioInfo>>;
+}
+
+export interface BenchCommandOptions {
+  parameters: BenchParameters;
+  json: string | null;
+  html: string | null;
+}
+
+export const BENCH_USAGE = `Usage: wirelab bench [options]        (npm run bench -- [options] builds first)
+
+  --quick                  small and fast (CI smoke run, all four transports at once, < 60 s)
+  --transports LIST        comma-separated: short-poll,long-poll,sse,websocket (default: all)
+  --scenario LIST          comma-separated: ${SCENARIOS.join(",")}
+                           (default: steady,burst,fanout,connect-storm,reconnect-storm)
+  --clients N|T=N,…        clients per transport, or per transport: websocket=20000,sse=5000 (default 1000)
+  --rooms N                rooms per transport (default: the scenario's; fanout uses 1)
+  --rate N                 messages per second per room (default: the scenario's)
+  --size N                 characters per message (default 100)
+  --duration S             measured seconds per scenario, after the warm-up (default 10)
+  --messages N             measured messages per room instead of a duration
+  --warmup S               warm-up seconds before measuring (default 2)
+  --burst N                messages per room per burst (default 100)
+  --burst-interval S       seconds between bursts (default 2)
+  --downtime S             server downtime in reconnect-storm (default 1)
+  --poll-interval MS       short-poll interval of the clients (default 2000)
+  --wait MS                long-poll wait of the clients (default 25000)
+  --together               run the transports at once on one server (default: one after another)
+  --workers N              load-generator processes (default: 2 or cores - 1, at least 1 per 5,000 clients)
+  --source-addresses N     loopback source addresses 127.0.0.1 … (default: enough for 20,000 connections each)
+  --memory-steps N         server RSS samples while connecting (default 4)
+  --peer socket.io         run fanout (and steady) against a Socket.IO 4 server too, for the ratio
+  --store file|memory      the server's history: a temporary SQLite file (default) or memory
+  --profile DIR            write CPU profiles (node --cpu-prof) of the server and the workers into DIR
+  --json FILE              write the whole report as JSON
+  --html FILE              write a self-contained HTML report with charts
+  -h, --help               show this help
+
+The exit status is 1 when any message was lost or duplicated, a client never connected, or the
+report is malformed; 2 for a usage error. Thousands of connections need open files on both sides:
+run with \`ulimit -n 65536\` where the hard limit allows it.
+`;
+
+const FULL: Omit<BenchParameters, "transports" | "scenarios" | "clients" | "sourceAddresses" | "workers" | "scenarioSettings"> = {
+  quick: false,
+  rooms: null,
+  rate: null,
+  size: 100,
+  durationMs: 10_000,
+  messages: null,
+  warmupMs: 2_000,
+  burstSize: null,
+  burstIntervalMs: 2_000,
+  downtimeMs: 1_000,
+  pollIntervalMs: 2_000,
+  longPollWaitMs: 25_000,
+  backoff: { baseMs: 500, capMs: 5_000 },
+  settleMs: 20_000,
+  connectionsPerAddress: 20_000,
+  connectConcurrency: 250,
+  memorySteps: 4,
+  together: false,
+  peer: null,
+  store: "file",
+  profileDir: null,
+};
+
+/** The --quick preset: every scenario, every transport at once, tiny and fast. */
+const QUICK: Partial<BenchParameters> = {
+  quick: true,
+  rooms: 2,
+  durationMs: 1_000,
+  warmupMs: 250,
+  burstIntervalMs: 400,
+  downtimeMs: 300,
+  pollIntervalMs: 200,
+  longPollWaitMs: 5_000,
+  backoff: { baseMs: 100, capMs: 1_000 },
+  settleMs: 10_000,
+  memorySteps: 1,
+  together: true,
+};
+
+const QUICK_CLIENTS = 20;
+const QUICK_RATE = 20;
+const QUICK_BURST = 20;
+const DEFAULT_CLIENTS = 1_000;
+const DEFAULT_SCENARIOS: ScenarioName[] = ["steady", "burst", "fanout", "connect-storm", "reconnect-storm"];
+
+export function parseBenchArgs(args: string[], cpus: number): BenchCommandOptions | "help" {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      quick: { type: "boolean" },
+      transports: { type: "string" },
+      transport: { type: "string" },
+      scenario: { type: "string" },
+      scenarios: { type: "string" },
+      clients: { type: "string" },
+      rooms: { type: "string" },
+      rate: { type: "string" },
+      size: { type: "string" },
+      duration: { type: "string" },
+      messages: { type: "string" },
+      warmup: { type: "string" },
+      burst: { type: "string" },
+      "burst-interval": { type: "string" },
+      downtime: { type: "string" },
+      "poll-interval": { type: "string" },
+      wait: { type: "string" },
+      together: { type: "boolean" },
+      workers: { type: "string" },
+      "source-addresses": { type: "string" },
+      "memory-steps": { type: "string" },
+      peer: { type: "string" },
+      profile: { type: "string" },
+      store: { type: "string" },
+      json: { type: "string" },
+      html: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) return "help";
+  const quick = values.quick === true;
+  const base = { ...FULL, ...(quick ? QUICK : {}) };
+
+  const transports = list(values.transports ?? values.transport, TRANSPORTS, "--transports") ?? [...TRANSPORTS];
+  const scenarios = list(values.scenario ?? values.scenarios, SCENARIOS, "--scenario") ?? DEFAULT_SCENARIOS;
+  const clients = parseClients(values.clients, transports, quick ? QUICK_CLIENTS : DEFAULT_CLIENTS);
+  const seconds = (flag: string, value: string | undefined, fallback: number, min = 0) =>
+    value === undefined ? fallback : Math.round(number(flag, value, { min, integer: false }) * 1000);
+  const int = (flag: string, value: string | undefined, min = 1) => (value === undefined ? undefined : number(flag, value, { min, integer: true }));
+
+  const parameters: BenchParameters = {
+    ...base,
+    transports,
+    scenarios,
+    clients,
+    rooms: int("--rooms", values.rooms) ?? base.rooms,
+    rate: values.rate === undefined ? (quick ? QUICK_RATE : null) : number("--rate", values.rate, { min: 0.01, integer: false }),
+    size: int("--size", values.size) ?? base.size,
+    durationMs: seconds("--duration", values.duration, base.durationMs, 0.1),
+    messages: int("--messages", values.messages) ?? null,
+    warmupMs: seconds("--warmup", values.warmup, base.warmupMs),
+    burstSize: int("--burst", values.burst) ?? (quick ? QUICK_BURST : null),
+    burstIntervalMs: seconds("--burst-interval", values["burst-interval"], base.burstIntervalMs, 0.05),
+    downtimeMs: seconds("--downtime", values.downtime, base.downtimeMs),
+    pollIntervalMs: int("--poll-interval", values["poll-interval"], 10) ?? base.pollIntervalMs,
+    longPollWaitMs: int("--wait", values.wait, 100) ?? base.longPollWaitMs,
+    together: values.together === true || base.together,
+    workers: 0,
+    sourceAddresses: [],
+    memorySteps: int("--memory-steps", values["memory-steps"]) ?? base.memorySteps,
+    peer: values.peer === undefined ? null : peer(values.peer),
+    profileDir: values.profile ?? null,
+    store: values.store === undefined ? "file" : storeKind(values.store),
+    scenarioSettings: {},
+  };
+  if (parameters.size > 2_000) throw new UsageError("--size is at most 2000 characters (the protocol's text limit)");
+  if (parameters.longPollWaitMs > 30_000) throw new UsageError("--wait is at most 30000 ms (the protocol's limit)");
+  if (parameters.size < 24) throw new UsageError("--size must be at least 24: a message carries its send time");
+
+  // Clients open at once: every transport's when they run together, else the largest transport's.
+  const concurrent = parameters.together || scenarios.includes("hold");
+  const totalClients = concurrent ? transports.reduce((sum, t) => sum + clients[t], 0) : Math.max(...transports.map((t) => clients[t]));
+  const givenWorkers = int("--workers", values.workers);
+  // Two at least: one load process per core keeps up with a server that uses one core.
+  parameters.workers = givenWorkers ?? Math.max(2, cpus - 1, Math.ceil(totalClients / 5_000));
+  const addresses = int("--source-addresses", values["source-addresses"]) ?? Math.max(1, Math.ceil(totalClients / parameters.connectionsPerAddress));
+  if (addresses > 250) throw new UsageError("--source-addresses is at most 250 (127.0.0.1 … 127.0.0.250)");
+  parameters.sourceAddresses = Array.from({ length: addresses }, (_, i) => `127.0.0.${i + 1}`);
+
+  for (const name of scenarios) {
+    const info = { ...SCENARIO_DEFAULTS[name] };
+    if (parameters.rooms !== null && name !== "fanout") info.rooms = parameters.rooms;
+    if (parameters.rate !== null && info.burstSize === 0) info.rate = parameters.rate;
+    if (name === "hold" && values.rate === undefined) info.rate = 1;
+    if (info.burstSize > 0 && parameters.burstSize !== null) info.burstSize = parameters.burstSize;
+    if (parameters.together) info.together = true;
+    parameters.scenarioSettings[name] = info;
+  }
+  return { parameters, json: values.json ?? null, html: values.html ?? null };
+}
+
+function list<T extends string>(value: string | undefined, allowed: readonly T[], flag: string): T[] | undefined {
+  if (value === undefined) return undefined;
+  const items = value.split(",").map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) throw new UsageError(`${flag} needs at least one of ${allowed.join(", ")}`);
+  for (const item of items) {
+    if (!(allowed as readonly string[]).includes(item)) throw new UsageError(`${flag}: unknown "${item}" (one of ${allowed.join(", ")})`);
+  }
+  return [...new Set(items)] as T[];
+}
+
+function parseClients(value: string | undefined, transports: TransportName[], fallback: number): Record<TransportName, number> {
+  const result = Object.fromEntries(TRANSPORTS.map((t) => [t, 0])) as Record<TransportName, number>;
+  if (value === undefined || /^\d+$/.test(value)) {
+    const n = value === undefined ? fallback : number("--clients", value, { min: 1, integer: true });
+    for (const t of transports) result[t] = n;
+    return result;
+  }
+  for (const t of transports) result[t] = fallback;
+  for (const part of value.split(",")) {
+    const [name, n] = part.split("=");
+    if (!isTransportName(name?.trim()) || n === undefined) throw new UsageError(`--clients takes N or transport=N,…; got "${part}"`);
+    if (!transports.includes(name.trim() as TransportName)) throw new UsageError(`--clients names ${name}, which is not in --transports`);
+    result[name.trim() as TransportName] = number("--clients", n, { min: 1, integer: true });
+  }
+  return result;
+}
+
+function storeKind(value: string): "file" | "memory" {
+  if (value !== "file" && value !== "memory") throw new UsageError(`--store is "file" or "memory", got "${value}"`);
+  return value;
+}
+
+function peer(value: string): PeerName {
+  if (!(PEERS as readonly string[]).includes(value)) throw new UsageError(`--peer: unknown peer "${value}" (one of ${PEERS.join(", ")})`);
+  return value as PeerName;
+}
+
+function number(flag: string, value: string, { min, integer }: { min: number; integer: boolean }): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`${flag} takes ${integer ? "a whole number" : "a number"} of at least ${min}, got "${value}"`);
+  }
+  return n;
+}

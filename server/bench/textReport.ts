@@ -1,0 +1,68 @@
+/** The terminal form of a BenchReport: one table per scenario, one column per transport. */
+import { formatNumber, formatTable } from "../terminal.js";
+import type { BenchReport, BenchTransportResult, ScenarioResult } from "./BenchReport.js";
+
+type Row = [label: string, value: (t: BenchTransportResult) => number | null | undefined, digits?: number];
+
+const MB = 1024 * 1024;
+
+export const ROWS: Row[] = [
+  ["clients", (t) => t.clients],
+  ["delivered", (t) => t.delivered],
+  ["lost (must be 0)", (t) => t.lost],
+  ["duplicated (must be 0)", (t) => t.duplicated],
+  ["latency p50 (ms)", (t) => t.latency.p50],
+  ["latency p90 (ms)", (t) => t.latency.p90],
+  ["latency p99 (ms)", (t) => t.latency.p99],
+  ["latency p99.9 (ms)", (t) => t.latency.p999],
+  ["latency max (ms)", (t) => t.latency.max],
+  ["deliveries/s", (t) => t.deliveriesPerSecond, 0],
+  ["HTTP requests per message", (t) => t.requestsPerMessage, 3],
+  ["wire bytes per message", (t) => t.bytesPerMessage, 0],
+  ["connect p50 (ms)", (t) => t.connectMs.p50],
+  ["connect p99 (ms)", (t) => t.connectMs.p99],
+  ["reconnects", (t) => t.reconnects],
+  ["reconnect p50 (ms)", (t) => t.reconnectDistribution.p50],
+  ["reconnect p99 (ms)", (t) => t.reconnectDistribution.p99],
+  ["server CPU (s)", (t) => t.server?.cpuSeconds, 2],
+  ["server CPU (cores)", (t) => t.server?.cpuCores, 2],
+  ["server RSS (MB)", (t) => (t.server ? t.server.rssBytes / MB : null)],
+  ["server KB per connection", (t) => (t.memoryPerConnectionBytes === null ? null : t.memoryPerConnectionBytes / 1024)],
+];
+
+export function columnName(t: BenchTransportResult): string {
+  return t.servedBy === "wirelab" ? t.transport : `${t.servedBy} (peer)`;
+}
+
+export function scenarioTable(scenario: ScenarioResult): string {
+  const columns = [...scenario.transports, ...(scenario.peer ? [scenario.peer] : [])];
+  const header = ["", ...columns.map(columnName)];
+  const rows = ROWS.map(([label, value, digits]) => [label, ...columns.map((t) => formatNumber(roundTo(value(t), digits ?? 1), digits ?? 1))]);
+  return formatTable(header, rows);
+}
+
+export function formatReport(report: BenchReport): string {
+  const parts = report.scenarios.map((s) => {
+    const together = s.together ? " (transports together on one server)" : "";
+    const ratio = peerRatio(s);
+    return `${s.name} — ${s.description}${together}; ${formatNumber(s.sent)} messages sent\n\n${scenarioTable(s)}${ratio ? `\n\n${ratio}` : ""}`;
+  });
+  const verdict = report.failures.length === 0
+    ? "✔ no message lost or duplicated"
+    : `✘ ${report.failures.length} failure(s):\n${report.failures.map((f) => `  - ${f}`).join("\n")}`;
+  return `${parts.join("\n\n")}\n\n${verdict}`;
+}
+
+/** "websocket / socket.io: 1.52× deliveries/s" when the scenario ran the peer too. */
+export function peerRatio(s: ScenarioResult): string | null {
+  const ours = s.transports.find((t) => t.transport === "websocket");
+  const peer = s.peer;
+  if (!ours || !peer || !ours.deliveriesPerSecond || !peer.deliveriesPerSecond) return null;
+  return `websocket vs ${peer.servedBy}: ${(ours.deliveriesPerSecond / peer.deliveriesPerSecond).toFixed(2)}× the deliveries/s`;
+}
+
+function roundTo(value: number | null | undefined, digits: number): number | null {
+  if (value === null || value === undefined) return null;
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}

@@ -1,0 +1,319 @@
+/**
+ * A load worker: a separate Node process (forked by the coordinator, never the server's) that
+ * runs many clients of the client kit — or of a comparison peer — and reports what they saw.
+ * Per message it does as little as it can: a seq check and, for measured messages, one
+ * histogram record.
+ */
+import { EventSource } from "eventsource";
+import * as hdr from "hdr-histogram-js";
+import { Agent, fetch as undiciFetch } from "undici";
+import { WebSocket } from "ws";
+import { createClient, type EventSourceConstructor, type FeedClient, type FetchLike, type WebSocketConstructor } from "../../web/src/kit/index.js";
+import type { ConnectSpec, GroupResult, WorkerRequest, WorkerTick } from "./protocol.js";
+import { MEASURED_MARK, groupOf, preciseNow } from "./protocol.js";
+
+/** One client as the worker drives it, whatever library is underneath. */
+interface LoadClient {
+  connect(): void;
+  close(): void;
+  readonly open: boolean;
+  counters(): { requests: number; bytesIn: number; bytesOut: number; reconnects: number };
+}
+
+/** What one client saw. */
+class Track {
+  last = 0;
+  delivered = 0;
+  duplicated = 0;
+  connectStartedAt = 0;
+  connectMs: number | null = null;
+  leftOpenAt: number | null = null;
+  base = { requests: 0, bytesIn: 0, bytesOut: 0, reconnects: 0 };
+  client!: LoadClient;
+
+  constructor(
+    readonly room: string,
+    readonly group: Group,
+  ) {}
+
+  /** The hot path: called for every message handed to the application. */
+  message(seq: number, text: string): void {
+    if (seq <= this.last) {
+      this.duplicated += 1;
+      return;
+    }
+    this.last = seq;
+    this.delivered += 1;
+    const group = this.group;
+    group.delivered += 1;
+    if (text.charCodeAt(0) === MEASURED_CODE) {
+      const now = preciseNow();
+      const latencyMs = now - Number.parseFloat(text.substring(2, 24));
+      group.histogram.recordValue(Math.max(0, Math.round(latencyMs * 1000)));
+      group.measured += 1;
+      group.lastMeasuredAt = now;
+    }
+  }
+
+  opened(): void {
+    const now = preciseNow();
+    if (this.connectMs === null) this.connectMs = now - this.connectStartedAt;
+    if (this.leftOpenAt !== null) {
+      this.group.reconnectMs.push(now - this.leftOpenAt);
+      this.leftOpenAt = null;
+    }
+  }
+
+  left(): void {
+    if (this.connectMs !== null && this.leftOpenAt === null) this.leftOpenAt = preciseNow();
+  }
+}
+
+const MEASURED_CODE = MEASURED_MARK.charCodeAt(0);
+
+class Group {
+  readonly tracks: Track[] = [];
+  delivered = 0;
+  measured = 0;
+  lastMeasuredAt: number | null = null;
+  reconnectMs: number[] = [];
+  histogram = newHistogram();
+  readonly errors: string[] = [];
+
+  constructor(readonly name: string) {}
+
+  error(message: string): void {
+    if (this.errors.length < 20) this.errors.push(message);
+  }
+}
+
+function newHistogram() {
+  return hdr.build({ numberOfSignificantValueDigits: 3, autoResize: true, bitBucketSize: 64, useWebAssembly: false });
+}
+
+const groups = new Map<string, Group>();
+
+/** One fetch (undici, with its own connection pool) per source address. */
+const fetches = new Map<string, { fetch: FetchLike; agent: Agent }>();
+function fetchFrom(address: string): FetchLike {
+  let bound = fetches.get(address);
+  if (!bound) {
+    // No time-outs of its own: the kit times its requests (a long poll adds its wait).
+    // localAddress is the pool's option (undici overrides a `connect.localAddress` with it).
+    const agent = new Agent({ localAddress: address, keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0 });
+    const boundFetch = ((input: Parameters<FetchLike>[0], init?: Parameters<FetchLike>[1]) =>
+      undiciFetch(input as never, { ...(init as object), dispatcher: agent } as never)) as unknown as FetchLike;
+    fetches.set(address, (bound = { fetch: boundFetch, agent }));
+  }
+  return bound.fetch;
+}
+
+function webSocketFrom(address: string): WebSocketConstructor {
+  return class BoundWebSocket extends WebSocket {
+    constructor(url: string) {
+      // The load generator trusts its own server's UTF-8: skipping the check saves a pass per frame.
+      super(url, { localAddress: address, perMessageDeflate: false, skipUTF8Validation: true });
+    }
+  } as unknown as WebSocketConstructor;
+}
+
+function eventSourceFrom(address: string): EventSourceConstructor {
+  const boundFetch = fetchFrom(address);
+  return class BoundEventSource extends EventSource {
+    constructor(url: string) {
+      super(url, { fetch: boundFetch as never });
+    }
+  } as unknown as EventSourceConstructor;
+}
+
+function kitClient(spec: ConnectSpec, track: Track): LoadClient {
+  const client: FeedClient = createClient(spec.transport, {
+    baseUrl: spec.baseUrl,
+    token: spec.token,
+    room: track.room,
+    history: 0,
+    intervalMs: spec.pollIntervalMs,
+    waitMs: spec.longPollWaitMs,
+    backoff: spec.backoff,
+    // One latency sample is enough: the worker measures latency itself, in its histogram.
+    maxLatencySamples: 1,
+    requestTimeoutMs: 15_000,
+    fetch: fetchFrom(spec.sourceAddress),
+    WebSocket: webSocketFrom(spec.sourceAddress),
+    EventSource: eventSourceFrom(spec.sourceAddress),
+  });
+  client.on("message", (message) => track.message(message.seq, message.text));
+  client.on("state", (state, previous) => {
+    if (state === "open") track.opened();
+    else if (previous === "open") track.left();
+  });
+  client.on("error", (error) => track.group.error(`${spec.transport}: ${error.message}`));
+  return {
+    connect: () => client.connect(),
+    close: () => client.close(),
+    get open() {
+      return client.state === "open";
+    },
+    counters: () => client.stats.counters,
+  };
+}
+
+/** A Socket.IO 4 client (socket.io-client, its own connection each: forceNew). */
+async function socketIoClient(spec: ConnectSpec, track: Track): Promise<LoadClient> {
+  const { io } = await import("socket.io-client");
+  const socket = io(spec.baseUrl, {
+    forceNew: true,
+    autoConnect: false,
+    transports: ["websocket"],
+    query: { room: track.room },
+    reconnectionDelay: spec.backoff.baseMs,
+    reconnectionDelayMax: spec.backoff.capMs,
+    localAddress: spec.sourceAddress,
+  } as Parameters<typeof io>[1]);
+  let open = false;
+  let reconnects = 0;
+  let connectedOnce = false;
+  socket.on("connect", () => {
+    open = true;
+    if (connectedOnce) reconnects += 1;
+    connectedOnce = true;
+    track.opened();
+  });
+  socket.on("disconnect", () => {
+    open = false;
+    track.left();
+  });
+  socket.on("connect_error", (error: Error) => track.group.error(`socket.io: ${error.message}`));
+  socket.on("message", (message: { seq: number; text: string }) => track.message(message.seq, message.text));
+  return {
+    connect: () => socket.connect(),
+    close: () => socket.close(),
+    get open() {
+      return open;
+    },
+    // Socket.IO's client does not count its traffic; its requests are its (re)connections.
+    counters: () => ({ requests: connectedOnce ? 1 + reconnects : 0, bytesIn: 0, bytesOut: 0, reconnects }),
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function connect(spec: ConnectSpec): Promise<{ connectMs: number[]; failed: number; errors: string[] }> {
+  const name = groupOf(spec.servedBy, spec.transport);
+  let group = groups.get(name);
+  if (!group) groups.set(name, (group = new Group(name)));
+  const tracks: Track[] = [];
+  for (const room of spec.rooms) {
+    const track = new Track(room, group);
+    track.client = spec.servedBy === "socket.io" ? await socketIoClient(spec, track) : kitClient(spec, track);
+    tracks.push(track);
+  }
+  group.tracks.push(...tracks);
+  const deadline = Date.now() + spec.timeoutMs;
+  const limit = spec.concurrency > 0 ? spec.concurrency : tracks.length;
+  let next = 0;
+  let connecting: Track[] = [];
+  while (next < tracks.length || connecting.length > 0) {
+    connecting = connecting.filter((t) => t.connectMs === null);
+    while (connecting.length < limit && next < tracks.length) {
+      const track = tracks[next++]!;
+      track.connectStartedAt = preciseNow();
+      track.client.connect();
+      connecting.push(track);
+    }
+    if (connecting.length === 0) break;
+    if (Date.now() > deadline) break;
+    await sleep(connecting.length >= limit || next >= tracks.length ? 5 : 0);
+  }
+  const opened = tracks.filter((t) => t.connectMs !== null);
+  return { connectMs: opened.map((t) => t.connectMs!), failed: tracks.length - opened.length, errors: group.errors.slice(0, 5) };
+}
+
+function mark(): void {
+  for (const group of groups.values()) {
+    for (const track of group.tracks) track.base = { ...track.client.counters() };
+    group.reconnectMs = [];
+  }
+}
+
+async function collect(latest: Record<string, number>, timeoutMs: number): Promise<GroupResult[]> {
+  const deadline = Date.now() + timeoutMs;
+  const all = [...groups.values()].flatMap((g) => g.tracks);
+  const behind = () => all.filter((t) => t.last < (latest[t.room] ?? 0));
+  let waiting = behind();
+  while (waiting.length > 0 && Date.now() < deadline) {
+    await sleep(20);
+    waiting = waiting.filter((t) => t.last < (latest[t.room] ?? 0));
+  }
+  return [...groups.values()].map((group) => {
+    const sum = (f: (t: Track) => number) => group.tracks.reduce((total, t) => total + f(t), 0);
+    const delta = (key: "requests" | "bytesIn" | "bytesOut" | "reconnects") => sum((t) => t.client.counters()[key] - t.base[key]);
+    const histogram = group.histogram.totalCount > 0 ? hdr.encodeIntoCompressedBase64(group.histogram) : null;
+    return {
+      group: group.name,
+      clients: group.tracks.length,
+      expected: sum((t) => latest[t.room] ?? 0),
+      delivered: sum((t) => t.delivered),
+      duplicated: sum((t) => t.duplicated),
+      measured: group.measured,
+      lastMeasuredAt: group.lastMeasuredAt,
+      histogram,
+      requests: delta("requests"),
+      bytesIn: delta("bytesIn"),
+      bytesOut: delta("bytesOut"),
+      reconnects: delta("reconnects"),
+      reconnectMs: group.reconnectMs,
+      connectMs: group.tracks.filter((t) => t.connectMs !== null).map((t) => t.connectMs!),
+      notOpen: group.tracks.filter((t) => !t.client.open).length,
+      errors: group.errors,
+    };
+  });
+}
+
+async function close(): Promise<void> {
+  for (const group of groups.values()) for (const track of group.tracks) track.client.close();
+  groups.clear();
+  const agents = [...fetches.values()].map((f) => f.agent);
+  fetches.clear();
+  await Promise.all(agents.map((agent) => agent.destroy().catch(() => {})));
+}
+
+async function handle(request: WorkerRequest): Promise<unknown> {
+  switch (request.op) {
+    case "connect":
+      return connect(request.spec);
+    case "mark":
+      mark();
+      return null;
+    case "collect":
+      return collect(request.latest, request.timeoutMs);
+    case "close":
+      await close();
+      return null;
+  }
+}
+
+if (!process.send) {
+  process.stderr.write("the bench worker is started by `wirelab bench`, not by hand\n");
+  process.exit(2);
+}
+
+process.on("message", (request: WorkerRequest) => {
+  handle(request).then(
+    (value) => process.send!({ id: request.id, ok: true, value }),
+    (error: unknown) => process.send!({ id: request.id, ok: false, error: error instanceof Error ? error.stack ?? error.message : String(error) }),
+  );
+});
+
+const ticker = setInterval(() => {
+  const tick: WorkerTick = { tick: true, at: Date.now(), delivered: {}, measured: {} };
+  for (const [name, group] of groups) {
+    tick.delivered[name] = group.delivered;
+    tick.measured[name] = group.measured;
+  }
+  process.send!(tick);
+}, 250);
+ticker.unref();
+
+// The coordinator went away: nothing is left to report to.
+process.on("disconnect", () => process.exit(0));

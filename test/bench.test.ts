@@ -1,0 +1,139 @@
+/**
+ * `wirelab bench --quick` end to end, as CI runs it: the compiled bin in a child process, which
+ * starts its own server and load workers. Then the report gate itself: a malformed report or a
+ * lost or duplicated message must be refused. No timing is asserted.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { beforeAll, describe, expect, test } from "vitest";
+import { validateReport, type BenchReport } from "../server/bench/BenchReport.js";
+import { UsageError, parseBenchArgs } from "../server/bench/options.js";
+import { TRANSPORTS } from "../web/src/protocol/index.js";
+import { tempDir } from "./helpers.js";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const BIN = join(ROOT, "bin", "wirelab.js");
+
+beforeAll(() => {
+  execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "inherit" });
+}, 120_000);
+
+function bench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, "bench", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => (stderr += d));
+  return once(child, "exit").then(([code]) => ({ code: code as number | null, stdout, stderr }));
+}
+
+let report: BenchReport;
+
+describe("wirelab bench --quick", () => {
+  const { dir, cleanup } = tempDir();
+
+  test("runs every scenario over all four transports and exits 0 with a clean, well-formed report", async () => {
+    try {
+      const jsonFile = join(dir, "report.json");
+      const htmlFile = join(dir, "report.html");
+      const run = await bench(["--quick", "--json", jsonFile, "--html", htmlFile]);
+      expect(run.stderr + run.stdout).not.toMatch(/failed|✘/);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain("no message lost or duplicated");
+
+      report = JSON.parse(await readFile(jsonFile, "utf8")) as BenchReport;
+      expect(validateReport(report)).toEqual([]);
+      expect(report.failures).toEqual([]);
+      expect(report.parameters.quick).toBe(true);
+      expect(report.machine.cpus).toBeGreaterThan(0);
+      expect(report.scenarios.map((s) => s.name)).toEqual(["steady", "burst", "fanout", "connect-storm", "reconnect-storm"]);
+      for (const scenario of report.scenarios) {
+        expect(scenario.transports.map((t) => t.transport)).toEqual([...TRANSPORTS]);
+        for (const t of scenario.transports) {
+          expect(t.lost, `${scenario.name}/${t.transport} lost`).toBe(0);
+          expect(t.duplicated, `${scenario.name}/${t.transport} duplicated`).toBe(0);
+          expect(t.expected).toBeGreaterThan(0);
+          expect(t.delivered).toBe(t.expected);
+          expect(t.latency.count).toBeGreaterThan(0);
+          expect(t.latency.p50).not.toBeNull();
+          expect(t.latency.p999! >= t.latency.p50!).toBe(true);
+          expect(t.connectMs.count).toBe(t.clients);
+          expect(t.wire).not.toBeNull();
+        }
+      }
+      // The reconnect storm really reconnected every client, and resumed without loss.
+      const storm = report.scenarios.find((s) => s.name === "reconnect-storm")!;
+      for (const t of storm.transports) expect(t.reconnectDistribution.count).toBeGreaterThanOrEqual(t.clients);
+
+      const html = await readFile(htmlFile, "utf8");
+      expect(html).toContain("<canvas id=\"cdf-0\"");
+      // Self-contained: Chart.js is inlined, nothing is loaded from anywhere.
+      expect(html).toMatch(/Chart\.js v4/);
+      expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=/);
+    } finally {
+      cleanup();
+    }
+  }, 120_000);
+
+  test("a usage error exits 2 before anything starts", async () => {
+    const run = await bench(["--transports", "carrier-pigeon"]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('unknown "carrier-pigeon"');
+  });
+});
+
+describe("validateReport", () => {
+  const sample = (): BenchReport => structuredClone(report);
+
+  test("refuses a report that lost or duplicated a message", () => {
+    expect(report, "needs the report of the run above").toBeDefined();
+    const lost = sample();
+    const t = lost.scenarios[0]!.transports[1]!;
+    t.delivered -= 1;
+    t.lost = 1;
+    expect(validateReport(lost)).toEqual([`steady/${t.transport}: 1 message(s) lost`]);
+
+    const duplicated = sample();
+    duplicated.scenarios[2]!.transports[3]!.duplicated = 2;
+    expect(validateReport(duplicated)).toEqual(["fanout/websocket: 2 message(s) duplicated"]);
+  });
+
+  test("refuses malformed reports", () => {
+    const missing = sample() as Partial<BenchReport>;
+    delete missing.machine;
+    expect(validateReport(missing)[0]).toMatch(/^malformed report: machine/);
+
+    const noLost = sample();
+    delete (noLost.scenarios[0]!.transports[0] as Partial<BenchReport["scenarios"][0]["transports"][0]>).lost;
+    expect(validateReport(noLost)[0]).toMatch(/^malformed report: scenarios\.0\.transports\.0\.lost/);
+
+    const inconsistent = sample();
+    inconsistent.scenarios[1]!.transports[0]!.expected += 5;
+    expect(validateReport(inconsistent)[0]).toMatch(/delivered \+ lost .* is not expected/);
+
+    expect(validateReport({ format: 2 })[0]).toMatch(/^malformed report/);
+    expect(validateReport("not a report")[0]).toMatch(/^malformed report/);
+  });
+});
+
+describe("bench options", () => {
+  test("per-transport client counts and scenario overrides", () => {
+    const parsed = parseBenchArgs(["--clients", "websocket=20000,sse=5000", "--transports", "sse,websocket", "--scenario", "hold", "--rate", "2"], 2);
+    if (parsed === "help") throw new Error("unexpected help");
+    const p = parsed.parameters;
+    expect(p.clients).toMatchObject({ websocket: 20_000, sse: 5_000 });
+    expect(p.scenarioSettings.hold).toMatchObject({ together: true, rate: 2 });
+    // 25,000 connections at once need two workers' worth and two loopback source addresses.
+    expect(p.workers).toBe(5);
+    expect(p.sourceAddresses).toEqual(["127.0.0.1", "127.0.0.2"]);
+  });
+
+  test("impossible values are usage errors", () => {
+    expect(() => parseBenchArgs(["--size", "5000"], 2)).toThrow(UsageError);
+    expect(() => parseBenchArgs(["--clients", "0"], 2)).toThrow(UsageError);
+    expect(() => parseBenchArgs(["--clients", "websocket=10", "--transports", "sse"], 2)).toThrow(/not in --transports/);
+    expect(() => parseBenchArgs(["--peer", "pusher"], 2)).toThrow(UsageError);
+  });
+});
