@@ -11,12 +11,22 @@ import { WirelabError, unauthorized } from "./errors.js";
 
 const ISSUER = "wirelab";
 
+/** Verified tokens remembered, so a poller does not pay an HMAC check per request. */
+const VERIFIED_CACHE_SIZE = 50_000;
+
 export class TokenIssuer {
   readonly #key: Uint8Array;
+  /**
+   * Tokens that passed verification, with their holder and expiry. Only a token that verified is
+   * ever stored, and its expiry is checked on every hit, so the cache cannot accept what jose would
+   * refuse. Oldest entries go first.
+   */
+  readonly #verified = new Map<string, { principal: Principal; expiresAt: number }>();
 
   constructor(
     secret: string,
     private readonly ttlSeconds: number,
+    private readonly clock: () => number = Date.now,
   ) {
     this.#key = new TextEncoder().encode(secret);
   }
@@ -38,14 +48,27 @@ export class TokenIssuer {
   /** Verify a token and return its holder; throws a 401 WirelabError otherwise. */
   async verify(token: string | undefined): Promise<Principal> {
     if (!token) throw unauthorized("a session token is required (Authorization: Bearer … or ?token=…)");
+    const known = this.#verified.get(token);
+    if (known) {
+      if (this.clock() < known.expiresAt) return known.principal;
+      this.#verified.delete(token);
+      throw unauthorized("the session token has expired");
+    }
     try {
-      const { payload } = await jwtVerify(token, this.#key, { issuer: ISSUER, algorithms: ["HS256"] });
-      if (typeof payload.sub !== "string" || typeof payload.name !== "string") {
+      const { payload } = await jwtVerify(token, this.#key, {
+        issuer: ISSUER,
+        algorithms: ["HS256"],
+        currentDate: new Date(this.clock()),
+      });
+      if (typeof payload.sub !== "string" || typeof payload.name !== "string" || typeof payload.exp !== "number") {
         throw unauthorized("the session token lacks a user");
       }
       // Tokens from before roles existed are learners.
       const role = (ROLES as readonly unknown[]).includes(payload.role) ? (payload.role as Role) : "learner";
-      return { id: payload.sub, name: payload.name, role };
+      const principal: Principal = { id: payload.sub, name: payload.name, role };
+      if (this.#verified.size >= VERIFIED_CACHE_SIZE) this.#verified.delete(this.#verified.keys().next().value!);
+      this.#verified.set(token, { principal, expiresAt: payload.exp * 1000 });
+      return principal;
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw unauthorized("the session token has expired");
       if (error instanceof joseErrors.JOSEError) throw unauthorized("the session token is not valid");
