@@ -5,7 +5,8 @@
 import { parseArgs } from "node:util";
 import { WirelabSupervisor } from "./WirelabSupervisor.js";
 import { createLogger } from "./logger.js";
-import { LAB_USAGE, UsageError, labCommand } from "./commands/lab.js";
+import { LAB_USAGE, labCommand } from "./commands/lab.js";
+import { UsageError } from "./commands/UsageError.js";
 
 const USAGE = `Usage: wirelab serve [--port N] [--host ADDR] [--data FILE | --memory] [--network-port N|off]
 
@@ -91,7 +92,7 @@ export async function main(argv: string[]): Promise<void> {
     case "help":
     case "--help":
     case "-h":
-      process.stdout.write(`${USAGE}\n${LAB_USAGE}`);
+      process.stdout.write(`${USAGE}\n${LAB_USAGE}\nwirelab bench [options]: compare the transports under load (wirelab bench --help).\n`);
       return;
     default:
       process.stderr.write(`wirelab: unknown command "${command}"\n\n${USAGE}`);

@@ -4,8 +4,9 @@
  */
 import { parseArgs } from "node:util";
 import { TRANSPORTS, isTransportName, type TransportName } from "../../web/src/protocol/index.js";
+import { UsageError } from "../commands/UsageError.js";
 
-export class UsageError extends Error {}
+export { UsageError };
 
 export const SCENARIOS = ["steady", "burst", "fanout", "connect-storm", "reconnect-storm", "hold"] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];

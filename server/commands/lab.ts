@@ -14,6 +14,7 @@ import { LabLibrary } from "../LabLibrary.js";
 import { packageRoot } from "../paths.js";
 import { ServerProcess } from "../ServerProcess.js";
 import { ProgressLine, formatNumber, formatTable } from "../terminal.js";
+import { UsageError } from "./UsageError.js";
 
 export const LAB_USAGE = `Usage: wirelab lab list
        wirelab lab run <id> [--clients N] [--time-scale X] [--json FILE] [--csv FILE] [--url URL [--network-url URL]]
@@ -152,4 +153,3 @@ function positiveNumber(flag: string, value: string, integer: boolean): number {
   return number;
 }
 
-export class UsageError extends Error {}
