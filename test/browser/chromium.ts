@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium, type BrowserContext } from "playwright-core";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -34,4 +34,20 @@ export async function launchChromium(viewport = { width: 1440, height: 900 }): P
       rmSync(userDataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The context's page, watched: every dialog is recorded and dismissed (a test asserts none was
+ * opened, e.g. by injected HTML), every uncaught page error is recorded.
+ */
+export async function watchedPage(context: BrowserContext): Promise<{ page: Page; dialogs: string[]; pageErrors: string[] }> {
+  const page = context.pages()[0] ?? (await context.newPage());
+  const dialogs: string[] = [];
+  const pageErrors: string[] = [];
+  page.on("dialog", (dialog) => {
+    dialogs.push(dialog.message());
+    void dialog.dismiss();
+  });
+  page.on("pageerror", (error) => pageErrors.push(error.message));
+  return { page, dialogs, pageErrors };
 }

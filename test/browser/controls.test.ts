@@ -12,7 +12,7 @@ import type { WirelabSupervisor } from "../../server/WirelabSupervisor.js";
 import { TRANSPORTS, type TransportName } from "../../web/src/protocol/index.js";
 import { startSupervisor, tempDir } from "../helpers.js";
 import { buildDashboard } from "./buildDashboard.js";
-import { launchChromium } from "./chromium.js";
+import { launchChromium, watchedPage } from "./chromium.js";
 
 const repo = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const WAIT = { timeout: 30_000 };
@@ -22,15 +22,15 @@ let supervisor: WirelabSupervisor;
 let browser: Awaited<ReturnType<typeof launchChromium>>;
 let page: Page;
 let store: ReturnType<typeof tempDir>;
-const pageErrors: string[] = [];
+let dialogs: string[] = [];
+let pageErrors: string[] = [];
 
 beforeAll(async () => {
   build = await buildDashboard();
   store = tempDir();
   supervisor = await startSupervisor({ webRoot: build.webRoot, dataFile: `${store.dir}/class.db` });
   browser = await launchChromium();
-  page = browser.context.pages()[0] ?? (await browser.context.newPage());
-  page.on("pageerror", (error) => pageErrors.push(error.message));
+  ({ page, dialogs, pageErrors } = await watchedPage(browser.context));
 }, 120_000);
 
 afterAll(async () => {
@@ -109,4 +109,5 @@ test("restart: every panel comes back and catches up, nothing lost", async () =>
   await page.locator("wirelab-dashboard section.controls").screenshot({ path: file });
   if (process.env.WIRELAB_DOCS_SCREENSHOT) copyFileSync(file, `${repo}/docs/controls.png`);
   expect(pageErrors).toEqual([]);
+  expect(dialogs).toEqual([]);
 }, 90_000);

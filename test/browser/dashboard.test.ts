@@ -12,7 +12,7 @@ import type { Wirelab } from "../../server/app.js";
 import { TRANSPORTS, type TransportName } from "../../web/src/protocol/index.js";
 import { startServer } from "../helpers.js";
 import { buildDashboard } from "./buildDashboard.js";
-import { launchChromium } from "./chromium.js";
+import { launchChromium, watchedPage } from "./chromium.js";
 
 const repo = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const WAIT = { timeout: 30_000 };
@@ -22,19 +22,14 @@ let build: Awaited<ReturnType<typeof buildDashboard>>;
 let server: Wirelab;
 let browser: { context: BrowserContext; close(): Promise<void> };
 let page: Page;
-const dialogs: string[] = [];
-const pageErrors: string[] = [];
+let dialogs: string[] = [];
+let pageErrors: string[] = [];
 
 beforeAll(async () => {
   build = await buildDashboard();
   server = await startServer({ webRoot: build.webRoot });
   browser = await launchChromium();
-  page = browser.context.pages()[0] ?? (await browser.context.newPage());
-  page.on("dialog", (dialog) => {
-    dialogs.push(dialog.message());
-    void dialog.dismiss();
-  });
-  page.on("pageerror", (error) => pageErrors.push(error.message));
+  ({ page, dialogs, pageErrors } = await watchedPage(browser.context));
 }, 120_000);
 
 afterAll(async () => {

@@ -14,7 +14,7 @@ import type { Wirelab } from "../../server/app.js";
 import { TRANSPORTS } from "../../web/src/protocol/index.js";
 import { startServer, tempDir } from "../helpers.js";
 import { buildDashboard } from "./buildDashboard.js";
-import { launchChromium } from "./chromium.js";
+import { launchChromium, watchedPage } from "./chromium.js";
 
 const repo = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const WAIT = { timeout: 30_000 };
@@ -98,8 +98,8 @@ let labs: ReturnType<typeof tempDir>;
 let server: Wirelab;
 let browser: Awaited<ReturnType<typeof launchChromium>>;
 let page: Page;
-const dialogs: string[] = [];
-const pageErrors: string[] = [];
+let dialogs: string[] = [];
+let pageErrors: string[] = [];
 
 beforeAll(async () => {
   build = await buildDashboard();
@@ -109,12 +109,7 @@ beforeAll(async () => {
   writeFileSync(join(labs.dir, "03-broken.md"), BROKEN_LAB);
   server = await startServer({ webRoot: build.webRoot, labsDir: labs.dir });
   browser = await launchChromium();
-  page = browser.context.pages()[0] ?? (await browser.context.newPage());
-  page.on("dialog", (dialog) => {
-    dialogs.push(dialog.message());
-    void dialog.dismiss();
-  });
-  page.on("pageerror", (error) => pageErrors.push(error.message));
+  ({ page, dialogs, pageErrors } = await watchedPage(browser.context));
 }, 120_000);
 
 afterAll(async () => {
