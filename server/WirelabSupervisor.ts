@@ -75,7 +75,7 @@ export class WirelabSupervisor {
         restart: (ms) => this.restart(ms),
       });
       this.#restarts += 1;
-      this.logger.info({ url: this.#current.url }, "restart: serving again");
+      this.logger.info({ url: this.#current.url, instance: this.#current.instance }, "restart: serving again");
     })().finally(() => {
       this.#restarting = null;
     });

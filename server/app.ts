@@ -2,13 +2,14 @@
  * Assembles a wirelab server: feed, auth, stats, the four transports and the HTTP API on one
  * port. startWirelab() is what the CLI, the tests and the benchmark all run.
  */
+import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { Socket } from "node:net";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import express from "express";
 import type { Logger } from "pino";
-import { ERROR_CODES, TRANSPORT_HEADER, type TransportName } from "../web/src/protocol/index.js";
+import { ERROR_CODES, INSTANCE_HEADER, TRANSPORT_HEADER, type TransportName } from "../web/src/protocol/index.js";
 import { TokenIssuer } from "./auth.js";
 import { resolveConfig, type WirelabConfig, type WirelabOptions } from "./config.js";
 import { WirelabError, refuseUpgrade } from "./errors.js";
@@ -29,6 +30,8 @@ import { createTransports, type Transport } from "./transports/index.js";
 
 export interface Wirelab {
   readonly url: string;
+  /** This start's id, new at every start (an in-place restart is a new instance). */
+  readonly instance: string;
   readonly config: WirelabConfig;
   readonly server: Server;
   readonly feed: Feed;
@@ -57,7 +60,8 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
   const feed = new Feed(new SqliteFeedStore(config.dataFile, config.historyLimit), new LocalFeedBus(), config.replayPageSize);
   const auth = new TokenIssuer(config.secret, config.tokenTtlSeconds);
   const stats = new TrafficStats();
-  const transports = createTransports({ feed, auth, stats, config, logger: log });
+  const instance = randomBytes(4).toString("hex");
+  const transports = createTransports({ feed, auth, stats, config, logger: log, instance });
 
   const app = express();
   app.disable("x-powered-by");
@@ -68,10 +72,11 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
     const span = stats.begin(req.socket);
     setSpan(res, span);
     res.once("close", () => stats.end(span));
+    res.setHeader(INSTANCE_HEADER, instance);
     next();
   });
   app.get("/healthz", (_req, res) => {
-    res.json({ status: "ok" });
+    res.json({ status: "ok", instance });
   });
 
   const v1 = express.Router();
@@ -80,6 +85,8 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
     // Tokens are bearer tokens, never cookies, so any origin may call: the dashboard does, through
     // the network emulator on another port. Preflights are cached so a send pays for one per URL.
     res.setHeader("access-control-allow-origin", "*");
+    // Only a cross-origin page (it sends Origin) needs leave to read the instance header.
+    if (req.headers.origin !== undefined) res.setHeader("access-control-expose-headers", INSTANCE_HEADER);
     if (req.method === "OPTIONS") {
       res.setHeader("access-control-allow-methods", "GET, POST, PUT, DELETE");
       res.setHeader("access-control-allow-headers", `authorization, content-type, ${TRANSPORT_HEADER}, last-event-id`);
@@ -160,5 +167,5 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
       await feed.close();
     })());
 
-  return { url, config: { ...config, port }, server, feed, stats, transports, faults, logger: log, close };
+  return { url, instance, config: { ...config, port }, server, feed, stats, transports, faults, logger: log, close };
 }

@@ -50,10 +50,11 @@ async function serve(args: string[]): Promise<void> {
     },
     logger,
   );
-  const { url, config } = supervisor.current;
+  const { url, config, instance } = supervisor.current;
   logger.info(
     {
       url,
+      instance,
       store: config.dataFile === ":memory:" ? "memory" : config.dataFile,
       network: supervisor.network?.url ?? null,
       instructors: config.autoInstructor ? "every session (loopback only)" : "with the instructor key",

@@ -33,7 +33,9 @@ test("serve prints the URL as a JSON log line, serves, and stops cleanly on SIGT
     expect(line.msg).toMatch(/^wirelab is listening: open http:\/\/127\.0\.0\.1:\d+$/);
     expect(line.store).toBe(`${dir}/cli.db`);
     const health = await fetch(`${line.url}/healthz`);
-    expect(await health.json()).toEqual({ status: "ok" });
+    const body = (await health.json()) as { instance: string };
+    expect(body).toEqual({ status: "ok", instance: expect.stringMatching(/^[0-9a-f]{8}$/) });
+    expect(health.headers.get("wirelab-instance")).toBe(body.instance);
     child.kill("SIGTERM");
     const [code] = await once(child, "exit");
     expect(code).toBe(0);

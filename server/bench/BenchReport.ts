@@ -58,6 +58,13 @@ export interface BenchTransportResult extends TransportResult {
   connectAllMs: number | null;
   /** From a connection leaving "open" to being open again (as reconnectMs, with percentiles). */
   reconnectDistribution: Distribution;
+  /** Clients whose kit reconnected at least once during the window, counted from the kit's own counters. */
+  reconnectedClients: number;
+  /**
+   * Clients that ended the window served by another server instance than at its start (every
+   * client, after a restart); null where the client cannot tell (a peer).
+   */
+  movedClients: number | null;
   /** Server process figures; shared by every transport when they ran together. */
   server: ServerUsage | null;
   /** Server RSS growth per open connection (slope of the memory samples), in bytes. */
@@ -74,6 +81,8 @@ export interface ScenarioResult {
   description: string;
   /** True when every transport ran at once against one server. */
   together: boolean;
+  /** True when the server was restarted in place during the window. */
+  restarted: boolean;
   /** Messages acknowledged by the server (over every room). */
   sent: number;
   durationMs: number;
@@ -144,6 +153,8 @@ const transportSchema = z.object({
   reconnects: count,
   reconnectMs: z.object({ count, meanMs: nullableNum, maxMs: nullableNum }),
   reconnectDistribution: distribution,
+  reconnectedClients: count,
+  movedClients: count.nullable(),
   detectMs: z.null(),
   connectMs: distribution,
   connectAllMs: nullableNum,
@@ -177,6 +188,7 @@ const reportSchema = z.object({
         name: z.string(),
         description: z.string(),
         together: z.boolean(),
+        restarted: z.boolean(),
         sent: count,
         durationMs: num,
         transports: z.array(transportSchema).min(1),
@@ -186,6 +198,26 @@ const reportSchema = z.object({
     .min(1),
   failures: z.array(z.string()),
 });
+
+/**
+ * Transports that hold a connection open: a restart closes it, so every one of their clients must
+ * reconnect. A poll client is between requests most of the time (a short poll) or for one
+ * event-loop turn (a long poll): one that sent nothing while the server was down crosses the
+ * restart with its next request, without a reconnect, and that is correct.
+ */
+const HOLDS_A_CONNECTION: ReadonlySet<string> = new Set(["sse", "websocket"]);
+
+/** What a restart guarantees, whatever the timing: nobody is left on the stopped instance, and no held connection survives it. */
+function restartProblems(where: string, t: z.infer<typeof transportSchema>): string[] {
+  const problems: string[] = [];
+  if (t.movedClients !== null && t.movedClients < t.clients) {
+    problems.push(`${where}: ${t.clients - t.movedClients} client(s) never reached the restarted server`);
+  }
+  if (HOLDS_A_CONNECTION.has(t.transport) && t.reconnectedClients < t.clients) {
+    problems.push(`${where}: ${t.clients - t.reconnectedClients} client(s) kept a connection through the restart without reconnecting`);
+  }
+  return problems;
+}
 
 /**
  * Check a report: its shape, and that nothing was lost or duplicated. Returns the problems found
@@ -203,6 +235,7 @@ export function validateReport(input: unknown): string[] {
       if (t.duplicated > 0) problems.push(`${where}: ${t.duplicated} message(s) duplicated`);
       if (t.delivered + t.lost !== t.expected) problems.push(`${where}: delivered + lost (${t.delivered + t.lost}) is not expected (${t.expected})`);
       if (t.expected === 0) problems.push(`${where}: no message was expected: the scenario sent nothing`);
+      if (scenario.restarted) problems.push(...restartProblems(where, t));
     }
   }
   for (const failure of report.failures) if (!problems.includes(failure)) problems.push(failure);

@@ -110,7 +110,7 @@ export class BenchRunner extends Emitter<BenchRunnerEvents> {
     }
     let peer: BenchTransportResult | null = null;
     if (this.#peerRuns(name)) peer = (await this.#unit(name, info, ["websocket"], "socket.io")).results[0] ?? null;
-    return { name, description: info.description, together: info.together, sent, durationMs: Date.now() - started, transports, peer };
+    return { name, description: info.description, together: info.together, restarted: info.restart, sent, durationMs: Date.now() - started, transports, peer };
   }
 
   #progress(within: number, label: string): void {
@@ -405,6 +405,8 @@ function transportResult(transport: TransportName, servedBy: ServedBy, groups: G
     wire: facts.wire,
     bytesPerMessage: delivered > 0 && facts.wire ? facts.wire.bytesOut / delivered : null,
     reconnects: sum((g) => g.reconnects),
+    reconnectedClients: sum((g) => g.reconnectedClients),
+    movedClients: groups.some((g) => g.movedClients === null) ? null : sum((g) => g.movedClients ?? 0),
     reconnectMs: { count: reconnectDistribution.count, meanMs: reconnectDistribution.meanMs, maxMs: reconnectDistribution.maxMs },
     reconnectDistribution,
     detectMs: null,

@@ -164,7 +164,8 @@ const QUICK: Partial<BenchParameters> = {
   durationMs: 1_000,
   warmupMs: 250,
   burstIntervalMs: 400,
-  downtimeMs: 300,
+  // Five poll intervals: nearly every poll client meets the outage, so its reconnect figure means something.
+  downtimeMs: 1_000,
   pollIntervalMs: 200,
   longPollWaitMs: 5_000,
   backoff: { baseMs: 100, capMs: 1_000 },

@@ -59,6 +59,10 @@ export interface GroupResult {
   bytesIn: number;
   bytesOut: number;
   reconnects: number;
+  /** Clients whose kit reconnected at least once during the window (from its own counters). */
+  reconnectedClients: number;
+  /** Clients served by another server instance at the end than at the start; null where a client cannot tell. */
+  movedClients: number | null;
   reconnectMs: number[];
   connectMs: number[];
   /** Clients that were not open when the report was made. */

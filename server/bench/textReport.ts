@@ -22,6 +22,7 @@ export const ROWS: Row[] = [
   ["connect p50 (ms)", (t) => t.connectMs.p50],
   ["connect p99 (ms)", (t) => t.connectMs.p99],
   ["reconnects", (t) => t.reconnects],
+  ["clients that reconnected", (t) => t.reconnectedClients],
   ["reconnect p50 (ms)", (t) => t.reconnectDistribution.p50],
   ["reconnect p99 (ms)", (t) => t.reconnectDistribution.p99],
   ["server CPU (s)", (t) => t.server?.cpuSeconds, 2],

@@ -17,6 +17,8 @@ interface LoadClient {
   connect(): void;
   close(): void;
   readonly open: boolean;
+  /** The server instance that answered last, where the client can tell. */
+  readonly instance: string | undefined;
   counters(): { requests: number; bytesIn: number; bytesOut: number; reconnects: number };
 }
 
@@ -29,6 +31,8 @@ class Track {
   connectMs: number | null = null;
   leftOpenAt: number | null = null;
   base = { requests: 0, bytesIn: 0, bytesOut: 0, reconnects: 0 };
+  /** The instance that served the client when the measured window began. */
+  baseInstance: string | undefined;
   client!: LoadClient;
 
   constructor(
@@ -154,6 +158,9 @@ function kitClient(spec: ConnectSpec, track: Track): LoadClient {
     get open() {
       return client.state === "open";
     },
+    get instance() {
+      return client.instance;
+    },
     counters: () => client.stats.counters,
   };
 }
@@ -191,6 +198,7 @@ async function socketIoClient(spec: ConnectSpec, track: Track): Promise<LoadClie
     get open() {
       return open;
     },
+    instance: undefined,
     // Socket.IO's client does not count its traffic; its requests are its (re)connections.
     counters: () => ({ requests: connectedOnce ? 1 + reconnects : 0, bytesIn: 0, bytesOut: 0, reconnects }),
   };
@@ -231,7 +239,10 @@ async function connect(spec: ConnectSpec): Promise<{ connectMs: number[]; failed
 
 function mark(): void {
   for (const group of groups.values()) {
-    for (const track of group.tracks) track.base = { ...track.client.counters() };
+    for (const track of group.tracks) {
+      track.base = { ...track.client.counters() };
+      track.baseInstance = track.client.instance;
+    }
     group.reconnectMs = [];
   }
 }
@@ -262,6 +273,10 @@ async function collect(latest: Record<string, number>, timeoutMs: number): Promi
       bytesIn: delta("bytesIn"),
       bytesOut: delta("bytesOut"),
       reconnects: delta("reconnects"),
+      reconnectedClients: group.tracks.filter((t) => t.client.counters().reconnects > t.base.reconnects).length,
+      movedClients: group.tracks.some((t) => t.client.instance === undefined)
+        ? null
+        : group.tracks.filter((t) => t.client.instance !== t.baseInstance).length,
       reconnectMs: group.reconnectMs,
       connectMs: group.tracks.filter((t) => t.connectMs !== null).map((t) => t.connectMs!),
       notOpen: group.tracks.filter((t) => !t.client.open).length,

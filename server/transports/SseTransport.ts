@@ -78,7 +78,7 @@ export class SseTransport implements Transport {
         return true;
       };
       const follower = feed.follow(room, since, {
-        start: (next) => push(JSON.stringify({ protocol: PROTOCOL_VERSION, next }), "hello", next),
+        start: (next) => push(JSON.stringify({ protocol: PROTOCOL_VERSION, next, instance: this.ctx.instance }), "hello", next),
         reset: (oldest) => push(JSON.stringify({ oldest }), "reset", Math.max(oldest - 1, 0)),
         deliver: (event) => {
           if (pushMessage(event)) stats.delivered(this.name);

@@ -18,6 +18,8 @@ export interface TransportContext {
   stats: TrafficStats;
   config: WirelabConfig;
   logger: Logger;
+  /** This instance's id (new at every start), named in stream hellos. */
+  instance: string;
 }
 
 export interface Transport {

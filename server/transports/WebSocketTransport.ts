@@ -146,7 +146,7 @@ export class WebSocketTransport implements Transport {
     };
 
     const follower = feed.follow(room, since, {
-      start: (next) => sendFrame({ type: "hello", protocol: PROTOCOL_VERSION, next }),
+      start: (next) => sendFrame({ type: "hello", protocol: PROTOCOL_VERSION, next, instance: this.ctx.instance }),
       reset: (oldest) => sendFrame({ type: "reset", oldest }),
       deliver: (event) => {
         const { message } = event;

@@ -61,6 +61,8 @@ export interface FeedClient {
   readonly stats: ClientStats;
   /** Seq of the last message emitted, the cursor a reconnect resumes from. */
   readonly cursor: number | undefined;
+  /** Id of the server instance that answered last (a restart or failover changes it), once known. */
+  readonly instance: string | undefined;
   connect(): void;
   close(): void;
   send(text: string, options?: { id?: string }): Promise<SendResponse>;
@@ -90,6 +92,7 @@ export abstract class BaseFeedClient extends Emitter<FeedClientEvents> implement
   #state: ConnectionState = "idle";
   #run: AbortController | null = null;
   #filling = false;
+  #instance: string | undefined;
 
   constructor(options: FeedClientOptions) {
     super();
@@ -121,6 +124,7 @@ export abstract class BaseFeedClient extends Emitter<FeedClientEvents> implement
       stats: this.stats,
       wire: (record) => this.emit("wire", record),
       clock: this.options.clock,
+      served: (instance) => this.servedBy(instance),
     });
   }
 
@@ -130,6 +134,15 @@ export abstract class BaseFeedClient extends Emitter<FeedClientEvents> implement
 
   get cursor(): number | undefined {
     return this.#sequencer.last;
+  }
+
+  get instance(): string | undefined {
+    return this.#instance;
+  }
+
+  /** The server instance that answered: from an HTTP response header or a stream's hello. */
+  protected servedBy(instance: string | undefined): void {
+    if (instance) this.#instance = instance;
   }
 
   /** Start (or restart after close) the connection loop; it resumes from the cursor. */

@@ -3,6 +3,7 @@
  * records. Uses the `fetch` it is given (the platform's by default).
  */
 import {
+  INSTANCE_HEADER,
   TRANSPORT_HEADER,
   TRANSPORT_PARAM,
   type ErrorBody,
@@ -73,6 +74,8 @@ export class FeedHttp {
       stats: ClientStats;
       wire: (record: WireRecord) => void;
       clock: () => number;
+      /** Told the id of the server instance that answered, when it names one. */
+      served?: (instance: string) => void;
     },
   ) {}
 
@@ -124,6 +127,8 @@ export class FeedHttp {
       signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
     });
     const text = await response.text();
+    const instance = response.headers.get(INSTANCE_HEADER);
+    if (instance) this.options.served?.(instance);
     const bytesIn = utf8Length(text);
     stats.counters.bytesIn += bytesIn;
     this.options.wire({ kind: "http", at: started, method, path: displayPath(url), status: response.status, bytesOut, bytesIn, durationMs: clock() - started });

@@ -58,7 +58,9 @@ export class SseClient extends BaseFeedClient {
         return JSON.parse(text) as T;
       };
       source.addEventListener("hello", (event) => {
-        this.startAt(data<{ next: number }>(event, "hello").next);
+        const hello = data<{ next: number; instance?: string }>(event, "hello");
+        this.servedBy(hello.instance);
+        this.startAt(hello.next);
         hooks.opened();
       });
       source.addEventListener("reset", (event) => this.applyReset(data<{ oldest: number }>(event, "reset").oldest));

@@ -97,6 +97,7 @@ export class WebSocketClient extends BaseFeedClient {
         this.emit("wire", { kind: "ws", at: this.options.clock(), direction: "in", bytes, frame: frame.type });
         switch (frame.type) {
           case "hello":
+            this.servedBy(frame.instance);
             this.startAt(frame.next);
             hooks.opened();
             break;

@@ -22,6 +22,14 @@ export function isTransportName(value: unknown): value is TransportName {
 export const TRANSPORT_HEADER = "x-wirelab-transport";
 export const TRANSPORT_PARAM = "transport";
 
+/**
+ * Response header naming the server instance that answered (a fresh id at every start), also
+ * sent as `instance` in the WebSocket and SSE hello. A client sees from it that its requests
+ * crossed a restart or moved to another instance of a cluster. Optional in v1: clients must not
+ * require it.
+ */
+export const INSTANCE_HEADER = "wirelab-instance";
+
 export const LIMITS = {
   roomPattern: /^[a-z0-9-]{1,32}$/,
   idMaxLength: 64,
@@ -108,7 +116,7 @@ export type ClientFrame = z.infer<typeof ClientFrameSchema>;
 
 /** Server → client WebSocket frames. */
 export const ServerFrameSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("hello"), protocol: z.number().int(), next: z.number().int().nonnegative() }),
+  z.object({ type: z.literal("hello"), protocol: z.number().int(), next: z.number().int().nonnegative(), instance: z.string().optional() }),
   z.object({ type: z.literal("message"), message: MessageSchema }),
   z.object({ type: z.literal("ack"), id: z.string(), seq: z.number().int().positive(), ts: epochMs }),
   z.object({ type: z.literal("reset"), oldest: z.number().int().nonnegative() }),
@@ -117,7 +125,7 @@ export const ServerFrameSchema = z.discriminatedUnion("type", [
 export type ServerFrame = z.infer<typeof ServerFrameSchema>;
 
 /** SSE `event: hello` data, sent once before any replay. */
-export const SseHelloSchema = z.object({ protocol: z.number().int(), next: z.number().int().nonnegative() });
+export const SseHelloSchema = z.object({ protocol: z.number().int(), next: z.number().int().nonnegative(), instance: z.string().optional() });
 export const SseResetSchema = z.object({ oldest: z.number().int().nonnegative() });
 
 export const ErrorBodySchema = z.object({
