@@ -14,8 +14,7 @@ import { TokenIssuer } from "./auth.js";
 import { resolveConfig, type WirelabConfig, type WirelabOptions } from "./config.js";
 import { WirelabError, refuseUpgrade } from "./errors.js";
 import { Feed } from "./feed/Feed.js";
-import { LocalFeedBus } from "./feed/LocalFeedBus.js";
-import { SqliteFeedStore } from "./feed/SqliteFeedStore.js";
+import { openFeedBackend, type FeedBackendInfo } from "./feed/backends.js";
 import { adminRoutes } from "./http/admin.js";
 import { apiRoutes, authenticate, errorHandler, notFound, sessionRoutes } from "./http/api.js";
 import { FaultController } from "./FaultController.js";
@@ -35,6 +34,8 @@ export interface Wirelab {
   readonly config: WirelabConfig;
   readonly server: Server;
   readonly feed: Feed;
+  /** Which backend holds the feed (SQLite or Redis), and where. */
+  readonly feedInfo: FeedBackendInfo;
   readonly stats: TrafficStats;
   readonly transports: Record<TransportName, Transport>;
   readonly faults: FaultController;
@@ -57,12 +58,14 @@ export interface WirelabHooks {
 export async function startWirelab(options: WirelabOptions = {}, logger?: Logger, hooks: WirelabHooks = {}): Promise<Wirelab> {
   const config = resolveConfig(options);
   const log = logger ?? createLogger(config.logLevel);
-  const feed = new Feed(new SqliteFeedStore(config.dataFile, config.historyLimit), new LocalFeedBus(), config.replayPageSize);
+  const backend = await openFeedBackend(config, log);
+  const feed = new Feed(backend, { replayPageSize: config.replayPageSize });
   const auth = new TokenIssuer(config.secret, config.tokenTtlSeconds);
   const stats = new TrafficStats();
   const instance = randomBytes(4).toString("hex");
   const transports = createTransports({ feed, auth, stats, config, logger: log, instance });
 
+  let closing: Promise<void> | undefined;
   const app = express();
   app.disable("x-powered-by");
   // Feed answers change with every message: no ETags, no caching (and fewer header bytes per poll).
@@ -75,8 +78,13 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
     res.setHeader(INSTANCE_HEADER, instance);
     next();
   });
+  // Liveness: the process answers. Readiness: it can also store what it is sent.
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok", instance });
+  });
+  app.get("/readyz", (_req, res) => {
+    const reason = closing ? "shutting down" : feed.ready ? null : `the feed's store (${backend.info.kind}) is unreachable`;
+    res.status(reason ? 503 : 200).json({ status: reason ? "not_ready" : "ready", instance, feed: backend.info.kind, ...(reason && { reason }) });
   });
 
   const v1 = express.Router();
@@ -152,7 +160,6 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
   const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
   faults.listenOn(port);
 
-  let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       faults.close();
@@ -167,5 +174,5 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
       await feed.close();
     })());
 
-  return { url, instance, config: { ...config, port }, server, feed, stats, transports, faults, logger: log, close };
+  return { url, instance, config: { ...config, port }, server, feed, feedInfo: backend.info, stats, transports, faults, logger: log, close };
 }

@@ -18,6 +18,13 @@ export interface WirelabConfig {
   dataFile: string;
   /** Messages kept per room; older ones are pruned. Defaults to 10,000. */
   historyLimit: number;
+  /**
+   * Redis URL of a shared feed (history, seqs, idempotency, fan-out) for several instances; null
+   * keeps the embedded SQLite store. Defaults to env WIRELAB_REDIS, else null.
+   */
+  redisUrl: string | null;
+  /** Prefix of every Redis key and channel, so several workbenches can share one Redis. Defaults to "wirelab:". */
+  redisPrefix: string;
   /** HMAC secret for session tokens. Defaults to env WIRELAB_SECRET, else random per start. */
   secret: string;
   /** Key that grants the instructor role at POST /v1/session. Defaults to env WIRELAB_INSTRUCTOR_KEY, else random per start (printed). */
@@ -57,6 +64,8 @@ const defaults = (env: NodeJS.ProcessEnv): WirelabConfig => ({
   networkPort: null,
   dataFile: "wirelab.db",
   historyLimit: 10_000,
+  redisUrl: env.WIRELAB_REDIS || null,
+  redisPrefix: "wirelab:",
   secret: env.WIRELAB_SECRET ?? randomBytes(32).toString("base64url"),
   instructorKey: env.WIRELAB_INSTRUCTOR_KEY ?? randomBytes(9).toString("base64url"),
   autoInstructor: true,
@@ -98,6 +107,12 @@ export function resolveConfig(options: WirelabOptions = {}, env: NodeJS.ProcessE
   }
   if (config.networkPort !== null && (!Number.isInteger(config.networkPort) || config.networkPort < 0 || config.networkPort > 65535)) {
     throw new TypeError(`networkPort must be an integer from 0 to 65535, got ${config.networkPort}`);
+  }
+  if (config.redisUrl !== null && !/^rediss?:\/\//.test(config.redisUrl)) {
+    throw new TypeError(`the Redis URL must start with redis:// or rediss://, got "${config.redisUrl}"`);
+  }
+  if (config.redisUrl !== null && options.dataFile !== undefined) {
+    throw new TypeError("--redis and --data cannot be combined: with Redis the history lives in Redis");
   }
   if (config.secret.length < 16) throw new TypeError("the token secret must be at least 16 characters");
   if (config.instructorKey.length < 8) throw new TypeError("the instructor key must be at least 8 characters");

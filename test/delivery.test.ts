@@ -123,8 +123,39 @@ describe("resume", () => {
     expect(ack.seq).toBe(4);
     await until(() => clients.every((c) => c.received.length === 4), "the message after the restart", 15_000);
     for (const c of clients) expect(seqs(c), c.transport).toEqual([1, 2, 3, 4]);
-    // A restart is a new instance, and every client sees that it moved.
+    // A restart is a new instance, and every client sees that it moved. The history is the same
+    // run of seqs (one epoch), so nobody was reset.
+    for (const c of clients) expect(c.stats.counters.resets, c.transport).toBe(0);
     expect(second.instance).not.toBe(first.instance);
     for (const c of clients) expect(c.instance, c.transport).toBe(second.instance);
+  });
+
+  test("a memory server restarted and refilled past the clients' cursors is a new epoch: every client resets and gets the new messages", async () => {
+    const first = await startServer();
+    const port = Number(new URL(first.url).port);
+    const { token } = await session(first);
+    const clients = TRANSPORTS.map((t) => client(first, t, token));
+    stops.push(() => clients.forEach((c) => c.close()));
+    await Promise.all(clients.map(connected));
+    for (let i = 1; i <= 2; i++) await clients[3]!.send(`old ${i}`);
+    await until(() => clients.every((c) => c.received.length === 2), "two before the restart");
+    // Park the clients away from the server while it is replaced: they come back to a refilled room.
+    clients.forEach((c) => c.close());
+    await first.close();
+
+    const second = await startServer({ port });
+    stops.push(() => second.close());
+    const writer = client(second, "websocket", token);
+    stops.push(() => writer.close());
+    await connected(writer);
+    for (let i = 1; i <= 5; i++) await writer.send(`new ${i}`);
+
+    clients.forEach((c) => c.connect());
+    // Seq 2 exists in the new room too: only the epoch tells the cursor is from another history.
+    await until(() => clients.every((c) => c.received.length === 7), "the new room's five messages", 15_000);
+    for (const c of clients) {
+      expect(c.stats.counters.resets, c.transport).toBe(1);
+      expect(c.received.slice(2).map((m) => m.text), c.transport).toEqual(["new 1", "new 2", "new 3", "new 4", "new 5"]);
+    }
   });
 });

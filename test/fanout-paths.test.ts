@@ -5,8 +5,7 @@
 import { describe, expect, test } from "vitest";
 import { createRequire } from "node:module";
 import { Feed } from "../server/feed/Feed.js";
-import { LocalFeedBus } from "../server/feed/LocalFeedBus.js";
-import { SqliteFeedStore } from "../server/feed/SqliteFeedStore.js";
+import { embeddedBackend } from "../server/feed/backends.js";
 import { frameText } from "../server/transports/WebSocketTransport.js";
 
 const ada = { id: "u-ada", name: "ada" };
@@ -39,7 +38,7 @@ describe("frameText", () => {
 
 describe("shared history pages", () => {
   test("readers of the same page share it until the room changes, and never get a stale one", async () => {
-    const feed = new Feed(new SqliteFeedStore(":memory:", 3), new LocalFeedBus());
+    const feed = new Feed(embeddedBackend(":memory:", 3));
     try {
       for (let i = 1; i <= 2; i++) await feed.publish("r", ada, { id: `m${i}`, text: `t${i}` });
       const first = await feed.read("r", 0, 10);

@@ -1,9 +1,10 @@
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterEach, describe, expect, test } from "vitest";
 import { Feed } from "../server/feed/Feed.js";
 import type { FollowSink } from "../server/feed/FeedFollower.js";
 import { LocalFeedBus } from "../server/feed/LocalFeedBus.js";
-import { SqliteFeedStore } from "../server/feed/SqliteFeedStore.js";
+import { embeddedBackend } from "../server/feed/backends.js";
 import type { FeedBus, FeedEvent, FeedListener } from "../server/feed/types.js";
 import { tempDir, until } from "./helpers.js";
 
@@ -15,7 +16,7 @@ afterEach(async () => {
 });
 
 function memoryFeed(historyLimit = 10_000, bus: FeedBus = new LocalFeedBus()): Feed {
-  const feed = new Feed(new SqliteFeedStore(":memory:", historyLimit), bus, 3);
+  const feed = new Feed(embeddedBackend(":memory:", historyLimit, bus), { replayPageSize: 3 });
   cleanups.push(() => feed.close());
   return feed;
 }
@@ -55,8 +56,12 @@ describe("Feed", () => {
     expect(page.messages.map((m) => m.seq)).toEqual([3, 4]);
     expect(page.next).toBe(4);
     const empty = await feed.read("a", 7, 10);
-    expect(empty).toEqual({ messages: [], next: 7, oldest: 1 });
-    expect(await feed.read("new-room", undefined, 10)).toEqual({ messages: [], next: 0, oldest: 0 });
+    expect(empty).toEqual({ messages: [], next: 7, oldest: 1, epoch: expect.stringMatching(/^[0-9a-f]{8}$/) });
+    // A room gets its epoch when first used: a client that joined it empty can tell a refill later.
+    const fresh = await feed.read("new-room", undefined, 10);
+    expect(fresh).toEqual({ messages: [], next: 0, oldest: 0, epoch: expect.stringMatching(/^[0-9a-f]{8}$/) });
+    await feed.publish("new-room", ada, { id: "first", text: "x" });
+    expect((await feed.read("new-room", 0, 10)).epoch).toBe(fresh.epoch);
   });
 
   test("history is pruned to the limit and an old cursor gets a reset", async () => {
@@ -74,14 +79,76 @@ describe("Feed", () => {
     expect(ahead.messages[0]?.seq).toBe(8);
   });
 
+  test("a room wiped and refilled past a cursor is a new epoch: the old cursor is reset, not read against new seqs", async () => {
+    const before = memoryFeed();
+    await publishMany(before, "a", 3);
+    const { epoch } = await before.read("a", 0, 10);
+    expect(epoch).toMatch(/^[0-9a-f]{8}$/);
+    // Same room, same seqs: the epoch holds.
+    expect((await before.read("a", 3, 10, epoch)).reset).toBeUndefined();
+
+    // The history is gone (a --memory restart, a wiped file) and the room fills up again, past the cursor.
+    const after = memoryFeed();
+    await publishMany(after, "a", 5, "new");
+    const stale = await after.read("a", 3, 10, epoch);
+    expect(stale.epoch).not.toBe(epoch);
+    expect(stale).toMatchObject({ reset: true, oldest: 1 });
+    expect(stale.messages.map((m) => m.text)).toEqual(["text 1", "text 2", "text 3", "text 4", "text 5"]);
+    // A client that sends no epoch (an older one) is read by seq alone, as before.
+    expect((await after.read("a", 3, 10)).messages.map((m) => m.seq)).toEqual([4, 5]);
+
+    // A stream follower detects it the same way.
+    const { seen, events, sink } = collector();
+    const follower = after.follow("a", 3, sink, epoch);
+    cleanups.push(() => follower.close());
+    await until(() => seen.length === 5, "the replay of the new epoch");
+    expect(events).toEqual(["start:3", "reset:1"]);
+  });
+
+  test("an epoch is kept in the file and survives a restart", async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const file = join(dir, "feed.db");
+    const first = new Feed(embeddedBackend(file, 100));
+    await publishMany(first, "a", 2);
+    const { epoch } = await first.read("a", 0, 1);
+    await first.close();
+    const second = new Feed(embeddedBackend(file, 100));
+    cleanups.push(() => second.close());
+    expect((await second.read("a", 2, 10, epoch)).reset).toBeUndefined();
+    expect((await second.bounds("a")).epoch).toBe(epoch);
+  });
+
+  test("a file written before epochs existed gets one per room and keeps its history", async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const file = join(dir, "old.db");
+    const old = new Database(file);
+    old.exec(`
+      CREATE TABLE rooms (room TEXT PRIMARY KEY, last_seq INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE TABLE messages (room TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL, from_id TEXT NOT NULL,
+        from_name TEXT NOT NULL, text TEXT NOT NULL, sent_at INTEGER, ts INTEGER NOT NULL, PRIMARY KEY (room, seq)) WITHOUT ROWID;
+      INSERT INTO rooms VALUES ('a', 1), ('b', 1);
+      INSERT INTO messages VALUES ('a', 1, 'm1', 'u-ada', 'ada', 'kept', NULL, 1), ('b', 1, 'm1', 'u-ada', 'ada', 'kept', NULL, 1);
+    `);
+    old.close();
+    const feed = new Feed(embeddedBackend(file, 100));
+    cleanups.push(() => feed.close());
+    const [a, b] = [await feed.bounds("a"), await feed.bounds("b")];
+    expect(a).toMatchObject({ latest: 1, oldest: 1, epoch: expect.stringMatching(/^[0-9a-f]{8}$/) });
+    expect(b.epoch).not.toBe(a.epoch);
+    expect((await feed.read("a", 0, 10)).messages.map((m) => m.text)).toEqual(["kept"]);
+    expect((await feed.publish("a", ada, { id: "m2", text: "next" })).message.seq).toBe(2);
+  });
+
   test("seqs and history survive a restart of the SQLite file store", async () => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
     const file = join(dir, "feed.db");
-    const first = new Feed(new SqliteFeedStore(file, 100), new LocalFeedBus());
+    const first = new Feed(embeddedBackend(file, 100));
     await publishMany(first, "a", 3);
     await first.close();
-    const second = new Feed(new SqliteFeedStore(file, 100), new LocalFeedBus());
+    const second = new Feed(embeddedBackend(file, 100));
     cleanups.push(() => second.close());
     expect((await second.read("a", 0, 10)).messages.map((m) => m.text)).toEqual(["text 1", "text 2", "text 3"]);
     expect((await second.publish("a", ada, { id: "m1", text: "retry after restart" })).created).toBe(false);

@@ -2,64 +2,81 @@
  * The one chat feed every transport reads. It orders (via the store), fans out (via the bus)
  * and answers history queries; transports only translate it to their wire format.
  */
-import type { Message, PollResponse, SendRequest, User } from "../../web/src/protocol/index.js";
+import { ERROR_CODES, type PollResponse, type SendRequest, type User } from "../../web/src/protocol/index.js";
+import { WirelabError } from "../errors.js";
+import { needsReset, resetCursor, toFeedEvent, type Cursor } from "./cursor.js";
 import { FeedFollower, type FollowSink } from "./FeedFollower.js";
 import { PageCache } from "./PageCache.js";
-import type { AppendResult, FeedBus, FeedEvent, FeedListener, FeedStore, RoomBounds } from "./types.js";
+import type { AppendResult, FeedBackend, FeedListener, FeedSubscription, RoomBounds } from "./types.js";
 
-export function toFeedEvent(message: Message): FeedEvent {
-  return { message, json: JSON.stringify(message) };
-}
-
-/**
- * A cursor needs a reset when the messages right after it are gone: pruned (older than the
- * retained history) or never existed here (a cursor from a feed that has since been wiped).
- */
-export function needsReset(since: number, bounds: RoomBounds): boolean {
-  return since > bounds.latest || (bounds.latest > 0 && since < bounds.oldest - 1);
-}
-
-/** Where reading resumes after a reset: just before the oldest retained message. */
-export function resetCursor(bounds: RoomBounds): number {
-  return Math.max(bounds.oldest - 1, 0);
+export interface FeedOptions {
+  /** Messages sent per page when replaying history to a stream. */
+  replayPageSize?: number;
+  clock?: () => number;
 }
 
 export class Feed {
   readonly #pages = new PageCache();
+  readonly #replayPageSize: number;
+  readonly #clock: () => number;
 
   constructor(
-    readonly store: FeedStore,
-    readonly bus: FeedBus,
-    private readonly replayPageSize = 500,
-    private readonly clock: () => number = Date.now,
-  ) {}
+    private readonly backend: FeedBackend,
+    options: FeedOptions = {},
+  ) {
+    this.#replayPageSize = options.replayPageSize ?? 500;
+    this.#clock = options.clock ?? Date.now;
+  }
 
-  /** Store a message, then fan it out. Resolves only once it is stored. */
-  async publish(room: string, from: User, input: SendRequest): Promise<AppendResult> {
-    const draft = { id: input.id, from, text: input.text, ...(input.sentAt !== undefined && { sentAt: input.sentAt }) };
-    const result = await this.store.append(room, draft, this.clock());
-    if (result.created) this.bus.publish(toFeedEvent(result.message));
-    return result;
+  /** Whether messages can be stored right now (false while the shared store is unreachable). */
+  get ready(): boolean {
+    return this.backend.ready;
   }
 
   /**
-   * One page of history: after `since`, or the latest `limit` when no cursor is given. Readers
-   * that ask for the same page of an unchanged room share one answer: treat it as read-only.
+   * Store a message, then fan it out. Resolves once it is stored — that is the acknowledgement;
+   * fan-out is repaired by readers from the history. While the store is unreachable the send is
+   * refused with 503 rather than accepted and lost.
    */
-  async read(room: string, since: number | undefined, limit: number): Promise<PollResponse> {
-    const bounds = await this.store.bounds(room);
-    if (since === undefined) {
-      const messages = limit > 0 ? await this.store.latest(room, limit) : [];
-      return { messages, next: bounds.latest, oldest: bounds.oldest };
+  async publish(room: string, from: User, input: SendRequest): Promise<AppendResult> {
+    if (!this.backend.ready) throw unavailable();
+    const draft = { id: input.id, from, text: input.text, ...(input.sentAt !== undefined && { sentAt: input.sentAt }) };
+    let result: AppendResult;
+    try {
+      result = await this.backend.store.append(room, draft, this.#clock());
+    } catch (error) {
+      if (!this.backend.ready) throw unavailable();
+      throw error;
     }
-    const cached = this.#pages.get(room, since, limit, bounds);
+    if (result.created) this.backend.bus.publish(toFeedEvent(result.message));
+    return result;
+  }
+
+  bounds(room: string): Promise<RoomBounds> {
+    return this.backend.store.bounds(room);
+  }
+
+  /**
+   * One page of history: after `since` (of `epoch`, when the client knows it), or the latest
+   * `limit` when no cursor is given. Readers that ask for the same page of an unchanged room
+   * share one answer: treat it as read-only.
+   */
+  async read(room: string, since: number | undefined, limit: number, epoch?: string): Promise<PollResponse> {
+    const { store } = this.backend;
+    const bounds = await store.bounds(room);
+    const cursor: Cursor = { since, epoch };
+    if (since === undefined) {
+      const messages = limit > 0 ? await store.latest(room, limit) : [];
+      return { messages, next: bounds.latest, oldest: bounds.oldest, ...epochOf(bounds) };
+    }
+    const cached = this.#pages.get(room, cursor, limit, bounds);
     if (cached) return cached;
-    const reset = needsReset(since, bounds);
+    const reset = needsReset({ since, epoch }, bounds);
     const from = reset ? resetCursor(bounds) : since;
-    const messages = limit > 0 ? await this.store.after(room, from, limit) : [];
+    const messages = limit > 0 ? await store.after(room, from, limit) : [];
     const next = messages.at(-1)?.seq ?? from;
-    const page: PollResponse = reset ? { messages, next, oldest: bounds.oldest, reset: true } : { messages, next, oldest: bounds.oldest };
-    this.#pages.set(room, since, limit, bounds, page);
+    const page: PollResponse = { messages, next, oldest: bounds.oldest, ...epochOf(bounds), ...(reset && { reset: true as const }) };
+    this.#pages.set(room, cursor, limit, bounds, page);
     return page;
   }
 
@@ -68,17 +85,26 @@ export class Feed {
     return this.#pages.json(page);
   }
 
-  subscribe(room: string, listener: FeedListener): () => void {
-    return this.bus.subscribe(room, listener);
+  subscribe(room: string, listener: FeedListener): FeedSubscription {
+    return this.backend.bus.subscribe(room, listener);
   }
 
   /** Replay from `since` (or start live when undefined), then follow live, in order, each seq once. */
-  follow(room: string, since: number | undefined, sink: FollowSink): FeedFollower {
-    return new FeedFollower(this, room, since, sink, this.replayPageSize);
+  follow(room: string, since: number | undefined, sink: FollowSink, epoch?: string): FeedFollower {
+    return new FeedFollower(this.backend.store, this.backend.bus, room, { since, epoch }, sink, this.#replayPageSize);
   }
 
   async close(): Promise<void> {
-    await this.bus.close();
-    await this.store.close();
+    await this.backend.bus.close();
+    await this.backend.store.close();
   }
+}
+
+/** Every store names an epoch; the field is left out rather than sent empty if one ever does not. */
+function epochOf(bounds: RoomBounds): { epoch?: string } {
+  return bounds.epoch ? { epoch: bounds.epoch } : {};
+}
+
+function unavailable(): WirelabError {
+  return new WirelabError(503, ERROR_CODES.unavailable, "the feed's store is unreachable: nothing was stored, send again later");
 }

@@ -1,16 +1,16 @@
 /**
- * Replay-then-live for streaming transports (SSE, WebSocket). It subscribes before reading
- * history, so nothing published during the replay is missed, and it delivers every seq once,
- * in order, filling any gap in the live stream from the store (a shared bus may reorder).
+ * Replay-then-live for streaming transports (SSE, WebSocket). It reads history only once its
+ * subscription is in effect, so nothing stored after that read is missed, and it delivers every
+ * seq once, in order, filling any gap in the live stream from the store (a shared bus may lose or
+ * reorder; a bus that reconnected asks for a resync, which reads the store again).
  */
-import type { Feed } from "./Feed.js";
-import { needsReset, resetCursor, toFeedEvent } from "./Feed.js";
-import type { FeedEvent } from "./types.js";
+import { needsReset, resetCursor, toFeedEvent, type Cursor } from "./cursor.js";
+import type { FeedBus, FeedEvent, FeedStore, FeedSubscription } from "./types.js";
 
 export interface FollowSink {
-  /** Called once, first: the cursor the stream starts from. */
-  start(next: number): void;
-  /** The cursor was behind the retained history (or ahead of the feed): replay starts at `oldest`. */
+  /** Called once, first: the cursor the stream starts from and the room's epoch. */
+  start(next: number, epoch: string): void;
+  /** The cursor was behind the retained history (or ahead of the feed, or of another epoch): replay starts at `oldest`. */
   reset(oldest: number): void;
   deliver(event: FeedEvent): void;
   /** Reading the store failed; the stream cannot continue in order. */
@@ -20,19 +20,22 @@ export interface FollowSink {
 export class FeedFollower {
   #cursor = 0;
   #catchingUp = true;
+  /** A resync arrived while catching up: read once more before going live. */
+  #again = false;
   #closed = false;
   #pending: FeedEvent[] = [];
-  readonly #unsubscribe: () => void;
+  readonly #subscription: FeedSubscription;
 
   constructor(
-    private readonly feed: Feed,
+    private readonly store: FeedStore,
+    bus: FeedBus,
     private readonly room: string,
-    since: number | undefined,
+    start: Cursor,
     private readonly sink: FollowSink,
     private readonly pageSize: number,
   ) {
-    this.#unsubscribe = feed.subscribe(room, (event) => this.#onLive(event));
-    this.#begin(since).catch((error) => this.#fail(error));
+    this.#subscription = bus.subscribe(room, { message: (event) => this.#onLive(event), resync: () => this.#resync() });
+    this.#begin(start).catch((error) => this.#fail(error));
   }
 
   get cursor(): number {
@@ -42,22 +45,25 @@ export class FeedFollower {
   close(): void {
     this.#closed = true;
     this.#pending = [];
-    this.#unsubscribe();
+    this.#subscription.close();
   }
 
-  async #begin(since: number | undefined): Promise<void> {
-    const bounds = await this.feed.store.bounds(this.room);
+  async #begin(start: Cursor): Promise<void> {
+    // Until the bus carries this room to us, a read could miss what is stored right after it.
+    await this.#subscription.ready;
     if (this.#closed) return;
-    if (since === undefined) {
+    const bounds = await this.store.bounds(this.room);
+    if (this.#closed) return;
+    if (start.since === undefined) {
       this.#cursor = bounds.latest;
-      this.sink.start(this.#cursor);
-    } else if (needsReset(since, bounds)) {
-      this.sink.start(since);
+      this.sink.start(this.#cursor, bounds.epoch);
+    } else if (needsReset({ since: start.since, epoch: start.epoch }, bounds)) {
+      this.sink.start(start.since, bounds.epoch);
       this.#cursor = resetCursor(bounds);
       this.sink.reset(bounds.oldest);
     } else {
-      this.#cursor = since;
-      this.sink.start(since);
+      this.#cursor = start.since;
+      this.sink.start(start.since, bounds.epoch);
     }
     await this.#catchUp();
   }
@@ -77,6 +83,16 @@ export class FeedFollower {
     }
     // A gap: something between cursor and seq was not seen live. Read it from the store.
     this.#pending.push(event);
+    this.#startCatchUp();
+  }
+
+  #resync(): void {
+    if (this.#closed) return;
+    if (this.#catchingUp) this.#again = true;
+    else this.#startCatchUp();
+  }
+
+  #startCatchUp(): void {
     this.#catchingUp = true;
     this.#catchUp().catch((error) => this.#fail(error));
   }
@@ -84,17 +100,20 @@ export class FeedFollower {
   /** Page through the store from the cursor, then release what arrived live meanwhile. */
   async #catchUp(): Promise<void> {
     this.#catchingUp = true;
-    for (;;) {
-      const page = await this.feed.store.after(this.room, this.#cursor, this.pageSize);
-      if (this.#closed) return;
-      for (const message of page) {
-        if (message.seq <= this.#cursor) continue;
-        this.#cursor = message.seq;
-        this.sink.deliver(toFeedEvent(message));
+    do {
+      this.#again = false;
+      for (;;) {
+        const page = await this.store.after(this.room, this.#cursor, this.pageSize);
         if (this.#closed) return;
+        for (const message of page) {
+          if (message.seq <= this.#cursor) continue;
+          this.#cursor = message.seq;
+          this.sink.deliver(toFeedEvent(message));
+          if (this.#closed) return;
+        }
+        if (page.length < this.pageSize) break;
       }
-      if (page.length < this.pageSize) break;
-    }
+    } while (this.#again);
     this.#catchingUp = false;
     const pending = this.#pending;
     this.#pending = [];

@@ -1,5 +1,8 @@
 /** FeedBus for a single process: subscribers of a room are called synchronously, in order. */
-import type { FeedBus, FeedEvent, FeedListener } from "./types.js";
+import type { FeedBus, FeedEvent, FeedListener, FeedSubscription } from "./types.js";
+
+/** In-process subscriptions take effect at once. */
+const READY = Promise.resolve();
 
 export class LocalFeedBus implements FeedBus {
   readonly #rooms = new Map<string, Set<FeedListener>>();
@@ -7,16 +10,19 @@ export class LocalFeedBus implements FeedBus {
   publish(event: FeedEvent): void {
     const listeners = this.#rooms.get(event.message.room);
     if (!listeners) return;
-    for (const listener of listeners) listener(event);
+    for (const listener of listeners) listener.message(event);
   }
 
-  subscribe(room: string, listener: FeedListener): () => void {
+  subscribe(room: string, listener: FeedListener): FeedSubscription {
     let listeners = this.#rooms.get(room);
     if (!listeners) this.#rooms.set(room, (listeners = new Set()));
     listeners.add(listener);
-    return () => {
-      listeners.delete(listener);
-      if (listeners.size === 0 && this.#rooms.get(room) === listeners) this.#rooms.delete(room);
+    return {
+      ready: READY,
+      close: () => {
+        listeners.delete(listener);
+        if (listeners.size === 0 && this.#rooms.get(room) === listeners) this.#rooms.delete(room);
+      },
     };
   }
 

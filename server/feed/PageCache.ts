@@ -6,6 +6,7 @@
  * writer or a prune can never make a stale page be served).
  */
 import type { PollResponse } from "../../web/src/protocol/index.js";
+import type { Cursor } from "./cursor.js";
 import type { RoomBounds } from "./types.js";
 
 interface Entry {
@@ -21,19 +22,20 @@ export class PageCache {
   readonly #rooms = new Map<string, Map<string, Entry>>();
   readonly #json = new WeakMap<PollResponse, string>();
 
-  get(room: string, since: number, limit: number, bounds: RoomBounds): PollResponse | undefined {
-    const entry = this.#rooms.get(room)?.get(`${since}:${limit}`);
+  get(room: string, cursor: Cursor, limit: number, bounds: RoomBounds): PollResponse | undefined {
+    const entry = this.#rooms.get(room)?.get(keyOf(cursor, limit));
     if (!entry) return undefined;
-    return entry.bounds.latest === bounds.latest && entry.bounds.oldest === bounds.oldest ? entry.page : undefined;
+    const same = entry.bounds.latest === bounds.latest && entry.bounds.oldest === bounds.oldest && entry.bounds.epoch === bounds.epoch;
+    return same ? entry.page : undefined;
   }
 
-  set(room: string, since: number, limit: number, bounds: RoomBounds, page: PollResponse): void {
+  set(room: string, cursor: Cursor, limit: number, bounds: RoomBounds, page: PollResponse): void {
     let pages = this.#rooms.get(room);
     if (!pages) {
       if (this.#rooms.size >= ROOMS) this.#rooms.delete(this.#rooms.keys().next().value!);
       this.#rooms.set(room, (pages = new Map()));
     }
-    const key = `${since}:${limit}`;
+    const key = keyOf(cursor, limit);
     pages.delete(key);
     pages.set(key, { bounds: { ...bounds }, page });
     if (pages.size > PAGES_PER_ROOM) pages.delete(pages.keys().next().value!);
@@ -45,4 +47,9 @@ export class PageCache {
     if (json === undefined) this.#json.set(page, (json = JSON.stringify(page)));
     return json;
   }
+}
+
+/** The client's epoch is part of the question: the same seq of another epoch gets a reset. */
+function keyOf(cursor: Cursor, limit: number): string {
+  return `${cursor.since}:${limit}:${cursor.epoch ?? ""}`;
 }

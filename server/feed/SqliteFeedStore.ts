@@ -1,6 +1,7 @@
 /**
  * FeedStore on better-sqlite3: a file (history survives restarts) or ":memory:".
- * A room's last seq lives in its own row, so pruning history never reuses a seq.
+ * A room's last seq lives in its own row, so pruning history never reuses a seq; the row also
+ * holds the room's epoch, drawn when the room is first used, so a wiped file (or memory) is a new epoch.
  */
 import Database from "better-sqlite3";
 import type { Message } from "../../web/src/protocol/index.js";
@@ -18,6 +19,8 @@ interface Row {
 }
 
 const COLUMNS = "seq, id, room, from_id, from_name, text, sent_at, ts";
+/** SQL for a fresh epoch: 8 random hex digits. */
+const NEW_EPOCH = "lower(hex(randomblob(4)))";
 
 function toMessage(row: Row): Message {
   // Key order as documented: seq, id, room, from, text, sentAt?, ts.
@@ -37,7 +40,8 @@ export class SqliteFeedStore implements FeedStore {
   readonly #appendTx: (room: string, draft: MessageDraft, ts: number) => AppendResult;
   readonly #after: Database.Statement<[string, number, number], Row>;
   readonly #latest: Database.Statement<[string, number], Row>;
-  readonly #lastSeq: Database.Statement<[string], { last_seq: number }>;
+  readonly #room: Database.Statement<[string], { last_seq: number; epoch: string }>;
+  readonly #newRoom: Database.Statement<[string], { last_seq: number; epoch: string }>;
   readonly #oldest: Database.Statement<[string], { seq: number | null }>;
 
   constructor(file: string, historyLimit: number) {
@@ -55,11 +59,15 @@ export class SqliteFeedStore implements FeedStore {
       ) WITHOUT ROWID;
       CREATE UNIQUE INDEX IF NOT EXISTS messages_by_client_id ON messages (room, from_id, id);
     `);
+    // Files written before epochs existed: give each room one now.
+    const roomColumns = this.#db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('rooms')").all();
+    if (!roomColumns.some((c) => c.name === "epoch")) this.#db.exec("ALTER TABLE rooms ADD COLUMN epoch TEXT");
+    this.#db.exec(`UPDATE rooms SET epoch = ${NEW_EPOCH} WHERE epoch IS NULL`);
     const existing = this.#db.prepare<[string, string, string], Row>(
       `SELECT ${COLUMNS} FROM messages WHERE room = ? AND from_id = ? AND id = ?`,
     );
     const nextSeq = this.#db.prepare<[string], { last_seq: number }>(
-      `INSERT INTO rooms (room, last_seq) VALUES (?, 1)
+      `INSERT INTO rooms (room, last_seq, epoch) VALUES (?, 1, ${NEW_EPOCH})
        ON CONFLICT (room) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq`,
     );
     const insert = this.#db.prepare(
@@ -88,7 +96,11 @@ export class SqliteFeedStore implements FeedStore {
     this.#latest = this.#db.prepare(
       `SELECT * FROM (SELECT ${COLUMNS} FROM messages WHERE room = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq`,
     );
-    this.#lastSeq = this.#db.prepare("SELECT last_seq FROM rooms WHERE room = ?");
+    this.#room = this.#db.prepare("SELECT last_seq, epoch FROM rooms WHERE room = ?");
+    this.#newRoom = this.#db.prepare(
+      `INSERT INTO rooms (room, last_seq, epoch) VALUES (?, 0, ${NEW_EPOCH})
+       ON CONFLICT (room) DO UPDATE SET last_seq = last_seq RETURNING last_seq, epoch`,
+    );
     this.#oldest = this.#db.prepare("SELECT MIN(seq) AS seq FROM messages WHERE room = ?");
   }
 
@@ -105,9 +117,12 @@ export class SqliteFeedStore implements FeedStore {
   }
 
   async bounds(room: string): Promise<RoomBounds> {
-    const latest = this.#lastSeq.get(room)?.last_seq ?? 0;
+    // A room gets its epoch when it is first used, read or written: a client that joined it
+    // empty must still be able to tell it from a later, wiped and refilled one.
+    const row = this.#room.get(room) ?? this.#newRoom.get(room)!;
+    const latest = row.last_seq;
     const oldest = latest === 0 ? 0 : (this.#oldest.get(room)?.seq ?? 0);
-    return { oldest, latest };
+    return { oldest, latest, epoch: row.epoch };
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,13 @@
 /**
- * The seams of the feed: storage (FeedStore) and fan-out (FeedBus). The SQLite store and the
- * in-process bus fill them today; a Redis implementation can fill them without touching transports.
+ * The seams of the feed: storage (FeedStore) and fan-out (FeedBus). SQLite with an in-process bus
+ * fills them for one instance; Redis fills both for a cluster. Transports see only the Feed.
+ *
+ * Delivery semantics (the same for every backend):
+ * - A message is acknowledged once it is **stored**. Fan-out is best effort: a listener that misses
+ *   one (a lost pub/sub message, a bus reconnect) repairs it from the shared history — the follower
+ *   fills gaps, and a bus that may have lost messages tells its listeners to `resync`.
+ * - A subscription takes effect when its `ready` promise resolves; only then may a reader read
+ *   history and count on the bus for everything stored after that read.
  */
 import type { Message, User } from "../../web/src/protocol/index.js";
 
@@ -22,6 +29,11 @@ export interface RoomBounds {
   oldest: number;
   /** Seq of the newest message ever accepted; 0 for a new room. */
   latest: number;
+  /**
+   * Names this run of the room's seqs. A room whose history was wiped starts a new epoch, so a
+   * cursor from the old one is detected instead of being read against the new seqs.
+   */
+  epoch: string;
 }
 
 export interface FeedStore {
@@ -41,12 +53,38 @@ export interface FeedEvent {
   readonly json: string;
 }
 
-export type FeedListener = (event: FeedEvent) => void;
+/** What a bus calls on a subscriber of a room. */
+export interface FeedListener {
+  /**
+   * A stored message. Every local subscriber of the room gets the same FeedEvent object (decoded
+   * once per instance), so per-event caches may key on its identity.
+   */
+  message(event: FeedEvent): void;
+  /** The bus may have missed messages (it reconnected): read the history after your cursor again. */
+  resync(): void;
+}
+
+export interface FeedSubscription {
+  /** Resolves once the subscription is in effect: everything published from then on arrives. */
+  readonly ready: Promise<void>;
+  /** Stop listening; idempotent. */
+  close(): void;
+}
 
 export interface FeedBus {
-  /** Hand a stored message to every subscriber of its room (on every instance, for a shared bus). */
+  /**
+   * Hand a newly stored message to every subscriber of its room. A bus whose store announces
+   * appends itself, in the same atomic step that stores them (Redis), has nothing to do here.
+   */
   publish(event: FeedEvent): void;
-  /** Returns the function that unsubscribes. */
-  subscribe(room: string, listener: FeedListener): () => void;
+  subscribe(room: string, listener: FeedListener): FeedSubscription;
   close(): Promise<void>;
+}
+
+/** A store and the bus that carries its appends: what the configuration chooses. */
+export interface FeedBackend {
+  readonly store: FeedStore;
+  readonly bus: FeedBus;
+  /** Whether the backend can store right now (false during a Redis outage). */
+  readonly ready: boolean;
 }

@@ -2,7 +2,7 @@
  * Parsing of the path and query parameters shared by several transports. Each failure is a
  * 400 with a message that names the parameter and what it accepts.
  */
-import { ERROR_CODES, LIMITS, isRoomName } from "../../web/src/protocol/index.js";
+import { ERROR_CODES, EpochSchema, LIMITS, isRoomName } from "../../web/src/protocol/index.js";
 import { badRequest } from "../errors.js";
 
 type QueryValue = string | string[] | undefined | unknown;
@@ -35,8 +35,19 @@ export function parseSince(value: QueryValue, name = "since"): number | undefine
   return integer(name, value, 0, Number.MAX_SAFE_INTEGER);
 }
 
+/** The room epoch a cursor belongs to: 1-64 characters of A-Z, a-z, 0-9, _ and -; undefined when absent. */
+export function parseEpoch(value: QueryValue): string | undefined {
+  const text = single("epoch", value);
+  if (text === undefined) return undefined;
+  if (!EpochSchema.safeParse(text).success) {
+    throw badRequest(ERROR_CODES.badQuery, `epoch must be 1-64 characters of A-Z, a-z, 0-9, _ and -, got "${text.slice(0, 40)}"`);
+  }
+  return text;
+}
+
 export interface PollQuery {
   since: number | undefined;
+  epoch: string | undefined;
   wait: number;
   limit: number;
 }
@@ -44,6 +55,7 @@ export interface PollQuery {
 export function parsePollQuery(query: Record<string, unknown>): PollQuery {
   return {
     since: parseSince(query.since),
+    epoch: parseEpoch(query.epoch),
     wait: integer("wait", query.wait, 0, LIMITS.waitMaxMs) ?? 0,
     limit: integer("limit", query.limit, 0, LIMITS.pollLimitMax) ?? LIMITS.pollLimitDefault,
   };

@@ -28,14 +28,19 @@ export class LongPollTransport implements Transport {
       const { feed } = this.ctx;
       const since = query.since;
 
-      // Subscribe before reading, so a message stored between the read and the wait still wakes us.
+      // Subscribe, and read only once the subscription is in effect: a message stored after the
+      // read then still wakes us. A bus that may have missed messages (resync) wakes us too.
       let woken: () => void = () => {};
       const wake = new Promise<void>((resolve) => (woken = resolve));
-      const unsubscribe = since === undefined ? () => {} : feed.subscribe(room, (event) => {
-        if (event.message.seq > since) woken();
+      const subscription = since === undefined ? null : feed.subscribe(room, {
+        message: (event) => {
+          if (event.message.seq > since) woken();
+        },
+        resync: () => woken(),
       });
       try {
-        let page = await feed.read(room, since, query.limit);
+        await subscription?.ready;
+        let page = await feed.read(room, since, query.limit, query.epoch);
         if (page.messages.length === 0 && !page.reset && since !== undefined && writable(res)) {
           const timer = setTimeout(woken, query.wait);
           this.#parked.set(res, woken);
@@ -46,7 +51,7 @@ export class LongPollTransport implements Transport {
           this.#parked.delete(res);
           if (!writable(res)) return;
           if (this.#closing) throw new WirelabError(503, ERROR_CODES.unavailable, "the server is shutting down");
-          page = await feed.read(room, since, query.limit);
+          page = await feed.read(room, since, query.limit, query.epoch);
         }
         // A woken herd of polls shares one page, and one serialisation of it.
         if (writable(res)) {
@@ -54,7 +59,7 @@ export class LongPollTransport implements Transport {
           this.ctx.stats.delivered(this.name, page.messages.length);
         }
       } finally {
-        unsubscribe();
+        subscription?.close();
       }
     });
   }

@@ -22,7 +22,7 @@ export class ShortPollTransport implements Transport {
       classify(res, declaredTransport(req) ?? this.name);
       this.#inFlight.add(res);
       res.once("close", () => this.#inFlight.delete(res));
-      const page = await this.ctx.feed.read(room, query.since, query.limit);
+      const page = await this.ctx.feed.read(room, query.since, query.limit, query.epoch);
       // Pollers at the same cursor share one page, and one serialisation of it.
       if (writable(res)) {
         res.status(200).type("application/json").send(this.ctx.feed.pageJson(page));

@@ -7,7 +7,7 @@ import { createSession, type Session } from "better-sse";
 import { ERROR_CODES, PROTOCOL_VERSION } from "../../web/src/protocol/index.js";
 import { WirelabError } from "../errors.js";
 import { classify, writable } from "../http/locals.js";
-import { parseRoom, parseSince } from "../http/params.js";
+import { parseEpoch, parseRoom, parseSince } from "../http/params.js";
 import type { FeedEvent } from "../feed/types.js";
 import { holdUntilTurnEnds } from "./holdUntilTurnEnds.js";
 import { ROUTES, type Transport, type TransportContext } from "./Transport.js";
@@ -37,6 +37,7 @@ export class SseTransport implements Transport {
       const since = lastEventId
         ? parseSince(lastEventId, "Last-Event-ID")
         : parseSince(req.query.since);
+      const epoch = parseEpoch(req.query.epoch);
       classify(res, this.name);
       if (this.#closing) throw new WirelabError(503, ERROR_CODES.unavailable, "the server is shutting down");
 
@@ -78,7 +79,7 @@ export class SseTransport implements Transport {
         return true;
       };
       const follower = feed.follow(room, since, {
-        start: (next) => push(JSON.stringify({ protocol: PROTOCOL_VERSION, next, instance: this.ctx.instance }), "hello", next),
+        start: (next, roomEpoch) => push(JSON.stringify({ protocol: PROTOCOL_VERSION, next, ...(roomEpoch && { epoch: roomEpoch }), instance: this.ctx.instance }), "hello", next),
         reset: (oldest) => push(JSON.stringify({ oldest }), "reset", Math.max(oldest - 1, 0)),
         deliver: (event) => {
           if (pushMessage(event)) stats.delivered(this.name);
@@ -87,7 +88,7 @@ export class SseTransport implements Transport {
           logger.error({ err: error, transport: this.name, room }, "SSE stream failed");
           res.destroy();
         },
-      });
+      }, epoch);
       this.#open.set(session, res);
       session.once("disconnected", () => {
         follower.close();

@@ -19,7 +19,8 @@ import {
 } from "../../web/src/protocol/index.js";
 import { WirelabError, refuseUpgrade } from "../errors.js";
 import { tokenOf } from "../auth.js";
-import { parseRoom, parseSince } from "../http/params.js";
+import { parseEpoch, parseRoom, parseSince } from "../http/params.js";
+import type { Cursor } from "../feed/cursor.js";
 import type { FeedEvent } from "../feed/types.js";
 import { holdUntilTurnEnds } from "./holdUntilTurnEnds.js";
 import { ROUTES, type Transport, type TransportContext } from "./Transport.js";
@@ -100,13 +101,13 @@ export class WebSocketTransport implements Transport {
     // Authentication first: a caller without a valid token learns nothing else.
     const user = await this.ctx.auth.verify(tokenOf(req, url));
     const room = parseRoom(rawRoom);
-    const since = parseSince(queryValue(url, "since"));
+    const cursor: Cursor = { since: parseSince(queryValue(url, "since")), epoch: parseEpoch(queryValue(url, "epoch")) };
     if (this.#closing) throw new WirelabError(503, ERROR_CODES.unavailable, "the server is shutting down");
     if (socket.destroyed) return;
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#open(ws, socket, user, room, since));
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#open(ws, socket, user, room, cursor));
   }
 
-  #open(ws: WebSocket, socket: Duplex, user: User, room: string, since: number | undefined): void {
+  #open(ws: WebSocket, socket: Duplex, user: User, room: string, cursor: Cursor): void {
     const { feed, stats, logger, config } = this.ctx;
     this.#sockets.add(ws);
     this.#alive.add(ws);
@@ -145,8 +146,8 @@ export class WebSocketTransport implements Transport {
       if (awaitingAck.delete(id)) sendFrame({ type: "ack", id, seq, ts });
     };
 
-    const follower = feed.follow(room, since, {
-      start: (next) => sendFrame({ type: "hello", protocol: PROTOCOL_VERSION, next, instance: this.ctx.instance }),
+    const follower = feed.follow(room, cursor.since, {
+      start: (next, epoch) => sendFrame({ type: "hello", protocol: PROTOCOL_VERSION, next, ...(epoch && { epoch }), instance: this.ctx.instance }),
       reset: (oldest) => sendFrame({ type: "reset", oldest }),
       deliver: (event) => {
         const { message } = event;
@@ -157,7 +158,7 @@ export class WebSocketTransport implements Transport {
         logger.error({ err: error, transport: this.name, room }, "WebSocket stream failed");
         ws.close(CLOSE_CODES.internalError, "feed unavailable");
       },
-    });
+    }, cursor.epoch);
 
     ws.on("pong", () => this.#alive.add(ws));
     ws.on("message", (data: RawData, isBinary: boolean) => {
@@ -189,6 +190,11 @@ export class WebSocketTransport implements Transport {
         ({ message }) => ack(message),
         (error: unknown) => {
           awaitingAck.delete(input.id);
+          if (error instanceof WirelabError) {
+            // Refused, not failed (the store is unreachable): the client may send it again later.
+            sendFrame({ type: "error", code: error.code, message: error.message, id: input.id });
+            return;
+          }
           logger.error({ err: error, room }, "storing a message failed");
           sendFrame({ type: "error", code: ERROR_CODES.internal, message: "the message was not stored", id: input.id });
         },

@@ -93,6 +93,7 @@ export abstract class BaseFeedClient extends Emitter<FeedClientEvents> implement
   #run: AbortController | null = null;
   #filling = false;
   #instance: string | undefined;
+  #epoch: string | undefined;
 
   constructor(options: FeedClientOptions) {
     super();
@@ -140,9 +141,29 @@ export abstract class BaseFeedClient extends Emitter<FeedClientEvents> implement
     return this.#instance;
   }
 
+  /** The room epoch the cursor belongs to, once the server named one: sent back with the cursor. */
+  protected get epoch(): string | undefined {
+    return this.#epoch;
+  }
+
   /** The server instance that answered: from an HTTP response header or a stream's hello. */
   protected servedBy(instance: string | undefined): void {
     if (instance) this.#instance = instance;
+  }
+
+  /** A stream's first frame or event: where it starts, in which epoch, from which instance. */
+  protected greeted(hello: { next: number; epoch?: string | undefined; instance?: string | undefined }): void {
+    this.servedBy(hello.instance);
+    // A client without a cursor (history: 0) starts at the server's.
+    if (this.cursor === undefined) this.#sequencer.resetTo(hello.next);
+    if (hello.epoch) this.#epoch = hello.epoch;
+  }
+
+  /** The cursor as the query of a stream's URL: since and, when known, its epoch. */
+  protected cursorParams(url: URL): void {
+    if (this.cursor === undefined) return;
+    url.searchParams.set("since", String(this.cursor));
+    if (this.#epoch) url.searchParams.set("epoch", this.#epoch);
   }
 
   /** Start (or restart after close) the connection loop; it resumes from the cursor. */
@@ -225,6 +246,7 @@ export abstract class BaseFeedClient extends Emitter<FeedClientEvents> implement
   /** Apply one page of history (a poll answer or a gap fill). */
   protected applyPage(page: PollResponse): void {
     if (page.reset) this.applyReset(page.oldest);
+    if (page.epoch) this.#epoch = page.epoch;
     this.receive(page.messages);
     if (this.cursor === undefined) this.#sequencer.resetTo(page.next);
   }
@@ -234,11 +256,6 @@ export abstract class BaseFeedClient extends Emitter<FeedClientEvents> implement
     this.stats.counters.resets += 1;
     this.#sequencer.resetTo(Math.max(oldest - 1, 0));
     this.emit("reset", oldest);
-  }
-
-  /** Start at the server's cursor when this client had none (history: 0). */
-  protected startAt(next: number): void {
-    if (this.cursor === undefined) this.#sequencer.resetTo(next);
   }
 
   /** Hand received messages to the sequencer: emitted in order, once each; gaps are filled. */
@@ -266,7 +283,7 @@ export abstract class BaseFeedClient extends Emitter<FeedClientEvents> implement
     try {
       for (let gap = this.#sequencer.gap; gap; gap = this.#sequencer.gap) {
         const limit = Math.min(gap.before - gap.after - 1, LIMITS.pollLimitMax);
-        this.applyPage(await this.http.poll(this.room, { since: gap.after, limit }));
+        this.applyPage(await this.http.poll(this.room, { since: gap.after, epoch: this.#epoch, limit }));
         this.stats.counters.gapsFilled += 1;
       }
     } catch (error) {

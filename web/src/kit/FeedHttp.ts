@@ -59,6 +59,8 @@ export function isRetryable(error: unknown): boolean {
 
 export interface PollQuery {
   since?: number | undefined;
+  /** The room epoch `since` belongs to; sent only with a since. */
+  epoch?: string | undefined;
   wait?: number;
   limit?: number;
 }
@@ -91,6 +93,7 @@ export class FeedHttp {
   poll(room: string, query: PollQuery, signal?: AbortSignal): Promise<PollResponse> {
     const params = new URLSearchParams();
     if (query.since !== undefined) params.set("since", String(query.since));
+    if (query.since !== undefined && query.epoch) params.set("epoch", query.epoch);
     if (query.wait) params.set("wait", String(query.wait));
     if (query.limit !== undefined) params.set("limit", String(query.limit));
     const extraWait = query.wait ?? 0;

@@ -20,7 +20,7 @@ export class LongPollClient extends BaseFeedClient {
     // The first request of a connection catches up at once (wait=0), so "open" means the server
     // answered; every later one is parked until there is news.
     for (let wait = 0; !signal.aborted; wait = this.#waitMs) {
-      const page = await this.http.poll(this.room, { since: this.cursor, wait, limit: LIMITS.pollLimitMax }, signal);
+      const page = await this.http.poll(this.room, { since: this.cursor, epoch: this.epoch, wait, limit: LIMITS.pollLimitMax }, signal);
       hooks.opened();
       this.applyPage(page);
     }

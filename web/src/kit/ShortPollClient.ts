@@ -19,7 +19,7 @@ export class ShortPollClient extends BaseFeedClient {
 
   protected async run(signal: AbortSignal, hooks: ConnectionHooks): Promise<void> {
     while (!signal.aborted) {
-      const page = await this.http.poll(this.room, { since: this.cursor, limit: LIMITS.pollLimitMax }, signal);
+      const page = await this.http.poll(this.room, { since: this.cursor, epoch: this.epoch, limit: LIMITS.pollLimitMax }, signal);
       hooks.opened();
       this.applyPage(page);
       // A full page means more is waiting: ask again at once instead of after the interval.

@@ -33,7 +33,7 @@ export class SseClient extends BaseFeedClient {
   protected run(signal: AbortSignal, hooks: ConnectionHooks): Promise<void> {
     const url = new URL(`/v1/rooms/${this.room}/events`, this.options.baseUrl);
     url.searchParams.set("token", this.options.token);
-    if (this.cursor !== undefined) url.searchParams.set("since", String(this.cursor));
+    this.cursorParams(url);
     return new Promise<void>((resolve, reject) => {
       const started = this.options.clock();
       const source = new this.#EventSource(url.href);
@@ -58,9 +58,7 @@ export class SseClient extends BaseFeedClient {
         return JSON.parse(text) as T;
       };
       source.addEventListener("hello", (event) => {
-        const hello = data<{ next: number; instance?: string }>(event, "hello");
-        this.servedBy(hello.instance);
-        this.startAt(hello.next);
+        this.greeted(data<{ next: number; epoch?: string; instance?: string }>(event, "hello"));
         hooks.opened();
       });
       source.addEventListener("reset", (event) => this.applyReset(data<{ oldest: number }>(event, "reset").oldest));

@@ -2,7 +2,7 @@
  * WebSockets: one socket carries both directions. Sends go out as `send` frames and resolve on
  * the matching `ack`; if the socket drops first, the send is retried with the same id.
  */
-import type { Message, SendRequest, SendResponse, ServerFrame } from "../protocol/index.js";
+import { ERROR_CODES, type Message, type SendRequest, type SendResponse, type ServerFrame } from "../protocol/index.js";
 import { utf8Length } from "./ClientStats.js";
 import { BaseFeedClient, type ConnectionHooks, type FeedClientOptions } from "./FeedClient.js";
 import { HttpError, displayPath } from "./FeedHttp.js";
@@ -74,7 +74,7 @@ export class WebSocketClient extends BaseFeedClient {
   protected run(signal: AbortSignal, hooks: ConnectionHooks): Promise<void> {
     const url = new URL(`/v1/rooms/${this.room}/ws`, this.options.baseUrl.replace(/^http/, "ws"));
     url.searchParams.set("token", this.options.token);
-    if (this.cursor !== undefined) url.searchParams.set("since", String(this.cursor));
+    this.cursorParams(url);
     return new Promise<void>((resolve, reject) => {
       const started = this.options.clock();
       const socket = new this.#WebSocket(url.href);
@@ -97,8 +97,7 @@ export class WebSocketClient extends BaseFeedClient {
         this.emit("wire", { kind: "ws", at: this.options.clock(), direction: "in", bytes, frame: frame.type });
         switch (frame.type) {
           case "hello":
-            this.servedBy(frame.instance);
-            this.startAt(frame.next);
+            this.greeted(frame);
             hooks.opened();
             break;
           case "message":
@@ -112,7 +111,9 @@ export class WebSocketClient extends BaseFeedClient {
             break;
           case "error":
             if (frame.id !== undefined) {
-              this.#settle(frame.id, { error: new HttpError(400, frame.code, frame.message) });
+              // "unavailable": the server could not store it right now, so a retry may succeed.
+              const status = frame.code === ERROR_CODES.unavailable ? 503 : 400;
+              this.#settle(frame.id, { error: new HttpError(status, frame.code, frame.message) });
             } else {
               this.emit("error", new Error(`${frame.code}: ${frame.message}`));
             }

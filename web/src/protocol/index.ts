@@ -100,10 +100,18 @@ export type Message = z.infer<typeof MessageSchema>;
 export const SendResponseSchema = z.object({ seq: z.number().int().positive(), id: z.string(), ts: epochMs });
 export type SendResponse = z.infer<typeof SendResponseSchema>;
 
+/**
+ * A room's epoch names one run of its seqs; a room that was wiped starts a new one. Clients send
+ * back the epoch their cursor came from (`?epoch=`), so a cursor from a wiped room is reset rather
+ * than read against new seqs. Absent for a room that holds nothing yet; optional in v1.
+ */
+export const EpochSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+
 export const PollResponseSchema = z.object({
   messages: z.array(MessageSchema),
   next: z.number().int().nonnegative(),
   oldest: z.number().int().nonnegative(),
+  epoch: EpochSchema.optional(),
   reset: z.literal(true).optional(),
 });
 export type PollResponse = z.infer<typeof PollResponseSchema>;
@@ -116,7 +124,13 @@ export type ClientFrame = z.infer<typeof ClientFrameSchema>;
 
 /** Server → client WebSocket frames. */
 export const ServerFrameSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("hello"), protocol: z.number().int(), next: z.number().int().nonnegative(), instance: z.string().optional() }),
+  z.object({
+    type: z.literal("hello"),
+    protocol: z.number().int(),
+    next: z.number().int().nonnegative(),
+    epoch: EpochSchema.optional(),
+    instance: z.string().optional(),
+  }),
   z.object({ type: z.literal("message"), message: MessageSchema }),
   z.object({ type: z.literal("ack"), id: z.string(), seq: z.number().int().positive(), ts: epochMs }),
   z.object({ type: z.literal("reset"), oldest: z.number().int().nonnegative() }),
@@ -125,7 +139,12 @@ export const ServerFrameSchema = z.discriminatedUnion("type", [
 export type ServerFrame = z.infer<typeof ServerFrameSchema>;
 
 /** SSE `event: hello` data, sent once before any replay. */
-export const SseHelloSchema = z.object({ protocol: z.number().int(), next: z.number().int().nonnegative(), instance: z.string().optional() });
+export const SseHelloSchema = z.object({
+  protocol: z.number().int(),
+  next: z.number().int().nonnegative(),
+  epoch: EpochSchema.optional(),
+  instance: z.string().optional(),
+});
 export const SseResetSchema = z.object({ oldest: z.number().int().nonnegative() });
 
 export const ErrorBodySchema = z.object({

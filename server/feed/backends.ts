@@ -1,0 +1,109 @@
+/**
+ * The feed backends the configuration chooses from: embedded (SQLite and an in-process bus, one
+ * instance) or Redis (history, seqs, idempotency and fan-out shared by every instance).
+ */
+import { Redis } from "ioredis";
+import type { Logger } from "pino";
+import { LocalFeedBus } from "./LocalFeedBus.js";
+import { RedisFeedBus } from "./RedisFeedBus.js";
+import { RedisFeedStore } from "./RedisFeedStore.js";
+import { SqliteFeedStore } from "./SqliteFeedStore.js";
+import type { FeedBackend, FeedBus, FeedStore } from "./types.js";
+
+export interface FeedBackendConfig {
+  /** SQLite file or ":memory:" (embedded backend). */
+  dataFile: string;
+  historyLimit: number;
+  /** redis:// URL; null for the embedded backend. */
+  redisUrl: string | null;
+  /** Prefix of every Redis key and channel. */
+  redisPrefix: string;
+}
+
+/** What /readyz and the logs say about the backend. */
+export interface FeedBackendInfo {
+  kind: "sqlite" | "redis";
+  /** The file, "memory", or the Redis URL without its password. */
+  where: string;
+}
+
+export type OpenFeedBackend = FeedBackend & { readonly info: FeedBackendInfo };
+
+export async function openFeedBackend(config: FeedBackendConfig, logger: Logger): Promise<OpenFeedBackend> {
+  if (config.redisUrl === null) return embeddedBackend(config.dataFile, config.historyLimit);
+  return RedisFeedBackend.connect(config.redisUrl, config.redisPrefix, config.historyLimit, logger);
+}
+
+/** One instance on its own: SQLite (a file, or ":memory:") and the in-process bus. */
+export function embeddedBackend(dataFile: string, historyLimit: number, bus: FeedBus = new LocalFeedBus()): OpenFeedBackend {
+  const store = new SqliteFeedStore(dataFile, historyLimit);
+  return { store, bus, ready: true, info: { kind: "sqlite", where: dataFile === ":memory:" ? "memory" : dataFile } };
+}
+
+/** Reconnect delays: exponential from 50 ms to 2 s, with full jitter so a cluster does not reconnect in step. */
+function reconnectDelay(attempt: number): number {
+  return Math.round(Math.random() * Math.min(2_000, 50 * 2 ** attempt));
+}
+
+export class RedisFeedBackend implements OpenFeedBackend {
+  readonly store: FeedStore;
+  readonly bus: FeedBus;
+  readonly info: FeedBackendInfo;
+
+  private constructor(
+    private readonly redis: Redis,
+    subscriber: Redis,
+    prefix: string,
+    historyLimit: number,
+    url: string,
+    logger: Logger,
+  ) {
+    this.store = new RedisFeedStore(redis, prefix, historyLimit);
+    this.bus = new RedisFeedBus(subscriber, prefix, (error, room) => logger.error({ err: error, room }, "Redis SUBSCRIBE failed"));
+    this.info = { kind: "redis", where: url };
+  }
+
+  static async connect(url: string, prefix: string, historyLimit: number, logger: Logger): Promise<RedisFeedBackend> {
+    const shown = redactedUrl(url);
+    // No offline queue on the command connection: while Redis is away a send fails at once (503)
+    // instead of waiting in memory for a Redis that may never come back.
+    const redis = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: reconnectDelay });
+    try {
+      await redis.connect();
+    } catch (error) {
+      redis.disconnect();
+      throw new Error(
+        `cannot reach Redis at ${shown} (${(error as Error).message}). Start one with \`redis-server\` (Debian: apt-get install redis-server), or leave out --redis to use the embedded store.`,
+      );
+    }
+    // The subscriber may queue: its SUBSCRIBEs are sent again when it is back.
+    const subscriber = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
+    await subscriber.connect().catch(() => {});
+    let reported = false;
+    for (const [connection, name] of [[redis, "commands"], [subscriber, "subscriber"]] as const) {
+      connection.on("error", (error: Error) => {
+        if (!reported) logger.warn({ err: error, redis: shown, connection: name }, "Redis connection error");
+        reported = true;
+      });
+      connection.on("ready", () => {
+        if (reported) logger.info({ redis: shown, connection: name }, "Redis connection is back");
+        reported = false;
+      });
+    }
+    return new RedisFeedBackend(redis, subscriber, prefix, historyLimit, shown, logger);
+  }
+
+  get ready(): boolean {
+    return this.redis.status === "ready";
+  }
+}
+
+function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.href.replace(/\/$/, "");
+  } catch {
+    return url;
+  }
+}
