@@ -8,9 +8,12 @@
  * jitter stretches gaps but never reorders, as TCP's in-order delivery would. A FIN or RST from the
  * source travels behind the data the same way.
  *
- * Backpressure: the source is paused while the destination's write buffer is full (until 'drain'),
- * while the bytes held here exceed their limits, and while the link is black-holed — so a slow or
- * silent path pushes back on the real sender instead of growing this process's memory.
+ * Backpressure: the source is paused while the destination's write buffer is full (until 'drain')
+ * and while the bytes held here exceed their limits — so a slow or silent path pushes back on the
+ * real sender instead of growing this process's memory. A black-holed link keeps reading up to that
+ * limit, as a real network accepts bytes until the window fills: the connection's next request must
+ * be seen to be classified, or a keep-alive connection last used by a black-holed transport would
+ * never let another transport's request through.
  */
 import { performance } from "node:perf_hooks";
 import type { Socket } from "node:net";
@@ -181,8 +184,7 @@ export class Link {
     const backlogLimit = rate === null ? MIN_BACKLOG : Math.max(MIN_BACKLOG, (rate * BACKLOG_MS) / 1000);
     const pause =
       !this.#finished &&
-      (this.hooks.held() ||
-        this.#awaitingDrain ||
+      (this.#awaitingDrain ||
         this.#backlogBytes >= backlogLimit ||
         this.#flightBytes >= this.options.maxInFlightBytes);
     if (pause === this.#sourcePaused || this.source.destroyed) return;

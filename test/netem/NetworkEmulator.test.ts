@@ -162,6 +162,23 @@ describe("black hole", () => {
     await until(() => sse.text().endsWith("1"), "the SSE echo after the lift");
   });
 
+  test("a keep-alive connection last used by a black-holed transport lets another transport's next request through", async () => {
+    // A shared connection pool reuses one connection for several clients: the SSE client's
+    // history load, then a short poll. Black-holing SSE must not stall the short poll.
+    const server = await tcpServer();
+    const emu = await emulator({ port: server.port });
+    const c = await client(emu.port);
+    c.socket.write(HEADS.sse);
+    await until(() => server.received[0]?.length === 1, "the SSE request at the server");
+    emu.blackhole({ transport: "sse", on: true });
+    expect(emu.connections()[0]).toMatchObject({ transport: "sse", state: "blackholed" });
+
+    c.socket.write(HEADS["short-poll"]);
+    await until(() => emu.connections()[0]?.transport === "short-poll", "the short poll to be classified");
+    await until(() => Buffer.concat(server.received[0]!).toString("latin1") === HEADS.sse + HEADS["short-poll"], "the short poll at the server");
+    expect(emu.connections()[0]?.state).toBe("open");
+  });
+
   test("a FIN sent into the black hole waits there too", async () => {
     const echo = await echoServer();
     const emu = await emulator({ port: echo.port });
