@@ -195,7 +195,7 @@ export class BenchRunner extends Emitter<BenchRunnerEvents> {
       this.#progress(0.92, label("waiting for every client to catch up"));
       const latest: Record<string, number> = {};
       for (const room of rooms) latest[room] = await retry(() => target.send.latest(room));
-      const groups = await pool.collect(latest, p.settleMs);
+      const groups = await pool.collect(latest, p.settleMs, info.restart);
       timeline.stop();
       const cpuAfter = sampleProcess(target.pid);
       const statsAfter = await target.stats();

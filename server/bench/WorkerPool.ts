@@ -94,8 +94,8 @@ export class WorkerPool {
     await Promise.all(this.workers.map((w) => w.request({ op: "mark" })));
   }
 
-  async collect(latest: Record<string, number>, timeoutMs: number): Promise<GroupResult[]> {
-    const replies = await Promise.all(this.workers.map((w) => w.request<GroupResult[]>({ op: "collect", latest, timeoutMs })));
+  async collect(latest: Record<string, number>, timeoutMs: number, afterRestart = false): Promise<GroupResult[]> {
+    const replies = await Promise.all(this.workers.map((w) => w.request<GroupResult[]>({ op: "collect", latest, timeoutMs, afterRestart })));
     return replies.flat();
   }
 

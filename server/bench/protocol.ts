@@ -29,7 +29,8 @@ export type WorkerRequest =
   /** Start of the measured window: counters are read from here on. */
   | { id: number; op: "mark" }
   /** Wait until every client has the newest seq of its room (or the time-out), then report. */
-  | { id: number; op: "collect"; latest: Record<string, number>; timeoutMs: number }
+  /** Wait (up to timeoutMs) until every client has the newest seq of its room — and, after a restart, is served by the new instance — then report. */
+  | { id: number; op: "collect"; latest: Record<string, number>; timeoutMs: number; afterRestart: boolean }
   | { id: number; op: "close" };
 
 export interface ConnectReply {

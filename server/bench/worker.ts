@@ -247,14 +247,17 @@ function mark(): void {
   }
 }
 
-async function collect(latest: Record<string, number>, timeoutMs: number): Promise<GroupResult[]> {
+async function collect(latest: Record<string, number>, timeoutMs: number, afterRestart: boolean): Promise<GroupResult[]> {
   const deadline = Date.now() + timeoutMs;
   const all = [...groups.values()].flatMap((g) => g.tracks);
-  const behind = () => all.filter((t) => t.last < (latest[t.room] ?? 0));
-  let waiting = behind();
+  // Having every message is not enough after a restart: a client whose room got nothing new may
+  // still be reconnecting. It is done once the restarted instance serves it.
+  const done = (t: Track) =>
+    t.last >= (latest[t.room] ?? 0) && (!afterRestart || t.client.instance === undefined || t.client.instance !== t.baseInstance);
+  let waiting = all.filter((t) => !done(t));
   while (waiting.length > 0 && Date.now() < deadline) {
     await sleep(20);
-    waiting = waiting.filter((t) => t.last < (latest[t.room] ?? 0));
+    waiting = waiting.filter((t) => !done(t));
   }
   return [...groups.values()].map((group) => {
     const sum = (f: (t: Track) => number) => group.tracks.reduce((total, t) => total + f(t), 0);
@@ -301,7 +304,7 @@ async function handle(request: WorkerRequest): Promise<unknown> {
       mark();
       return null;
     case "collect":
-      return collect(request.latest, request.timeoutMs);
+      return collect(request.latest, request.timeoutMs, request.afterRestart);
     case "close":
       await close();
       return null;
