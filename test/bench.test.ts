@@ -3,11 +3,11 @@
  * starts its own server and load workers. Then the report gate itself: a malformed report or a
  * lost or duplicated message must be refused. No timing is asserted.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { validateReport, type BenchReport } from "../server/bench/BenchReport.js";
 import { UsageError, parseBenchArgs } from "../server/bench/options.js";
 import { TRANSPORTS } from "../web/src/protocol/index.js";
@@ -15,10 +15,6 @@ import { tempDir } from "./helpers.js";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const BIN = join(ROOT, "bin", "wirelab.js");
-
-beforeAll(() => {
-  execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "inherit" });
-}, 120_000);
 
 function bench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [BIN, "bench", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });

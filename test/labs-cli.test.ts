@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { beforeAll, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { parseLab } from "../web/src/lab/index.js";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -17,10 +17,6 @@ const labs = readdirSync(join(ROOT, "labs"))
   .map((f) => parseLab(`labs/${f}`, readFileSync(join(ROOT, "labs", f), "utf8")));
 const headless = labs.filter((l) => !l.browserOnly);
 const out = mkdtempSync(join(tmpdir(), "wirelab-lab-cli-"));
-
-beforeAll(() => {
-  execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: ROOT, stdio: "inherit" });
-}, 120_000);
 
 test("lab list shows every lab", () => {
   const listing = execFileSync(process.execPath, [BIN, "lab", "list"]).toString();
