@@ -24,7 +24,7 @@ export class ServerProcess {
   static async start(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
     const cli = join(packageRoot(), "dist", "node", "server", "cli.js");
     if (!existsSync(cli)) throw new Error(`the server is not built (${cli} is missing): run npm run build`);
-    const ownStore = !args.includes("--memory") && !args.includes("--data");
+    const ownStore = !args.includes("--memory") && !args.includes("--data") && !args.includes("--redis");
     const dir = ownStore ? await mkdtemp(join(tmpdir(), "wirelab-")) : null;
     const store = dir ? ["--data", join(dir, "feed.db")] : [];
     const removeStore = () => (dir ? rm(dir, { recursive: true, force: true }) : Promise.resolve());

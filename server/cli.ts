@@ -8,12 +8,15 @@ import { createLogger } from "./logger.js";
 import { LAB_USAGE, labCommand } from "./commands/lab.js";
 import { UsageError } from "./commands/UsageError.js";
 
-const USAGE = `Usage: wirelab serve [--port N] [--host ADDR] [--data FILE | --memory] [--network-port N|off]
+const USAGE = `Usage: wirelab serve [--port N] [--host ADDR] [--data FILE | --memory | --redis URL] [--network-port N|off]
 
   --port N              port to listen on (env PORT; default 8080)
   --host ADDR           address to bind (env HOST; default 127.0.0.1; 0.0.0.0 serves a class)
   --data FILE           SQLite file that keeps the history (default wirelab.db)
   --memory              keep history in memory only (lost on restart)
+  --redis URL           keep the feed in Redis, shared by every instance started with the same URL
+                        (env WIRELAB_REDIS; e.g. redis://127.0.0.1:6379); give every instance the
+                        same WIRELAB_SECRET so a session works on all of them
   --network-port N|off  port of the network emulator in front of the server (default: port + 1)
   -h, --help            show this help
 
@@ -29,6 +32,7 @@ async function serve(args: string[]): Promise<void> {
       host: { type: "string" },
       data: { type: "string" },
       memory: { type: "boolean" },
+      redis: { type: "string" },
       "network-port": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -38,6 +42,9 @@ async function serve(args: string[]): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
+  if (values.redis !== undefined && values.data !== undefined) {
+    throw new UsageError("--redis and --data cannot be combined: with Redis the history lives in Redis");
+  }
   const logger = createLogger(process.env.LOG_LEVEL ?? "info");
   const networkPort = values["network-port"];
   const supervisor = await WirelabSupervisor.start(
@@ -46,6 +53,7 @@ async function serve(args: string[]): Promise<void> {
       ...(values.host !== undefined && { host: values.host }),
       ...(values.data !== undefined && { dataFile: values.data }),
       ...(values.memory && { memory: true }),
+      ...(values.redis !== undefined && { redisUrl: values.redis }),
       ...(networkPort !== undefined && { networkPort: networkPort === "off" ? null : Number(networkPort) }),
     },
     logger,
@@ -55,7 +63,7 @@ async function serve(args: string[]): Promise<void> {
     {
       url,
       instance,
-      store: config.dataFile === ":memory:" ? "memory" : config.dataFile,
+      store: supervisor.current.feedInfo.kind === "redis" ? `redis ${supervisor.current.feedInfo.where}` : supervisor.current.feedInfo.where,
       network: supervisor.network?.url ?? null,
       instructors: config.autoInstructor ? "every session (loopback only)" : "with the instructor key",
     },

@@ -23,7 +23,7 @@ export interface WirelabConfig {
    * keeps the embedded SQLite store. Defaults to env WIRELAB_REDIS, else null.
    */
   redisUrl: string | null;
-  /** Prefix of every Redis key and channel, so several workbenches can share one Redis. Defaults to "wirelab:". */
+  /** Prefix of every Redis key and channel, so several workbenches can share one Redis. Defaults to env WIRELAB_REDIS_PREFIX, else "wirelab:". */
   redisPrefix: string;
   /** HMAC secret for session tokens. Defaults to env WIRELAB_SECRET, else random per start. */
   secret: string;
@@ -65,7 +65,7 @@ const defaults = (env: NodeJS.ProcessEnv): WirelabConfig => ({
   dataFile: "wirelab.db",
   historyLimit: 10_000,
   redisUrl: env.WIRELAB_REDIS || null,
-  redisPrefix: "wirelab:",
+  redisPrefix: env.WIRELAB_REDIS_PREFIX || "wirelab:",
   secret: env.WIRELAB_SECRET ?? randomBytes(32).toString("base64url"),
   instructorKey: env.WIRELAB_INSTRUCTOR_KEY ?? randomBytes(9).toString("base64url"),
   autoInstructor: true,
@@ -111,8 +111,8 @@ export function resolveConfig(options: WirelabOptions = {}, env: NodeJS.ProcessE
   if (config.redisUrl !== null && !/^rediss?:\/\//.test(config.redisUrl)) {
     throw new TypeError(`the Redis URL must start with redis:// or rediss://, got "${config.redisUrl}"`);
   }
-  if (config.redisUrl !== null && options.dataFile !== undefined) {
-    throw new TypeError("--redis and --data cannot be combined: with Redis the history lives in Redis");
+  if (config.redisUrl !== null && memory) {
+    throw new TypeError("--redis and --memory cannot be combined: with Redis the history lives in Redis");
   }
   if (config.secret.length < 16) throw new TypeError("the token secret must be at least 16 characters");
   if (config.instructorKey.length < 8) throw new TypeError("the instructor key must be at least 8 characters");

@@ -2,15 +2,10 @@
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
-import { beforeAll, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { tempDir } from "./helpers.js";
 
 const BIN = new URL("../bin/wirelab.js", import.meta.url).pathname;
-
-beforeAll(() => {
-  // The bin runs the compiled server; build it (incremental, so cheap when nothing changed).
-  execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: new URL("..", import.meta.url).pathname, stdio: "inherit" });
-}, 120_000);
 
 function run(args: string[], env: Record<string, string> = {}) {
   const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, LOG_LEVEL: "info", ...env }, stdio: ["ignore", "pipe", "pipe"] });
@@ -58,6 +53,10 @@ test.each([
   [["serve", "--port", "eighty"], 1, /port must be an integer/],
   [["serve", "--colour"], 1, /Unknown option '--colour'/],
   [["launch"], 2, /unknown command "launch"/],
+  [["serve", "--redis", "redis://127.0.0.1:6379", "--data", "x.db"], 2, /--redis and --data cannot be combined/],
+  [["serve", "--redis", "http://127.0.0.1:6379"], 1, /must start with redis:\/\//],
+  // Port 1 on loopback: nothing listens there, so Redis is unreachable at once.
+  [["serve", "--port", "0", "--redis", "redis://127.0.0.1:1"], 1, /cannot reach Redis at redis:\/\/127\.0\.0\.1:1 .*redis-server/],
 ])("wirelab %j fails with exit %i and says why", async (args, exitCode, message) => {
   const { child, stderr } = run(args as string[]);
   const [code] = await once(child, "exit");

@@ -18,7 +18,7 @@ export const TEST_SECRET = "test-secret-that-is-long-enough";
 
 export async function startServer(options: WirelabOptions = {}): Promise<Wirelab> {
   return startWirelab(
-    { port: 0, memory: options.dataFile === undefined, secret: TEST_SECRET, ...options },
+    { port: 0, memory: options.dataFile === undefined && options.redisUrl === undefined, secret: TEST_SECRET, ...options },
     pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
   );
 }

@@ -68,6 +68,7 @@ export class RedisFeedBackend implements OpenFeedBackend {
     // No offline queue on the command connection: while Redis is away a send fails at once (503)
     // instead of waiting in memory for a Redis that may never come back.
     const redis = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: reconnectDelay });
+    redis.on("error", () => {}); // reported below, once per outage
     try {
       await redis.connect();
     } catch (error) {
@@ -78,6 +79,7 @@ export class RedisFeedBackend implements OpenFeedBackend {
     }
     // The subscriber may queue: its SUBSCRIBEs are sent again when it is back.
     const subscriber = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
+    subscriber.on("error", () => {});
     await subscriber.connect().catch(() => {});
     let reported = false;
     for (const [connection, name] of [[redis, "commands"], [subscriber, "subscriber"]] as const) {
