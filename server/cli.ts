@@ -94,6 +94,9 @@ export async function main(argv: string[]): Promise<void> {
     case "lab":
       process.exitCode = await labCommand(rest);
       return;
+    case "cluster":
+      process.exitCode = await (await import("./commands/cluster.js")).clusterCommand(rest);
+      return;
     case "bench":
       process.exitCode = await (await import("./commands/bench.js")).benchCommand(rest);
       return;
@@ -101,7 +104,7 @@ export async function main(argv: string[]): Promise<void> {
     case "help":
     case "--help":
     case "-h":
-      process.stdout.write(`${USAGE}\n${LAB_USAGE}\nwirelab bench [options]: compare the transports under load (wirelab bench --help).\n`);
+      process.stdout.write(`${USAGE}\n${LAB_USAGE}\nwirelab cluster [options]: several instances on one Redis behind a front door (wirelab cluster --help).\nwirelab bench [options]: compare the transports under load (wirelab bench --help).\n`);
       return;
     default:
       process.stderr.write(`wirelab: unknown command "${command}"\n\n${USAGE}`);

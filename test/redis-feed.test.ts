@@ -50,7 +50,7 @@ describe("two instances on one Redis", () => {
     const clients = TRANSPORTS.flatMap((t) => [client(a, t, token, { room }), client(b, t, token, { room })]);
     stops.push(() => clients.forEach((c) => c.close()));
     await Promise.all(clients.map(connected));
-    for (const c of clients) expect(c.instance).toBe(c === clients[0] || clients.indexOf(c) % 2 === 0 ? a.instance : b.instance);
+    for (const [i, c] of clients.entries()) expect(c.instance).toBe(i % 2 === 0 ? a.instance : b.instance);
 
     // Each client sends two: sixteen sends through both instances, over every transport.
     for (const c of clients) for (let i = 0; i < 2; i++) await c.send(`${c.transport}@${c.instance} ${i}`);
