@@ -15,6 +15,7 @@ import { resolveConfig, type WirelabConfig, type WirelabOptions } from "./config
 import { WirelabError, refuseUpgrade } from "./errors.js";
 import { Feed } from "./feed/Feed.js";
 import { openFeedBackend, type FeedBackendInfo } from "./feed/backends.js";
+import { PresenceTracker } from "./presence/PresenceTracker.js";
 import { adminRoutes } from "./http/admin.js";
 import { apiRoutes, authenticate, errorHandler, notFound, sessionRoutes } from "./http/api.js";
 import { FaultController } from "./FaultController.js";
@@ -63,7 +64,8 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
   const auth = new TokenIssuer(config.secret, config.tokenTtlSeconds);
   const stats = new TrafficStats();
   const instance = randomBytes(4).toString("hex");
-  const transports = createTransports({ feed, auth, stats, config, logger: log, instance });
+  const presence = new PresenceTracker(instance, backend.presence, (error) => log.warn({ err: error }, "presence could not be written"));
+  const transports = createTransports({ feed, auth, stats, config, logger: log, instance, presence });
 
   let closing: Promise<void> | undefined;
   const app = express();
@@ -106,7 +108,7 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
   });
   sessionRoutes(v1, auth, config);
   v1.use(authenticate(auth));
-  apiRoutes(v1, { feed, stats, maxBodyBytes: config.maxPayloadBytes });
+  apiRoutes(v1, { feed, stats, presence, maxBodyBytes: config.maxPayloadBytes });
   labRoutes(v1, new LabLibrary(config.labsDir ?? join(packageRoot(), "labs")));
   adminRoutes(v1, { faults: () => faults, network: hooks.network ?? (() => null), maxBodyBytes: config.maxPayloadBytes });
   for (const transport of Object.values(transports)) transport.mount(v1);
@@ -171,6 +173,7 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
       const grace = setTimeout(() => server.closeAllConnections(), 2_000).unref();
       await stopped;
       clearTimeout(grace);
+      presence.close();
       await feed.close();
     })());
 

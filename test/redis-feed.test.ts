@@ -11,7 +11,7 @@ import { RedisFeedBus } from "../server/feed/RedisFeedBus.js";
 import { RedisFeedStore } from "../server/feed/RedisFeedStore.js";
 import type { FeedEvent } from "../server/feed/types.js";
 import { FeedHttp, type FetchLike } from "../web/src/kit/index.js";
-import { TRANSPORTS, type Message } from "../web/src/protocol/index.js";
+import { TRANSPORTS, type Message, type PresenceResponse } from "../web/src/protocol/index.js";
 import { client, connected, session, startServer, until } from "./helpers.js";
 import { OwnRedis, deleteKeys, redisForTests, testPrefix } from "./redis.js";
 
@@ -61,6 +61,11 @@ describe("two instances on one Redis", () => {
       expect(c.received.map((m) => `${m.seq}:${m.id}`), `${c.transport} on ${c.instance}`).toEqual(reference);
       expect(c.stats.counters.duplicates).toBe(0);
     }
+    // Either instance knows who is where: every transport, on both instances.
+    const presence = (await (await fetch(`${b.url}/v1/rooms/${room}/presence`, { headers: { authorization: `Bearer ${token}` } })).json()) as PresenceResponse;
+    expect(new Set(presence.members.map((m) => `${m.transport}@${m.instance}`))).toEqual(
+      new Set(TRANSPORTS.flatMap((t) => [`${t}@${a.instance}`, `${t}@${b.instance}`])),
+    );
   });
 
   test("1,000 messages sent concurrently through both instances arrive everywhere in one order, no gap", async () => {

@@ -16,6 +16,8 @@ import type { FeedBus, FeedEvent, FeedListener, FeedSubscription } from "../serv
 import { TokenIssuer } from "../server/auth.js";
 import { TrafficStats } from "../server/stats/TrafficStats.js";
 import { LongPollTransport } from "../server/transports/LongPollTransport.js";
+import { setUser } from "../server/http/locals.js";
+import { LocalPresenceStore, PresenceTracker } from "../server/presence/PresenceTracker.js";
 import type { PollResponse } from "../web/src/protocol/index.js";
 import { TEST_SECRET, until } from "./helpers.js";
 
@@ -99,8 +101,14 @@ describe("subscription readiness", () => {
       config,
       logger: pino({ level: "silent" }),
       instance: "test",
+      presence: new PresenceTracker("test", new LocalPresenceStore()),
     });
     const router = express.Router();
+    // In the server, authentication runs before every transport route.
+    router.use((_req, res, next) => {
+      setUser(res, { id: "u-ada", name: "ada", role: "learner" });
+      next();
+    });
     transport.mount(router);
     const server: Server = createServer(express().use(router));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -8,6 +8,8 @@ import { LocalFeedBus } from "./LocalFeedBus.js";
 import { RedisFeedBus } from "./RedisFeedBus.js";
 import { RedisFeedStore } from "./RedisFeedStore.js";
 import { SqliteFeedStore } from "./SqliteFeedStore.js";
+import { LocalPresenceStore, type PresenceStore } from "../presence/PresenceTracker.js";
+import { RedisPresenceStore } from "../presence/RedisPresenceStore.js";
 import type { FeedBackend, FeedBus, FeedStore } from "./types.js";
 
 export interface FeedBackendConfig {
@@ -27,7 +29,8 @@ export interface FeedBackendInfo {
   where: string;
 }
 
-export type OpenFeedBackend = FeedBackend & { readonly info: FeedBackendInfo };
+/** The backend with what else it shares between instances: presence. */
+export type OpenFeedBackend = FeedBackend & { readonly info: FeedBackendInfo; readonly presence: PresenceStore };
 
 export async function openFeedBackend(config: FeedBackendConfig, logger: Logger): Promise<OpenFeedBackend> {
   if (config.redisUrl === null) return embeddedBackend(config.dataFile, config.historyLimit);
@@ -37,7 +40,7 @@ export async function openFeedBackend(config: FeedBackendConfig, logger: Logger)
 /** One instance on its own: SQLite (a file, or ":memory:") and the in-process bus. */
 export function embeddedBackend(dataFile: string, historyLimit: number, bus: FeedBus = new LocalFeedBus()): OpenFeedBackend {
   const store = new SqliteFeedStore(dataFile, historyLimit);
-  return { store, bus, ready: true, info: { kind: "sqlite", where: dataFile === ":memory:" ? "memory" : dataFile } };
+  return { store, bus, ready: true, presence: new LocalPresenceStore(), info: { kind: "sqlite", where: dataFile === ":memory:" ? "memory" : dataFile } };
 }
 
 /** Reconnect delays: exponential from 50 ms to 2 s, with full jitter so a cluster does not reconnect in step. */
@@ -49,6 +52,7 @@ export class RedisFeedBackend implements OpenFeedBackend {
   readonly store: FeedStore;
   readonly bus: FeedBus;
   readonly info: FeedBackendInfo;
+  readonly presence: PresenceStore;
 
   private constructor(
     private readonly redis: Redis,
@@ -61,6 +65,7 @@ export class RedisFeedBackend implements OpenFeedBackend {
     this.store = new RedisFeedStore(redis, prefix, historyLimit);
     this.bus = new RedisFeedBus(subscriber, prefix, (error, room) => logger.error({ err: error, room }, "Redis SUBSCRIBE failed"));
     this.info = { kind: "redis", where: url };
+    this.presence = new RedisPresenceStore(redis, prefix);
   }
 
   static async connect(url: string, prefix: string, historyLimit: number, logger: Logger): Promise<RedisFeedBackend> {

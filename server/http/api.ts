@@ -8,10 +8,13 @@ import {
   SendRequestSchema,
   SessionRequestSchema,
   describeIssues,
+  type PresenceResponse,
+  type StatsResponse,
 } from "../../web/src/protocol/index.js";
 import { roleFor, tokenOf, type TokenIssuer } from "../auth.js";
 import { WirelabError, badRequest, sendError } from "../errors.js";
 import type { Feed } from "../feed/Feed.js";
+import type { PresenceTracker } from "../presence/PresenceTracker.js";
 import type { TrafficStats } from "../stats/TrafficStats.js";
 import { classify, declaredTransport, setUser, userOf } from "./locals.js";
 import { parseRoom } from "./params.js";
@@ -54,9 +57,16 @@ export function requireInstructor(_req: Request, res: Response, next: NextFuncti
   next();
 }
 
-export function apiRoutes(router: Router, deps: { feed: Feed; stats: TrafficStats; maxBodyBytes: number }): void {
+export function apiRoutes(router: Router, deps: { feed: Feed; stats: TrafficStats; presence: PresenceTracker; maxBodyBytes: number }): void {
   router.get("/stats", (_req, res) => {
-    res.json(deps.stats.snapshot());
+    const body: StatsResponse = { ...deps.stats.snapshot(), instance: deps.presence.instance, presence: { members: deps.presence.localMembers } };
+    res.json(body);
+  });
+
+  router.get("/rooms/:room/presence", async (req, res) => {
+    const room = parseRoom(req.params.room);
+    const body: PresenceResponse = { room, members: await deps.presence.list(room) };
+    res.json(body);
   });
 
   router.post("/rooms/:room/messages", (req, res, next) => {

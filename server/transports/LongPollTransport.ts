@@ -5,7 +5,7 @@
 import type { Request, Response, Router } from "express";
 import { ERROR_CODES } from "../../web/src/protocol/index.js";
 import { WirelabError } from "../errors.js";
-import { classify, declaredTransport, writable } from "../http/locals.js";
+import { classify, declaredTransport, userOf, writable } from "../http/locals.js";
 import { parsePollQuery, parseRoom } from "../http/params.js";
 import { ROUTES, type Transport, type TransportContext } from "./Transport.js";
 
@@ -23,7 +23,10 @@ export class LongPollTransport implements Transport {
       const query = parsePollQuery(req.query);
       if (query.wait === 0) return next();
       // A history load or gap fill of another transport's client is that transport's cost.
-      classify(res, declaredTransport(req) ?? this.name);
+      const transport = declaredTransport(req) ?? this.name;
+      classify(res, transport);
+      // A stream client's history load or gap fill is no poller: its stream makes it present.
+      if (transport === this.name) this.ctx.presence.touch(room, userOf(res), transport);
       if (this.#closing) throw new WirelabError(503, ERROR_CODES.unavailable, "the server is shutting down");
       const { feed } = this.ctx;
       const since = query.since;

@@ -3,7 +3,7 @@
  * The client asks again on a timer; every question costs a full HTTP request.
  */
 import type { Request, Response, Router } from "express";
-import { classify, declaredTransport, writable } from "../http/locals.js";
+import { classify, declaredTransport, userOf, writable } from "../http/locals.js";
 import { parsePollQuery, parseRoom } from "../http/params.js";
 import { ROUTES, type Transport, type TransportContext } from "./Transport.js";
 
@@ -19,7 +19,10 @@ export class ShortPollTransport implements Transport {
       const query = parsePollQuery(req.query);
       if (query.wait > 0) return next();
       // A history load or gap fill of another transport's client is that transport's cost.
-      classify(res, declaredTransport(req) ?? this.name);
+      const transport = declaredTransport(req) ?? this.name;
+      classify(res, transport);
+      // A stream client's history load or gap fill is no poller: its stream makes it present.
+      if (transport === this.name) this.ctx.presence.touch(room, userOf(res), transport);
       this.#inFlight.add(res);
       res.once("close", () => this.#inFlight.delete(res));
       const page = await this.ctx.feed.read(room, query.since, query.limit, query.epoch);

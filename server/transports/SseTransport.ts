@@ -6,7 +6,7 @@ import type { Request, Response, Router } from "express";
 import { createSession, type Session } from "better-sse";
 import { ERROR_CODES, PROTOCOL_VERSION } from "../../web/src/protocol/index.js";
 import { WirelabError } from "../errors.js";
-import { classify, writable } from "../http/locals.js";
+import { classify, userOf, writable } from "../http/locals.js";
 import { parseEpoch, parseRoom, parseSince } from "../http/params.js";
 import type { FeedEvent } from "../feed/types.js";
 import { holdUntilTurnEnds } from "./holdUntilTurnEnds.js";
@@ -90,7 +90,9 @@ export class SseTransport implements Transport {
         },
       }, epoch);
       this.#open.set(session, res);
+      const leave = this.ctx.presence.join(room, userOf(res), this.name);
       session.once("disconnected", () => {
+        leave();
         follower.close();
         this.#open.delete(session);
       });

@@ -10,6 +10,7 @@ import type { TransportName } from "../../web/src/protocol/index.js";
 import type { TokenIssuer } from "../auth.js";
 import type { WirelabConfig } from "../config.js";
 import type { Feed } from "../feed/Feed.js";
+import type { PresenceTracker } from "../presence/PresenceTracker.js";
 import type { TrafficStats } from "../stats/TrafficStats.js";
 
 export interface TransportContext {
@@ -20,6 +21,8 @@ export interface TransportContext {
   logger: Logger;
   /** This instance's id (new at every start), named in stream hellos. */
   instance: string;
+  /** Who is in which room: transports report their clients here. */
+  presence: PresenceTracker;
 }
 
 export interface Transport {

@@ -202,7 +202,9 @@ export class WebSocketTransport implements Transport {
     });
     // ws closes the connection itself on protocol errors (1009, 1007, 1002); log and carry on.
     ws.on("error", (error) => logger.debug({ err: error, transport: this.name }, "WebSocket protocol error"));
+    const leave = this.ctx.presence.join(room, user, this.name);
     ws.once("close", () => {
+      leave();
       follower.close();
       this.#sockets.delete(ws);
     });

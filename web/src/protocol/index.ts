@@ -199,6 +199,16 @@ export interface StatsResponse {
   transports: Record<TransportName, TrafficSnapshot>;
   /** Requests that belong to no transport: sessions, stats, sends without a transport header. */
   api: TrafficSnapshot;
+  /** The instance that answered (each instance of a cluster counts its own traffic). */
+  instance?: string;
+  /** Room members this instance holds (streams open, pollers seen lately). */
+  presence?: { members: number };
+}
+
+/** GET /v1/rooms/{room}/presence: who is in the room, over every instance. */
+export interface PresenceResponse {
+  room: string;
+  members: Array<{ user: User; transport: TransportName; instance: string }>;
 }
 
 /** Render zod issues as one readable sentence: "text: text must not be empty". */
