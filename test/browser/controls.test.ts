@@ -87,6 +87,8 @@ test("slow 3G on the WebSocket shows in the status line", async () => {
 }, 60_000);
 
 test("restart: every panel comes back and catches up, nothing lost", async () => {
+  const before = supervisor.current.instance;
+  for (const t of TRANSPORTS) await panel(t).locator(`[data-instance="${before}"]`).waitFor(WAIT);
   await controls().locator("select[name=target]").selectOption("all");
   await controls().locator("input[name=seconds]").fill("1");
   await controls().getByRole("button", { name: "Restart" }).click();
@@ -98,7 +100,10 @@ test("restart: every panel comes back and catches up, nothing lost", async () =>
     const texts = await feedTexts(t).allInnerTexts();
     expect(new Set(texts).size, `${t} shows no message twice`).toBe(texts.length);
     expect(texts).toContain("into the black hole");
+    // The panel names the instance that serves it: the restarted one.
+    await panel(t).locator(`[data-instance="${supervisor.current.instance}"]`).waitFor(WAIT);
   }
+  expect(supervisor.current.instance).not.toBe(before);
   mkdirSync(`${repo}/test-results`, { recursive: true });
   // The bar with something in force, for the docs (WIRELAB_DOCS_SCREENSHOT=1 refreshes docs/controls.png).
   await controls().locator("select[name=target]").selectOption("long-poll");

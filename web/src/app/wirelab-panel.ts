@@ -140,7 +140,11 @@ export class WirelabPanel extends LitElement {
   #status(m: TransportMonitor, error: string | undefined) {
     if (m.paused) return html`<p class="status" role="status">Paused: ${m.feed.waiting} new message${m.feed.waiting === 1 ? "" : "s"} waiting.</p>`;
     if (error) return html`<p class="status error" title=${error}>${error}</p>`;
-    return html`<p class="status muted">cursor ${m.client.cursor ?? "—"}</p>`;
+    // Which server instance answered last: a restart or a failover to another instance changes it.
+    const instance = m.client.instance;
+    return html`<p class="status muted">
+      cursor ${m.client.cursor ?? "—"} · <span data-instance=${instance ?? ""} title="the server instance serving this panel">instance ${instance ?? "—"}</span>
+    </p>`;
   }
 }
 
