@@ -16,6 +16,7 @@ import { WirelabError, refuseUpgrade } from "./errors.js";
 import { Feed } from "./feed/Feed.js";
 import { openFeedBackend, type FeedBackendInfo } from "./feed/backends.js";
 import { PresenceTracker } from "./presence/PresenceTracker.js";
+import { InstanceDirectory } from "./cluster/InstanceDirectory.js";
 import { adminRoutes } from "./http/admin.js";
 import { apiRoutes, authenticate, errorHandler, notFound, sessionRoutes } from "./http/api.js";
 import { FaultController } from "./FaultController.js";
@@ -54,6 +55,8 @@ function webRootOf(config: WirelabConfig): string | null {
 export interface WirelabHooks {
   network?: () => NetworkEmulator | null;
   restart?: (downtimeMs: number) => Promise<void>;
+  /** What an instructor's kill order does to this instance. Defaults to SIGKILL of this process. */
+  kill?: () => void;
 }
 
 export async function startWirelab(options: WirelabOptions = {}, logger?: Logger, hooks: WirelabHooks = {}): Promise<Wirelab> {
@@ -110,7 +113,13 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
   v1.use(authenticate(auth));
   apiRoutes(v1, { feed, stats, presence, maxBodyBytes: config.maxPayloadBytes });
   labRoutes(v1, new LabLibrary(config.labsDir ?? join(packageRoot(), "labs")));
-  adminRoutes(v1, { faults: () => faults, network: hooks.network ?? (() => null), maxBodyBytes: config.maxPayloadBytes });
+  adminRoutes(v1, {
+    faults: () => faults,
+    network: hooks.network ?? (() => null),
+    instances: () => directory,
+    clustered: backend.info.kind === "redis",
+    maxBodyBytes: config.maxPayloadBytes,
+  });
   for (const transport of Object.values(transports)) transport.mount(v1);
   v1.use(notFound);
   app.use("/v1", v1);
@@ -149,18 +158,33 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
     else socket.destroy();
   });
 
-  await new Promise<void>((resolveListen, reject) => {
-    server.once("error", reject);
-    server.listen(config.port, config.host, () => {
-      server.off("error", reject);
-      resolveListen();
+  try {
+    await new Promise<void>((resolveListen, reject) => {
+      server.once("error", reject);
+      server.listen(config.port, config.host, () => {
+        server.off("error", reject);
+        resolveListen();
+      });
     });
-  });
+  } catch (error) {
+    // The port is taken (or the like): let go of what was opened, Redis connections included.
+    presence.close();
+    await Promise.all(Object.values(transports).map((t) => t.close()));
+    await feed.close();
+    throw error;
+  }
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
   faults.listenOn(port);
+  const directory: InstanceDirectory = new InstanceDirectory(
+    { id: instance, url, pid: process.pid, startedAt: Date.now() },
+    backend.presence,
+    backend.control,
+    hooks.kill,
+    (error) => log.warn({ err: error }, "the instance directory could not be written"),
+  );
 
   const close = () =>
     (closing ??= (async () => {
@@ -174,6 +198,7 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
       await stopped;
       clearTimeout(grace);
       presence.close();
+      await directory.close();
       await feed.close();
     })());
 

@@ -72,6 +72,8 @@ describe("roles", () => {
       ["POST", "/admin/network/blackhole", { on: true }],
       ["POST", "/admin/network/drop", {}],
       ["DELETE", "/admin/network", {}],
+      ["GET", "/admin/instances"],
+      ["POST", "/admin/instances/x/kill", {}],
     ];
     for (const [method, path, body] of attempts) {
       const response = await call(url, learner, method, path, body);
@@ -189,6 +191,21 @@ describe("faults", () => {
       expect(c.received.map((m) => m.seq), c.transport).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     }
     expect((await supervisor.current.feed.read("lobby", 0, 50)).messages).toHaveLength(10);
+  });
+});
+
+describe("instances", () => {
+  test("a workbench on its own lists itself and refuses to be killed: it has no other instance to fail over to", async () => {
+    const server = await startServer();
+    stops.push(() => server.close());
+    const { token } = (await newSession(server.url, { name: "ms-lee" })).body;
+    const listed = await call(server.url, token, "GET", "/admin/instances");
+    expect(listed.status).toBe(200);
+    expect(listed.body).toMatchObject({ clustered: false, instances: [{ id: server.instance, url: server.url, pid: process.pid, self: true }] });
+    const kill = await call(server.url, token, "POST", `/admin/instances/${server.instance}/kill`, {});
+    expect(kill.status).toBe(409);
+    expect(kill.body.error.message).toMatch(/only an instance of a cluster/);
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
   });
 });
 

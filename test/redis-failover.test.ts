@@ -66,3 +66,30 @@ test.each(TRANSPORTS)("a %s client whose instance is killed fails over to the ot
   expect(subscriber.stats.counters.duplicates).toBe(0);
   expect(subscriber.state).toBe("open");
 });
+
+test("an instructor kills one instance through the front door: it dies with SIGKILL, the other serves on", async () => {
+  // A cluster of its own: the instances killed above stay listed until their entries expire.
+  const env = { WIRELAB_SECRET: TEST_SECRET, WIRELAB_REDIS_PREFIX: `${prefix}kill:` };
+  const servers = await Promise.all([0, 1].map(() => ServerProcess.start(["--redis", redisUrl], env)));
+  stops.push(() => Promise.all(servers.map((s) => s.stop())));
+  const ids = await Promise.all(servers.map(instanceOf));
+  const door = await FrontDoor.start(servers.map((s) => ({ host: "127.0.0.1", port: Number(new URL(s.url).port) })));
+  stops.push(() => door.close());
+  const { token } = await FeedHttp.createSession(door.url, "ms-lee");
+  const admin = (path: string, method = "GET") =>
+    fetch(`${door.url}/v1/admin${path}`, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, ...(method === "POST" && { body: "{}" }) });
+
+  // Any instance lists both (the directory is shared through Redis).
+  const listed = (await (await admin("/instances")).json()) as { clustered: boolean; instances: Array<{ id: string; pid: number }> };
+  expect(listed.clustered).toBe(true);
+  expect(listed.instances.map((i) => i.id).sort()).toEqual([...ids].sort());
+  expect(listed.instances.find((i) => i.id === ids[0])?.pid).toBe(servers[0]!.pid);
+
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => servers[0]!.child.once("exit", (_code, signal) => resolve(signal)));
+  const answer = await admin(`/instances/${ids[0]}/kill`, "POST");
+  expect(answer.status).toBe(202);
+  expect(await exited).toBe("SIGKILL");
+  expect((await admin("/instances/nobody/kill", "POST")).status).toBe(404);
+  // The survivor serves every new connection through the door.
+  expect(((await (await fetch(`${door.url}/healthz`)).json()) as { instance: string }).instance).toBe(ids[1]);
+});

@@ -8,6 +8,8 @@ import { LocalFeedBus } from "./LocalFeedBus.js";
 import { RedisFeedBus } from "./RedisFeedBus.js";
 import { RedisFeedStore } from "./RedisFeedStore.js";
 import { SqliteFeedStore } from "./SqliteFeedStore.js";
+import { LocalControlChannel, type ControlChannel } from "../cluster/InstanceDirectory.js";
+import { RedisControlChannel } from "../cluster/RedisControlChannel.js";
 import { LocalPresenceStore, type PresenceStore } from "../presence/PresenceTracker.js";
 import { RedisPresenceStore } from "../presence/RedisPresenceStore.js";
 import type { FeedBackend, FeedBus, FeedStore } from "./types.js";
@@ -29,8 +31,8 @@ export interface FeedBackendInfo {
   where: string;
 }
 
-/** The backend with what else it shares between instances: presence. */
-export type OpenFeedBackend = FeedBackend & { readonly info: FeedBackendInfo; readonly presence: PresenceStore };
+/** The backend with what else it shares between instances: presence, and orders between them. */
+export type OpenFeedBackend = FeedBackend & { readonly info: FeedBackendInfo; readonly presence: PresenceStore; readonly control: ControlChannel };
 
 export async function openFeedBackend(config: FeedBackendConfig, logger: Logger): Promise<OpenFeedBackend> {
   if (config.redisUrl === null) return embeddedBackend(config.dataFile, config.historyLimit);
@@ -40,7 +42,7 @@ export async function openFeedBackend(config: FeedBackendConfig, logger: Logger)
 /** One instance on its own: SQLite (a file, or ":memory:") and the in-process bus. */
 export function embeddedBackend(dataFile: string, historyLimit: number, bus: FeedBus = new LocalFeedBus()): OpenFeedBackend {
   const store = new SqliteFeedStore(dataFile, historyLimit);
-  return { store, bus, ready: true, presence: new LocalPresenceStore(), info: { kind: "sqlite", where: dataFile === ":memory:" ? "memory" : dataFile } };
+  return { store, bus, ready: true, presence: new LocalPresenceStore(), control: new LocalControlChannel(), info: { kind: "sqlite", where: dataFile === ":memory:" ? "memory" : dataFile } };
 }
 
 /** Reconnect delays: exponential from 50 ms to 2 s, with full jitter so a cluster does not reconnect in step. */
@@ -53,6 +55,7 @@ export class RedisFeedBackend implements OpenFeedBackend {
   readonly bus: FeedBus;
   readonly info: FeedBackendInfo;
   readonly presence: PresenceStore;
+  readonly control: ControlChannel;
 
   private constructor(
     private readonly redis: Redis,
@@ -66,6 +69,8 @@ export class RedisFeedBackend implements OpenFeedBackend {
     this.bus = new RedisFeedBus(subscriber, prefix, (error, room) => logger.error({ err: error, room }, "Redis SUBSCRIBE failed"));
     this.info = { kind: "redis", where: url };
     this.presence = new RedisPresenceStore(redis, prefix);
+    // The bus's subscriber connection carries the control channel too; the bus ignores its messages.
+    this.control = new RedisControlChannel(redis, subscriber, prefix);
   }
 
   static async connect(url: string, prefix: string, historyLimit: number, logger: Logger): Promise<RedisFeedBackend> {

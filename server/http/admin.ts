@@ -7,6 +7,7 @@ import { z } from "zod";
 import { ERROR_CODES, TRANSPORTS, describeIssues } from "../../web/src/protocol/index.js";
 import { WirelabError, badRequest } from "../errors.js";
 import type { FaultController } from "../FaultController.js";
+import type { InstanceDirectory } from "../cluster/InstanceDirectory.js";
 import { DROP_MODES, PRESETS, parseConditions, type NetworkEmulator } from "../netem/index.js";
 import { jsonBody, requireInstructor } from "./api.js";
 
@@ -34,7 +35,15 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
 
 export function adminRoutes(
   router: Router,
-  deps: { faults: () => FaultController; network: () => NetworkEmulator | null; maxBodyBytes: number },
+  deps: {
+    faults: () => FaultController;
+    network: () => NetworkEmulator | null;
+    /** The cluster's instances (this one alone without Redis). */
+    instances: () => InstanceDirectory;
+    /** True when the instances share a feed (Redis), so one can die while the others serve. */
+    clustered: boolean;
+    maxBodyBytes: number;
+  },
 ): void {
   const admin = router;
   const guard = [requireInstructor, jsonBody(deps.maxBodyBytes)];
@@ -58,6 +67,25 @@ export function adminRoutes(
       canRestart: faults.canRestart,
       network: network ? { url: network.url, ...network.conditions() } : null,
     });
+  });
+
+  admin.get("/admin/instances", requireInstructor, async (_req, res) => {
+    const directory = deps.instances();
+    const instances = await directory.list();
+    res.json({ clustered: deps.clustered, instances: instances.map((i) => ({ ...i, self: i.id === directory.info.id })) });
+  });
+
+  // A real process death (SIGKILL), not a graceful close: the lesson is the failover.
+  admin.post("/admin/instances/:id/kill", ...guard, async (req, res) => {
+    if (!deps.clustered) {
+      throw new WirelabError(409, ERROR_CODES.unavailable, "only an instance of a cluster (--redis) can be killed: its clients need another to go to; use restart");
+    }
+    const directory = deps.instances();
+    const id = String(req.params.id);
+    if (!(await directory.list()).some((i) => i.id === id)) throw new WirelabError(404, ERROR_CODES.notFound, `no instance ${id.slice(0, 40)} in this cluster`);
+    res.status(202).json({ killing: id });
+    // After the answer has left: the instance may be this very one.
+    res.once("finish", () => void directory.order({ kill: id }));
   });
 
   admin.post("/admin/drop", ...guard, (req, res) => {

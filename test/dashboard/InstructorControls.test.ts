@@ -25,6 +25,8 @@ describe("InstructorControls", () => {
     expect(controls.presets).toEqual(expect.arrayContaining(["none", "slow-3g", "flaky-wifi", "offline"]));
     expect(controls.describe()).toEqual([{ text: "network: no emulation", calm: true }]);
     expect(controls.status?.canRestart).toBe(true);
+    // On its own, the workbench is no cluster: nothing to kill, the bar shows no instances.
+    expect(controls.instances).toMatchObject({ clustered: false, instances: [{ id: supervisor.current.instance, self: true }] });
     expect(changes).toBeGreaterThan(0);
   });
 

@@ -138,12 +138,34 @@ export class WirelabControls extends LitElement {
           <button type="button" @click=${() => c.stall(this.#seconds())} title="Block the event loop: nothing moves, heartbeats included">Stall</button>
           <button type="button" @click=${() => c.restart(Math.min(this.#seconds(), 60))} ?disabled=${!c.status?.canRestart} title="Restart in place; history survives with the SQLite store">Restart</button>
         </fieldset>
+        ${this.#instances(busy)}
       </form>
       <p class="status" role="status">
         ${facts.map((f) => html`<span class="fact ${f.calm ? "calm" : ""}">${f.text}</span>`)}
         <span class="said ${c.message?.kind ?? ""}" title=${c.message?.text ?? ""}>${c.busy ? `${c.busy}…` : (c.message?.text ?? "")}</span>
         <span class="where muted">${hasNetwork ? `panels connect through the emulator at ${this.feedUrl}` : "panels connect directly"}</span>
       </p>`;
+  }
+
+  /** Only for a cluster (--redis): one instance can die while the others serve its panels. */
+  #instances(busy: boolean) {
+    const cluster = this.controls?.instances;
+    if (!cluster?.clustered) return html``;
+    return html`<fieldset ?disabled=${busy}>
+      <legend>Instances (${cluster.instances.length})</legend>
+      <label
+        >instance
+        <select name="instance">
+          ${cluster.instances.map((i) => html`<option value=${i.id}>${i.id} · pid ${i.pid}</option>`)}
+        </select>
+      </label>
+      <button type="button" @click=${this.#kill} title="SIGKILL the instance: no goodbye, its panels fail over to another">Kill instance</button>
+    </fieldset>`;
+  }
+
+  #kill(): void {
+    const id = this.renderRoot.querySelector<HTMLSelectElement>("select[name=instance]")?.value;
+    if (id) void this.controls?.killInstance(id);
   }
 
   #seconds(): number {

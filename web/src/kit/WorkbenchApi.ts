@@ -11,6 +11,22 @@ export interface AdminStatus {
   network: { url: string; default: unknown; transports: Record<string, unknown>; blackhole: { all: boolean; transports: TransportName[] } } | null;
 }
 
+/** One instance of the workbench, as GET /v1/admin/instances lists it. */
+export interface InstanceInfo {
+  id: string;
+  url: string;
+  pid: number;
+  startedAt: number;
+  /** The instance that answered this call. */
+  self: boolean;
+}
+
+export interface InstancesStatus {
+  /** Instances share a feed (Redis): one can be killed while the others serve. */
+  clustered: boolean;
+  instances: InstanceInfo[];
+}
+
 export interface PresetInfo {
   description: string;
   source: string;
@@ -60,6 +76,15 @@ export class WorkbenchApi {
 
   drop(transport: TransportName | "all"): Promise<{ dropped: Partial<Record<TransportName, number>> }> {
     return this.#call("POST", "/v1/admin/drop", { transport });
+  }
+
+  instances(): Promise<InstancesStatus> {
+    return this.#call("GET", "/v1/admin/instances");
+  }
+
+  /** SIGKILL one instance of a cluster: a real process death, its clients fail over. */
+  killInstance(id: string): Promise<unknown> {
+    return this.#call("POST", `/v1/admin/instances/${encodeURIComponent(id)}/kill`, {});
   }
 
   restart(downtimeMs: number): Promise<unknown> {

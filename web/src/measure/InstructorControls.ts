@@ -3,7 +3,7 @@
  * the status back, and keeps a one-line account of what happened for the view. DOM-free.
  */
 import { Emitter } from "../kit/Emitter.js";
-import type { AdminStatus, NetworkStatus, WorkbenchApi } from "../kit/WorkbenchApi.js";
+import type { AdminStatus, InstancesStatus, NetworkStatus, WorkbenchApi } from "../kit/WorkbenchApi.js";
 import { TRANSPORTS, type TransportName } from "../protocol/index.js";
 
 export type Target = TransportName | "all";
@@ -24,6 +24,7 @@ const scope = (target: Target) => (target === "all" ? "every transport" : target
 export class InstructorControls extends Emitter<InstructorControlsEvents> {
   #status: AdminStatus | null = null;
   #network: NetworkStatus | null = null;
+  #instances: InstancesStatus | null = null;
   #busy: string | null = null;
   #message: ControlsMessage | null = null;
 
@@ -51,6 +52,11 @@ export class InstructorControls extends Emitter<InstructorControlsEvents> {
     return this.#message;
   }
 
+  /** The cluster's instances, when the workbench runs as one (null before the first read). */
+  get instances(): InstancesStatus | null {
+    return this.#instances;
+  }
+
   get presets(): string[] {
     return Object.keys(this.#network?.presets ?? {});
   }
@@ -60,6 +66,7 @@ export class InstructorControls extends Emitter<InstructorControlsEvents> {
     try {
       this.#status = await this.api.status();
       this.#network = this.#status.network ? await this.api.network() : null;
+      this.#instances = await this.api.instances();
     } catch (error) {
       this.#say("error", `Could not read the controls: ${(error as Error).message}`);
     }
@@ -127,6 +134,13 @@ export class InstructorControls extends Emitter<InstructorControlsEvents> {
 
   stall(seconds: number): Promise<void> {
     return this.#act("stalling", `The server's event loop is blocked for ${seconds} s`, () => this.api.stall(seconds * 1000));
+  }
+
+  /** Kill one instance of the cluster (SIGKILL); the panels it served fail over to another. */
+  async killInstance(id: string): Promise<void> {
+    await this.#act("killing", `Instance ${id} killed (SIGKILL): its clients fail over`, () => this.api.killInstance(id), false);
+    // A dead instance stays listed until its entry expires (15 s); read again after that.
+    this.#refreshAfter(16_000);
   }
 
   async restart(downtimeSeconds: number): Promise<void> {
