@@ -15,8 +15,8 @@ const LABS_DIR = new URL("../labs/", import.meta.url).pathname;
 const labFiles = readdirSync(LABS_DIR).filter((f) => /^\d\d-.*\.md$/.test(f));
 
 describe("the labs in labs/", () => {
-  test("there are eight", () => {
-    expect(labFiles).toHaveLength(8);
+  test("there are nine", () => {
+    expect(labFiles).toHaveLength(9);
   });
 
   test.each(labFiles)("%s loads through the schema", (file) => {
@@ -37,6 +37,8 @@ const VALID = `title: T\nsummary: S\nscenario:\n  phases:\n    - idle: 1s\n`;
 describe("broken lab files get errors that name the file, the field and the fix", () => {
   test.each([
     ["no front matter", "01-x.md", "# just text", /01-x\.md: start the file with YAML front matter/],
+    ["a kill with one instance", "01-x.md", minimal("title: T\nsummary: S\nscenario:\n  phases:\n    - kill: busiest"), /01-x\.md: scenario\.instances: a kill phase needs at least 2 instances/],
+    ["a kill of what", "01-x.md", minimal("title: T\nsummary: S\nscenario:\n  instances: 2\n  phases:\n    - kill: everyone"), /scenario\.phases\[0\]\.kill: must be "busiest"/],
     ["bad YAML", "01-x.md", "---\ntitle: [unclosed\n---\n", /01-x\.md: front matter: is not valid YAML/],
     ["bad file name", "lab one.md", minimal(VALID), /the file name must look like "NN-slug\.md"/],
     ["missing title", "01-x.md", minimal(`summary: S\nscenario:\n  phases:\n    - idle: 1s`), /title: must be text/],

@@ -12,7 +12,9 @@ import type { CheckpointEvaluation } from "../../web/src/lab/checkpoints.js";
 import type { EventSourceConstructor, WebSocketConstructor } from "../../web/src/kit/index.js";
 import { LabLibrary } from "../LabLibrary.js";
 import { packageRoot } from "../paths.js";
+import { randomBytes } from "node:crypto";
 import { ServerProcess } from "../ServerProcess.js";
+import { Cluster, parseClusterArgs } from "./cluster.js";
 import { ProgressLine, formatNumber, formatTable } from "../terminal.js";
 import { UsageError } from "./UsageError.js";
 
@@ -60,14 +62,22 @@ export async function labCommand(args: string[]): Promise<number> {
   const timeScale = values["time-scale"] === undefined ? 1 : positiveNumber("--time-scale", values["time-scale"], false);
   const lab = await library.load(id);
 
-  let server: ServerProcess | null = null;
+  let server: { stop(): Promise<void> } | null = null;
   let baseUrl = values.url;
   let feedUrl = values["network-url"];
   let token: string | undefined;
-  if (!baseUrl) {
-    server = await ServerProcess.start();
-    baseUrl = server.url;
-    feedUrl ??= server.networkUrl ?? undefined;
+  if (!baseUrl && lab.scenario.instances > 1) {
+    // A cluster of its own, on the machine's Redis (or WIRELAB_REDIS), under keys of its own.
+    const options = parseClusterArgs(["--instances", String(lab.scenario.instances), "--port", "0"]);
+    if (options === "help") throw new Error("unreachable");
+    const cluster = await Cluster.start(options, { ...process.env, WIRELAB_REDIS_PREFIX: `wirelab-lab-${randomBytes(4).toString("hex")}:` });
+    server = cluster;
+    baseUrl = feedUrl = cluster.door.url;
+  } else if (!baseUrl) {
+    const single = await ServerProcess.start();
+    server = single;
+    baseUrl = single.url;
+    feedUrl ??= single.networkUrl ?? undefined;
   } else {
     const key = process.env.WIRELAB_INSTRUCTOR_KEY;
     const response = await fetch(new URL("/v1/session", baseUrl), {

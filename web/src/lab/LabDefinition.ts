@@ -29,7 +29,7 @@ export const METRICS = [
 ] as const;
 export type Metric = (typeof METRICS)[number];
 
-export const PHASE_KINDS = ["idle", "send", "burst", "drop", "restart", "network", "blackhole", "refuse", "stall", "settle", "jitter"] as const;
+export const PHASE_KINDS = ["idle", "send", "burst", "drop", "restart", "kill", "network", "blackhole", "refuse", "stall", "settle", "jitter"] as const;
 export type PhaseKind = (typeof PHASE_KINDS)[number];
 
 /** One step of a scenario, with every duration in ms. */
@@ -40,6 +40,8 @@ export type Phase = { name: string } & (
   | { kind: "burst"; count: number; via?: TransportName }
   | { kind: "drop"; transport: TransportName | "all" }
   | { kind: "restart"; downtimeMs: number }
+  /** SIGKILL the cluster instance that serves the most of the lab's clients. */
+  | { kind: "kill" }
   | { kind: "network"; conditions: unknown; transport?: TransportName }
   | { kind: "blackhole"; ms: number; transport?: TransportName }
   | { kind: "refuse"; ms: number }
@@ -80,6 +82,8 @@ export interface Scenario {
   requestTimeoutMs: number;
   /** Network conditions at the start (a preset name or conditions), or none. */
   network?: unknown;
+  /** Instances the lab needs: 1 for any workbench; more for a cluster on Redis (the CLI starts one). */
+  instances: number;
   phases: Phase[];
   /** How long to wait at the end for late messages before counting what was lost. */
   settleMs: number;
@@ -128,6 +132,7 @@ const phaseSchemas = {
   restart: z.union([z.literal(true), z.strictObject({ downtime: duration.transform(ms).optional() })], {
     error: 'must be true or { downtime: "1s" }',
   }),
+  kill: z.literal("busiest", { error: 'must be "busiest": the instance serving the most of the lab\'s clients' }),
   network: z.union([z.string(), z.looseObject({ transport: transport.optional() })], { error: "must be a preset name or conditions" }),
   blackhole: z.strictObject({ for: duration.transform(ms), transport: transport.optional() }),
   refuse: duration.transform(ms),
@@ -168,6 +173,8 @@ function toPhase(kind: PhaseKind, value: unknown, name: string): Phase {
     }
     case "jitter":
       return { kind, name, on: v };
+    case "kill":
+      return { kind, name };
   }
 }
 
@@ -199,6 +206,7 @@ const frontMatterSchema = z.strictObject({
       .strictObject({ base: duration.transform(ms).default(500), cap: duration.transform(ms).default(30_000), jitter: z.boolean().default(true) })
       .default({ base: 500, cap: 30_000, jitter: true }),
     network: z.unknown().optional(),
+    instances: z.int("must be a whole number").min(1, "must be at least 1").max(8, "must be at most 8").default(1),
     settle: duration.transform(ms).default(5_000),
     phases: z.array(z.unknown(), { error: "must be a list of phases" }).min(1, "must list at least one phase"),
   }),
@@ -284,6 +292,9 @@ export function parseLab(file: string, text: string): LabDefinition {
     }
   });
   for (const phase of phases) {
+    if (phase.kind === "kill" && fm.scenario.instances < 2) {
+      problems.push({ field: "scenario.instances", message: "a kill phase needs at least 2 instances, or nobody is left to fail over to" });
+    }
     if ("via" in phase && phase.via && !fm.scenario.transports.includes(phase.via)) {
       problems.push({ field: "scenario.phases", message: `a phase sends via ${phase.via}, which is not in scenario.transports` });
     }
@@ -305,6 +316,7 @@ export function parseLab(file: string, text: string): LabDefinition {
       requestTimeoutMs: s.requestTimeout,
       backoff: { baseMs: s.backoff.base, capMs: s.backoff.cap, jitter: s.backoff.jitter },
       ...(s.network !== undefined && { network: s.network }),
+      instances: s.instances,
       phases,
       settleMs: s.settle,
     },
@@ -326,7 +338,7 @@ function defaultPhaseName(kind: PhaseKind, value: unknown): string {
   return `${kind}${detail}`;
 }
 
-const ADMIN_PHASES: ReadonlySet<PhaseKind> = new Set(["drop", "restart", "network", "blackhole", "refuse", "stall"]);
+const ADMIN_PHASES: ReadonlySet<PhaseKind> = new Set(["drop", "restart", "kill", "network", "blackhole", "refuse", "stall"]);
 
 /** Does the lab change the network or the server? Then only an instructor session may run it. */
 export function labNeedsInstructor(lab: LabDefinition): boolean {

@@ -107,6 +107,15 @@ export class LabRunner extends Emitter<LabRunnerEvents> {
         throw new Error(`lab ${this.lab.id} changes the network or the server and needs an instructor session: ${error.message}`);
       });
     }
+    if (scenario.instances > 1) {
+      const { clustered, instances } = await api.instances();
+      if (!clustered || instances.length < scenario.instances) {
+        throw new Error(
+          `lab ${this.lab.id} needs a cluster of ${scenario.instances} instances on Redis, this workbench has ${clustered ? instances.length : "one, on its own"}: ` +
+            `start one with \`wirelab cluster --instances ${scenario.instances}\`, or run the lab from the command line (wirelab lab run ${this.lab.id}), which starts its own`,
+        );
+      }
+    }
     const touchesNetwork = labTouchesNetwork(this.lab);
     const sender = new FeedHttp({
       baseUrl: this.#env.baseUrl,
@@ -282,6 +291,8 @@ export class LabRunner extends Emitter<LabRunnerEvents> {
         }
         return;
       }
+      case "kill":
+        return this.#killBusiest(api);
       case "network":
         await api.setNetwork(phase.conditions, phase.transport);
         return;
@@ -313,6 +324,18 @@ export class LabRunner extends Emitter<LabRunnerEvents> {
         this.#jitter = phase.on;
         return;
     }
+  }
+
+  /** SIGKILL the instance serving the most receivers, so the failover is the lesson. */
+  async #killBusiest(api: WorkbenchApi): Promise<void> {
+    const { instances } = await api.instances();
+    const served = new Map<string, number>();
+    for (const r of this.#receivers) if (r.client.instance) served.set(r.client.instance, (served.get(r.client.instance) ?? 0) + 1);
+    const target = instances
+      .filter((i) => served.has(i.id))
+      .sort((a, b) => served.get(b.id)! - served.get(a.id)!)[0];
+    if (!target) throw new Error("no instance of the cluster serves the lab's clients");
+    await api.killInstance(target.id);
   }
 
   async #send(sender: FeedHttp, via: TransportName | undefined): Promise<void> {

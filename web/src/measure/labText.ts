@@ -24,6 +24,8 @@ export function describePhase(phase: Phase): string {
       return `the server cuts ${phase.transport === "all" ? "every open connection" : `every ${phase.transport} connection`}`;
     case "restart":
       return `the server restarts (down ${formatDuration(phase.downtimeMs)})`;
+    case "kill":
+      return "the instance serving the most clients is killed (SIGKILL); its clients fail over";
     case "network":
       return `network: ${describeConditions(phase.conditions)}${only(phase.transport)}`;
     case "blackhole":
