@@ -12,6 +12,7 @@ import { validateReport, type BenchReport } from "../server/bench/BenchReport.js
 import { UsageError, parseBenchArgs } from "../server/bench/options.js";
 import { TRANSPORTS } from "../web/src/protocol/index.js";
 import { tempDir } from "./helpers.js";
+import { redisForTests } from "./redis.js";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const BIN = join(ROOT, "bin", "wirelab.js");
@@ -86,6 +87,28 @@ describe("wirelab bench --quick", () => {
     }
   }, 120_000);
 
+  test("two instances on Redis against two Socket.IO servers on its Redis adapter: nothing lost across instances", async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const jsonFile = join(dir, "cluster.json");
+      const redis = await redisForTests();
+      const run = await bench(["--quick", "--instances", "2", "--redis", redis.url, "--peer", "socket.io-redis", "--scenario", "fanout", "--transports", "sse,websocket", "--json", jsonFile]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).toContain(`2 instances on ${redis.url}, the sender on the first`);
+      const cluster = JSON.parse(await readFile(jsonFile, "utf8")) as BenchReport;
+      expect(validateReport(cluster)).toEqual([]);
+      expect(cluster.parameters).toMatchObject({ instances: 2, peer: "socket.io-redis" });
+      const fanout = cluster.scenarios[0]!;
+      for (const t of [...fanout.transports, fanout.peer!]) {
+        expect(t.delivered, `${t.servedBy}/${t.transport}`).toBe(t.expected);
+        expect(t.lost + t.duplicated).toBe(0);
+      }
+    } finally {
+      cleanup();
+      await (await redisForTests()).stop();
+    }
+  }, 120_000);
+
   test("a usage error exits 2 before anything starts", async () => {
     const run = await bench(["--transports", "carrier-pigeon"]);
     expect(run.code).toBe(2);
@@ -152,6 +175,17 @@ describe("bench options", () => {
     // 25,000 connections at once need two workers' worth and two loopback source addresses.
     expect(p.workers).toBe(5);
     expect(p.sourceAddresses).toEqual(["127.0.0.1", "127.0.0.2"]);
+  });
+
+  test("several instances share a Redis; the Redis peer needs them", () => {
+    const parsed = parseBenchArgs(["--instances", "2", "--peer", "socket.io-redis", "--redis", "redis://127.0.0.1:6390"], 2);
+    if (parsed === "help") throw new Error("unexpected help");
+    expect(parsed.parameters).toMatchObject({ instances: 2, redisUrl: "redis://127.0.0.1:6390", peer: "socket.io-redis" });
+    const single = parseBenchArgs([], 2);
+    if (single === "help") throw new Error("unexpected help");
+    expect(single.parameters).toMatchObject({ instances: 1, redisUrl: null });
+    expect(() => parseBenchArgs(["--peer", "socket.io-redis"], 2)).toThrow(/needs --instances 2/);
+    expect(() => parseBenchArgs(["--instances", "2", "--redis", "localhost"], 2)).toThrow(/--redis must start with redis:\/\//);
   });
 
   test("impossible values are usage errors", () => {

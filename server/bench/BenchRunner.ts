@@ -13,9 +13,11 @@ import { FeedHttp } from "../../web/src/kit/FeedHttp.js";
 import { ServerProcess } from "../ServerProcess.js";
 import type { BenchLatency, BenchReport, BenchTransportResult, Distribution, MachineInfo, MemorySample, ScenarioResult, ServedBy, ServerUsage } from "./BenchReport.js";
 import { validateReport } from "./BenchReport.js";
-import type { BenchParameters, ScenarioInfo, ScenarioName } from "./options.js";
+import type { BenchParameters, PeerName, ScenarioInfo, ScenarioName } from "./options.js";
 import { PeerProcess } from "./peer/PeerProcess.js";
-import { openFilesLimit, sampleProcess, slope, type ProcessSample } from "./ProcessProbe.js";
+import { openFilesLimit, sampleProcesses, slope, type ProcessSample } from "./ProcessProbe.js";
+import { randomBytes } from "node:crypto";
+import { Redis } from "ioredis";
 import { MEASURED_MARK, WARMUP_MARK, groupOf, preciseNow, type ConnectSpec, type GroupResult } from "./protocol.js";
 import { Publisher, peerTarget, wirelabTarget, type SendTarget } from "./Publisher.js";
 import { WorkerPool } from "./WorkerPool.js";
@@ -36,11 +38,15 @@ const CDF_PERCENTILES = [0, 5, 10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 95, 9
 const SHORT: Record<TransportName, string> = { "short-poll": "sp", "long-poll": "lp", sse: "sse", websocket: "ws" };
 const TIMELINE_MS = 500;
 
-/** A server under test: wirelab's ServerProcess or a peer. */
+/** A server under test: wirelab's ServerProcess or a peer — or several instances of one, sharing Redis. */
 interface Target {
   servedBy: ServedBy;
-  pid: number;
+  /** Every instance's process; figures add them up. */
+  pids: number[];
+  /** Where the sender and the stats go: the first instance. */
   url: string;
+  /** Where receivers connect, spread round robin. */
+  urls: string[];
   token: string;
   send: SendTarget;
   stats(): Promise<StatsResponse | null>;
@@ -125,7 +131,8 @@ export class BenchRunner extends Emitter<BenchRunnerEvents> {
     const label = (phase: string) => `${name} · ${what} · ${phase}`;
     this.#progress(0, label("starting the server"));
     const memoryStore = this.#p.store === "memory" && !info.restart;
-    const target = servedBy === "wirelab" ? await startWirelab(this.#p.profileDir, memoryStore) : await startPeer(this.#profileArgs());
+    const cluster = { instances: this.#p.instances, redisUrl: this.#p.redisUrl };
+    const target = servedBy === "wirelab" ? await startWirelab(this.#p.profileDir, memoryStore, cluster) : await startPeer(this.#p.peer ?? "socket.io", this.#profileArgs(), cluster);
     try {
       const rooms = Array.from({ length: info.rooms }, (_, i) => `${name.slice(0, 12)}-${i}`);
       // --- connect, in memory steps (one transport after another when together) ---
@@ -135,7 +142,7 @@ export class BenchRunner extends Emitter<BenchRunnerEvents> {
       let client = 0;
       for (const transport of transports) {
         const total = p.clients[transport];
-        const baseline = sampleProcess(target.pid);
+        const baseline = sampleProcesses(target.pids);
         const samples: MemorySample[] = baseline ? [{ connections: 0, rssBytes: baseline.rssBytes }] : [];
         const outcome = { ms: [] as number[], allMs: 0, failed: 0 };
         let opened = 0;
@@ -155,7 +162,7 @@ export class BenchRunner extends Emitter<BenchRunnerEvents> {
           opened += count;
           // Let the server settle (parked polls re-parked, buffers freed) before reading its memory.
           await sleep(p.quick ? 150 : 750);
-          const sample = sampleProcess(target.pid);
+          const sample = sampleProcesses(target.pids);
           if (sample) samples.push({ connections: opened, rssBytes: sample.rssBytes });
         }
         memory.set(transport, samples);
@@ -164,7 +171,7 @@ export class BenchRunner extends Emitter<BenchRunnerEvents> {
 
       // --- warm-up and the measured window ---
       const statsBefore = await target.stats();
-      const cpuBefore = sampleProcess(target.pid);
+      const cpuBefore = sampleProcesses(target.pids);
       await pool.mark();
       const publisher = new Publisher(target.send, p.size, `${SHORT[transports[0]!]}${name.slice(0, 3)}-`);
       const schedule = { rooms, rate: info.rate, burstSize: info.burstSize, burstIntervalMs: p.burstIntervalMs, messages: null };
@@ -197,7 +204,7 @@ export class BenchRunner extends Emitter<BenchRunnerEvents> {
       for (const room of rooms) latest[room] = await retry(() => target.send.latest(room));
       const groups = await pool.collect(latest, p.settleMs, info.restart);
       timeline.stop();
-      const cpuAfter = sampleProcess(target.pid);
+      const cpuAfter = sampleProcesses(target.pids);
       const statsAfter = await target.stats();
       if (publisher.failures > 0) this.#failures.push(`${name}/${what}: ${publisher.failures} send(s) never acknowledged: ${publisher.errors.join("; ")}`);
 
@@ -275,7 +282,8 @@ export class BenchRunner extends Emitter<BenchRunnerEvents> {
     for (let i = first; i < first + count; i++) {
       const worker = i % p.workers;
       const address = p.sourceAddresses[Math.floor(i / p.workers) % p.sourceAddresses.length]!;
-      const key = `${worker}|${address}`;
+      const baseUrl = target.urls[i % target.urls.length]!;
+      const key = `${worker}|${address}|${baseUrl}`;
       let entry = byKey.get(key);
       if (!entry) {
         entry = {
@@ -283,7 +291,7 @@ export class BenchRunner extends Emitter<BenchRunnerEvents> {
           spec: {
             servedBy,
             transport,
-            baseUrl: target.url,
+            baseUrl,
             token: target.token,
             rooms: [],
             sourceAddress: address,
@@ -302,29 +310,65 @@ export class BenchRunner extends Emitter<BenchRunnerEvents> {
   }
 }
 
-async function startWirelab(profileDir: string | null, memoryStore: boolean): Promise<Target> {
+interface ClusterShape {
+  instances: number;
+  redisUrl: string | null;
+}
+
+/** Every instance on the same Redis under keys of this run only, with one session secret. */
+function clusterEnv(cluster: ClusterShape): Record<string, string> {
+  if (cluster.redisUrl === null) return {};
+  return { WIRELAB_SECRET: randomBytes(32).toString("base64url"), WIRELAB_REDIS_PREFIX: `wirelab-bench-${randomBytes(4).toString("hex")}:` };
+}
+
+/** Leave a shared Redis as the run found it: delete the keys under this run's prefix. */
+async function deleteRedisKeys(url: string, pattern: string): Promise<void> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: () => null });
+  redis.on("error", () => {});
+  try {
+    for (let cursor = "0"; ; ) {
+      const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+      if (keys.length > 0) await redis.del(...keys);
+      if ((cursor = next) === "0") break;
+    }
+  } catch {
+    // Redis went away: nothing left to tidy.
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function startWirelab(profileDir: string | null, memoryStore: boolean, cluster: ClusterShape): Promise<Target> {
   // NODE_OPTIONS may not carry --cpu-prof: a preloaded module runs the profiler instead.
   const preload = fileURLToPath(new URL("./profilePreload.js", import.meta.url));
-  const env = profileDir
-    ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --import=${pathToFileURL(preload).href}`.trim(), WIRELAB_PROFILE_DIR: resolve(profileDir) }
-    : {};
+  const env: Record<string, string> = {
+    ...(profileDir && { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --import=${pathToFileURL(preload).href}`.trim(), WIRELAB_PROFILE_DIR: resolve(profileDir) }),
+    ...clusterEnv(cluster),
+  };
   // No network emulator: the clients talk to the server directly.
-  const server = await ServerProcess.start(["--network-port", "off", ...(memoryStore ? ["--memory"] : [])], env);
+  const store = cluster.redisUrl !== null ? ["--redis", cluster.redisUrl] : memoryStore ? ["--memory"] : [];
+  const servers: ServerProcess[] = [];
   try {
+    for (let i = 0; i < cluster.instances; i++) servers.push(await ServerProcess.start(["--network-port", "off", ...store], env));
+    const server = servers[0]!;
     const token = (await FeedHttp.createSession(server.url, "bench")).token;
     const sender = (await FeedHttp.createSession(server.url, "bench-sender")).token;
     const headers = { authorization: `Bearer ${token}` };
+    const statsOf = async (url: string) => {
+      const response = await fetch(`${url}/v1/stats`, { headers }).catch(() => null);
+      return response?.ok ? ((await response.json()) as StatsResponse) : null;
+    };
     return {
       servedBy: "wirelab",
-      pid: server.pid,
+      pids: servers.map((s) => s.pid),
       url: server.url,
+      urls: servers.map((s) => s.url),
       token,
       send: wirelabTarget(server.url, sender),
-      stats: async () => {
-        const response = await fetch(`${server.url}/v1/stats`, { headers }).catch(() => null);
-        return response?.ok ? ((await response.json()) as StatsResponse) : null;
-      },
+      // Each instance counts its own traffic: the cluster's is the sum.
+      stats: async () => mergeStats(await Promise.all(servers.map((s) => statsOf(s.url)))),
       restart: async (downtimeMs) => {
+        // With several instances, the first one restarts; its clients come back to it or to another.
         const response = await fetch(`${server.url}/v1/admin/restart`, {
           method: "POST",
           headers: { ...headers, "content-type": "application/json" },
@@ -341,27 +385,59 @@ async function startWirelab(profileDir: string | null, memoryStore: boolean): Pr
           await sleep(50);
         }
       },
-      stop: () => server.stop(),
+      stop: async () => {
+        await Promise.all(servers.map((s) => s.stop()));
+        if (cluster.redisUrl !== null) await deleteRedisKeys(cluster.redisUrl, `${env.WIRELAB_REDIS_PREFIX}*`);
+      },
     };
   } catch (error) {
-    await server.stop();
+    await Promise.all(servers.map((s) => s.stop()));
     throw error;
   }
 }
 
-async function startPeer(nodeFlags: string[]): Promise<Target> {
-  const peer = await PeerProcess.start("socket.io", nodeFlags);
+/** Several instances' counters as one server's; null when any instance did not answer. */
+function mergeStats(all: Array<StatsResponse | null>): StatsResponse | null {
+  if (all.some((s) => s === null)) return null;
+  const [first, ...rest] = all as StatsResponse[];
+  const merged: StatsResponse = structuredClone(first!);
+  const add = (into: StatsResponse["api"], from: StatsResponse["api"]) => {
+    for (const key of Object.keys(into) as Array<keyof StatsResponse["api"]>) into[key] += from[key];
+  };
+  for (const s of rest) {
+    add(merged.api, s.api);
+    for (const t of Object.keys(merged.transports) as TransportName[]) add(merged.transports[t], s.transports[t]);
+  }
+  return merged;
+}
+
+async function startPeer(name: PeerName, nodeFlags: string[], cluster: ClusterShape): Promise<Target> {
+  // socket.io-redis: that many Socket.IO servers on one Redis Streams adapter; socket.io: one.
+  const count = name === "socket.io-redis" ? cluster.instances : 1;
+  const stream = `wirelab-bench-sio-${randomBytes(4).toString("hex")}`;
+  const env = name === "socket.io-redis" ? { WIRELAB_PEER_REDIS: cluster.redisUrl ?? "redis://127.0.0.1:6379", WIRELAB_PEER_STREAM: stream } : {};
+  const peers: PeerProcess[] = [];
+  try {
+    for (let i = 0; i < count; i++) peers.push(await PeerProcess.start(name, nodeFlags, env));
+  } catch (error) {
+    await Promise.all(peers.map((p) => p.stop()));
+    throw error;
+  }
   return {
     servedBy: "socket.io",
-    pid: peer.pid,
-    url: peer.url,
+    pids: peers.map((p) => p.pid),
+    url: peers[0]!.url,
+    urls: peers.map((p) => p.url),
     token: "",
-    send: peerTarget(peer.url),
+    send: peerTarget(peers[0]!.url),
     stats: async () => null,
     restart: async () => {
       throw new Error("the peer cannot restart in place");
     },
-    stop: () => peer.stop(),
+    stop: async () => {
+      await Promise.all(peers.map((p) => p.stop()));
+      if (env.WIRELAB_PEER_REDIS) await deleteRedisKeys(env.WIRELAB_PEER_REDIS, `${stream}*`);
+    },
   };
 }
 

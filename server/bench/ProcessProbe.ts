@@ -31,6 +31,13 @@ export function sampleProcess(pid: number): ProcessSample | null {
 }
 
 /** The soft limit on open files of this process (connections need one each), or null. */
+/** Several processes as one (the instances of a cluster): CPU and memory added up. */
+export function sampleProcesses(pids: readonly number[]): ProcessSample | null {
+  const samples = pids.map(sampleProcess);
+  if (samples.some((s) => s === null)) return null;
+  return samples.reduce((a, b) => ({ cpuSeconds: a!.cpuSeconds + b!.cpuSeconds, rssBytes: a!.rssBytes + b!.rssBytes, peakRssBytes: a!.peakRssBytes + b!.peakRssBytes }))!;
+}
+
 export function openFilesLimit(): number | null {
   try {
     const limits = readFileSync("/proc/self/limits", "utf8");

@@ -11,7 +11,8 @@ export { UsageError };
 export const SCENARIOS = ["steady", "burst", "fanout", "connect-storm", "reconnect-storm", "hold"] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
-export const PEERS = ["socket.io"] as const;
+/** socket.io: one Socket.IO 4 server; socket.io-redis: --instances of them on @socket.io/redis-streams-adapter. */
+export const PEERS = ["socket.io", "socket.io-redis"] as const;
 export type PeerName = (typeof PEERS)[number];
 
 export interface ScenarioInfo {
@@ -82,6 +83,10 @@ export interface BenchParameters {
   /** Run every transport at once in every scenario (always for hold). */
   together: boolean;
   peer: PeerName | null;
+  /** Server instances (and peer servers) per run: more than 1 share one Redis, receivers are spread over all, the sender uses the first. */
+  instances: number;
+  /** The Redis the instances share; null with one instance. */
+  redisUrl: string | null;
   /**
    * The server's history store: "file" (a temporary SQLite file, the server's default, as in
    * class) or "memory". reconnect-storm always uses a file: a restart must keep the history.
@@ -122,6 +127,10 @@ export const BENCH_USAGE = `Usage: wirelab bench [options]        (npm run bench
   --source-addresses N     loopback source addresses 127.0.0.1 … (default: enough for 20,000 connections each)
   --memory-steps N         server RSS samples while connecting (default 4)
   --peer socket.io         run fanout (and steady) against a Socket.IO 4 server too, for the ratio
+  --peer socket.io-redis   the same against --instances Socket.IO servers on its Redis Streams adapter
+  --instances N            server instances on one Redis: receivers spread over all, the sender on the
+                           first (default 1)
+  --redis URL              the Redis they share (default: env WIRELAB_REDIS, else redis://127.0.0.1:6379)
   --store file|memory      the server's history: a temporary SQLite file (default) or memory
   --profile DIR            write CPU profiles (node --cpu-prof) of the server and the workers into DIR
   --json FILE              write the whole report as JSON
@@ -153,6 +162,8 @@ const FULL: Omit<BenchParameters, "transports" | "scenarios" | "clients" | "sour
   memorySteps: 4,
   together: false,
   peer: null,
+  instances: 1,
+  redisUrl: null,
   store: "file",
   profileDir: null,
 };
@@ -207,6 +218,8 @@ export function parseBenchArgs(args: string[], cpus: number): BenchCommandOption
       "source-addresses": { type: "string" },
       "memory-steps": { type: "string" },
       peer: { type: "string" },
+      instances: { type: "string" },
+      redis: { type: "string" },
       profile: { type: "string" },
       store: { type: "string" },
       json: { type: "string" },
@@ -246,10 +259,18 @@ export function parseBenchArgs(args: string[], cpus: number): BenchCommandOption
     sourceAddresses: [],
     memorySteps: int("--memory-steps", values["memory-steps"]) ?? base.memorySteps,
     peer: values.peer === undefined ? null : peer(values.peer),
+    instances: int("--instances", values.instances) ?? 1,
+    redisUrl: null,
     profileDir: values.profile ?? null,
     store: values.store === undefined ? "file" : storeKind(values.store),
     scenarioSettings: {},
   };
+  if (parameters.instances > 8) throw new UsageError("--instances is at most 8 on this machine");
+  if (parameters.peer === "socket.io-redis" && parameters.instances < 2) throw new UsageError("--peer socket.io-redis needs --instances 2 or more");
+  if (parameters.instances > 1 || values.redis !== undefined) {
+    parameters.redisUrl = values.redis ?? (process.env.WIRELAB_REDIS || "redis://127.0.0.1:6379");
+    if (!/^rediss?:\/\//.test(parameters.redisUrl)) throw new UsageError(`--redis must start with redis://, got "${parameters.redisUrl}"`);
+  }
   if (parameters.size > 2_000) throw new UsageError("--size is at most 2000 characters (the protocol's text limit)");
   if (parameters.longPollWaitMs > 30_000) throw new UsageError("--wait is at most 30000 ms (the protocol's limit)");
   if (parameters.size < 24) throw new UsageError("--size must be at least 24: a message carries its send time");

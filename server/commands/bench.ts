@@ -37,7 +37,8 @@ export async function benchCommand(args: string[]): Promise<number> {
   const total = parameters.transports.reduce((sum, t) => sum + parameters.clients[t], 0);
   process.stderr.write(
     `wirelab bench${parameters.quick ? " --quick" : ""}: ${parameters.scenarios.join(", ")} over ${parameters.transports.join(", ")}; ` +
-      `${total.toLocaleString("en-US")} clients in ${parameters.workers} worker(s)\n`,
+      `${total.toLocaleString("en-US")} clients in ${parameters.workers} worker(s)` +
+      `${parameters.instances > 1 ? `; ${parameters.instances} instances on ${parameters.redisUrl}, the sender on the first` : ""}\n`,
   );
   let report;
   try {

@@ -12,10 +12,10 @@ export class PeerProcess {
     readonly url: string,
   ) {}
 
-  static async start(peer: PeerName, nodeFlags: string[] = []): Promise<PeerProcess> {
+  static async start(peer: PeerName, nodeFlags: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<PeerProcess> {
     const entry = join(packageRoot(), "dist", "node", "server", "bench", "peer", "socketio-server.js");
     if (!existsSync(entry)) throw new Error(`the ${peer} peer is not built (${entry} is missing): run npm run build`);
-    const { child, line } = await spawnListening(`the ${peer} peer`, [...nodeFlags, entry]);
+    const { child, line } = await spawnListening(`the ${peer} peer`, [...nodeFlags, entry], { ...process.env, ...env });
     return new PeerProcess(child, line.url);
   }
 

@@ -3,8 +3,14 @@
  * join the room named in their handshake query; POST /send stores nothing, numbers the message
  * per room and broadcasts it; GET /latest?room= answers the newest seq. It prints one JSON line
  * with its URL when it listens, like `wirelab serve`.
+ *
+ * With WIRELAB_PEER_REDIS set, it joins the other peers on that Redis through
+ * @socket.io/redis-streams-adapter (the adapter Socket.IO's docs recommend for connection state
+ * recovery across servers): a broadcast on one server reaches the sockets of all of them.
  */
 import { createServer, type IncomingMessage } from "node:http";
+import { createAdapter } from "@socket.io/redis-streams-adapter";
+import { Redis } from "ioredis";
 import { Server } from "socket.io";
 
 const seqs = new Map<string, number>();
@@ -49,7 +55,9 @@ const http = createServer((req, res) => {
   answer(404, { error: "not found" });
 });
 
-const io = new Server(http, { transports: ["websocket"], perMessageDeflate: false, serveClient: false });
+const redisUrl = process.env.WIRELAB_PEER_REDIS;
+const adapter = redisUrl ? createAdapter(new Redis(redisUrl), { streamName: process.env.WIRELAB_PEER_STREAM ?? "socket.io" }) : undefined;
+const io = new Server(http, { transports: ["websocket"], perMessageDeflate: false, serveClient: false, ...(adapter && { adapter }) });
 io.on("connection", (socket) => {
   const room = socket.handshake.query.room;
   if (typeof room === "string") void socket.join(room);
