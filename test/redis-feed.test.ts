@@ -146,6 +146,7 @@ describe("two instances on one Redis", () => {
 
   test("every local subscriber gets the same decoded event: one decode per instance, not per subscriber", async () => {
     const redis = new Redis(redisUrl);
+    await redis.ping();
     const bus = new RedisFeedBus(new Redis(redisUrl), prefix);
     const store = new RedisFeedStore(redis, prefix, 100);
     stops.push(async () => {

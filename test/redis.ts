@@ -10,25 +10,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Redis } from "ioredis";
+import { deleteRedisKeys, redisAnswers } from "../server/cluster/redisChecks.js";
 
 export const SHARED_REDIS = "redis://127.0.0.1:6379";
 
 export function testPrefix(): string {
   return `wirelab-test:${randomBytes(4).toString("hex")}:`;
-}
-
-async function answers(url: string): Promise<boolean> {
-  const redis = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 1_000 });
-  redis.on("error", () => {});
-  try {
-    await redis.connect();
-    return (await redis.ping()) === "PONG";
-  } catch {
-    return false;
-  } finally {
-    redis.disconnect();
-  }
 }
 
 function freePort(): Promise<number> {
@@ -73,7 +60,7 @@ export class OwnRedis {
     });
     const deadline = Date.now() + 10_000;
     const up = (async () => {
-      while (!(await answers(this.url))) {
+      while (!(await redisAnswers(this.url))) {
         if (Date.now() > deadline) throw new Error(`redis-server did not answer on port ${this.port}`);
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -103,23 +90,15 @@ let shared: Promise<{ url: string; stop(): Promise<void> }> | undefined;
 /** The Redis most tests share: the machine's, or one of our own when none answers. */
 export function redisForTests(): Promise<{ url: string; stop(): Promise<void> }> {
   shared ??= (async () => {
-    if (await answers(SHARED_REDIS)) return { url: SHARED_REDIS, stop: async () => {} };
+    if (await redisAnswers(SHARED_REDIS)) return { url: SHARED_REDIS, stop: async () => {} };
     const own = await OwnRedis.start();
     return { url: own.url, stop: () => own.destroy() };
   })();
   return shared;
 }
 
+
 /** Delete every key under a test run's prefix, leaving a shared Redis as it was found. */
-export async function deleteKeys(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url);
-  try {
-    for (let cursor = "0"; ; ) {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      if ((cursor = next) === "0") break;
-    }
-  } finally {
-    redis.disconnect();
-  }
+export function deleteKeys(url: string, prefix: string): Promise<void> {
+  return deleteRedisKeys(url, `${prefix}*`);
 }

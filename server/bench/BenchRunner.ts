@@ -11,13 +11,13 @@ import type { StatsResponse, TransportName } from "../../web/src/protocol/index.
 import { Emitter } from "../../web/src/kit/Emitter.js";
 import { FeedHttp } from "../../web/src/kit/FeedHttp.js";
 import { ServerProcess } from "../ServerProcess.js";
+import { deleteRedisKeys } from "../cluster/redisChecks.js";
 import type { BenchLatency, BenchReport, BenchTransportResult, Distribution, MachineInfo, MemorySample, ScenarioResult, ServedBy, ServerUsage } from "./BenchReport.js";
 import { validateReport } from "./BenchReport.js";
 import type { BenchParameters, PeerName, ScenarioInfo, ScenarioName } from "./options.js";
 import { PeerProcess } from "./peer/PeerProcess.js";
 import { openFilesLimit, sampleProcesses, slope, type ProcessSample } from "./ProcessProbe.js";
 import { randomBytes } from "node:crypto";
-import { Redis } from "ioredis";
 import { MEASURED_MARK, WARMUP_MARK, groupOf, preciseNow, type ConnectSpec, type GroupResult } from "./protocol.js";
 import { Publisher, peerTarget, wirelabTarget, type SendTarget } from "./Publisher.js";
 import { WorkerPool } from "./WorkerPool.js";
@@ -319,23 +319,6 @@ interface ClusterShape {
 function clusterEnv(cluster: ClusterShape): Record<string, string> {
   if (cluster.redisUrl === null) return {};
   return { WIRELAB_SECRET: randomBytes(32).toString("base64url"), WIRELAB_REDIS_PREFIX: `wirelab-bench-${randomBytes(4).toString("hex")}:` };
-}
-
-/** Leave a shared Redis as the run found it: delete the keys under this run's prefix. */
-async function deleteRedisKeys(url: string, pattern: string): Promise<void> {
-  const redis = new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: () => null });
-  redis.on("error", () => {});
-  try {
-    for (let cursor = "0"; ; ) {
-      const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      if ((cursor = next) === "0") break;
-    }
-  } catch {
-    // Redis went away: nothing left to tidy.
-  } finally {
-    redis.disconnect();
-  }
 }
 
 async function startWirelab(profileDir: string | null, memoryStore: boolean, cluster: ClusterShape): Promise<Target> {

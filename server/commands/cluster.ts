@@ -5,8 +5,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
-import { Redis } from "ioredis";
 import { FrontDoor } from "../cluster/FrontDoor.js";
+import { redisAnswers } from "../cluster/redisChecks.js";
 import { isLoopback } from "../config.js";
 import { ServerProcess } from "../ServerProcess.js";
 import { UsageError } from "./UsageError.js";
@@ -51,20 +51,6 @@ export function parseClusterArgs(args: string[], env: NodeJS.ProcessEnv = proces
   const instances = integer("instances", values.instances, 2, 1, 16);
   const port = integer("port", values.port, 8080, 0, 65535 - 16);
   return { instances, port, redisUrl: values.redis ?? (env.WIRELAB_REDIS || DEFAULT_REDIS), host: values.host ?? "127.0.0.1" };
-}
-
-/** Whether a Redis answers at the URL, asked once without retrying. */
-async function redisAnswers(url: string): Promise<boolean> {
-  const redis = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 2_000 });
-  redis.on("error", () => {});
-  try {
-    await redis.connect();
-    return (await redis.ping()) === "PONG";
-  } catch {
-    return false;
-  } finally {
-    redis.disconnect();
-  }
 }
 
 export class Cluster {
