@@ -48,6 +48,31 @@ export interface WirelabConfig {
   maxBufferedBytes: number;
   /** Messages sent per page when replaying history to a stream. Defaults to 500. */
   replayPageSize: number;
+  /**
+   * Budget of the shared history-page cache, in bytes: each cached page counts twice its JSON's
+   * UTF-8 length (the JSON and the objects it was made from) plus bookkeeping; the least recently
+   * used pages of any room go first; a page costing more than the whole budget is not cached.
+   * Defaults to 32 MiB.
+   */
+  pageCacheBytes: number;
+  /**
+   * A poll answer or a stream's replay page stops adding messages once their JSON reaches this
+   * many bytes (always at least one message, so a reader progresses); `next` is the last one
+   * included. Defaults to 1 MiB.
+   */
+  maxPageBytes: number;
+  /**
+   * Rooms the feed holds (a room is created when first sent to or read). A send that would create
+   * one more is refused with 507 too_many_rooms; existing rooms keep working. Defaults to 1,000.
+   */
+  maxRooms: number;
+  /**
+   * Bytes of message JSON kept per room, beside historyLimit: past it the oldest messages are
+   * pruned (a reader behind them gets a reset). Defaults to 8 MiB.
+   */
+  maxRoomHistoryBytes: number;
+  /** Long polls parked at once in this process; one more is answered 503 with Retry-After. Defaults to 10,000. */
+  maxParkedPolls: number;
   /** Directory of the lab files. Defaults to labs/ beside the package. */
   labsDir: string | null;
   /** Directory with the built dashboard, served at "/". Defaults to dist/web beside the package. */
@@ -76,6 +101,11 @@ const defaults = (env: NodeJS.ProcessEnv): WirelabConfig => ({
   wsPingIntervalMs: 30_000,
   maxBufferedBytes: 8 * 1024 * 1024,
   replayPageSize: 500,
+  pageCacheBytes: 32 * 1024 * 1024,
+  maxPageBytes: 1024 * 1024,
+  maxRooms: 1_000,
+  maxRoomHistoryBytes: 8 * 1024 * 1024,
+  maxParkedPolls: 10_000,
   labsDir: null,
   webRoot: null,
   logLevel: env.LOG_LEVEL ?? "info",
@@ -100,7 +130,7 @@ export function resolveConfig(options: WirelabOptions = {}, env: NodeJS.ProcessE
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) {
     throw new TypeError(`port must be an integer from 0 to 65535, got ${config.port}`);
   }
-  for (const key of ["historyLimit", "tokenTtlSeconds", "maxPayloadBytes", "sseRetryMs", "sseHeartbeatMs", "wsPingIntervalMs", "maxBufferedBytes", "replayPageSize"] as const) {
+  for (const key of ["historyLimit", "tokenTtlSeconds", "maxPayloadBytes", "sseRetryMs", "sseHeartbeatMs", "wsPingIntervalMs", "maxBufferedBytes", "replayPageSize", "pageCacheBytes", "maxPageBytes", "maxRooms", "maxRoomHistoryBytes", "maxParkedPolls"] as const) {
     if (!Number.isInteger(config[key]) || config[key] <= 0) {
       throw new TypeError(`${key} must be a positive integer, got ${config[key]}`);
     }

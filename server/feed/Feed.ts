@@ -7,17 +7,24 @@ import { WirelabError } from "../errors.js";
 import { needsReset, resetCursor, toFeedEvent, type Cursor } from "./cursor.js";
 import { FeedFollower, type FollowSink } from "./FeedFollower.js";
 import { PageCache } from "./PageCache.js";
-import type { AppendResult, FeedBackend, FeedListener, FeedSubscription, RoomBounds } from "./types.js";
+import type { AppendResult, FeedBackend, FeedEvent, FeedListener, FeedSubscription, HistoryPage, RoomBounds } from "./types.js";
 
 export interface FeedOptions {
-  /** Messages sent per page when replaying history to a stream. */
+  /** Messages sent per page when replaying history to a stream. Defaults to 500. */
   replayPageSize?: number;
+  /** Budget of the shared page cache in bytes (see PageCache). Defaults to 32 MiB. */
+  pageCacheBytes?: number;
+  /** A page (poll answer or replay page) stops adding messages once their JSON reaches this. Defaults to 1 MiB. */
+  maxPageBytes?: number;
   clock?: () => number;
 }
 
+const NOTHING: HistoryPage = { events: [], truncated: false };
+
 export class Feed {
-  readonly #pages = new PageCache();
+  readonly #pages: PageCache;
   readonly #replayPageSize: number;
+  readonly #maxPageBytes: number;
   readonly #clock: () => number;
 
   constructor(
@@ -25,7 +32,14 @@ export class Feed {
     options: FeedOptions = {},
   ) {
     this.#replayPageSize = options.replayPageSize ?? 500;
+    this.#maxPageBytes = options.maxPageBytes ?? 1024 * 1024;
+    this.#pages = new PageCache(options.pageCacheBytes ?? 32 * 1024 * 1024);
     this.#clock = options.clock ?? Date.now;
+  }
+
+  /** What the shared page cache holds now, in its own measure (at most its budget). */
+  get pageCacheBytes(): number {
+    return this.#pages.bytes;
   }
 
   /** Whether messages can be stored right now (false while the shared store is unreachable). */
@@ -48,7 +62,7 @@ export class Feed {
       if (!this.backend.ready) throw unavailable();
       throw error;
     }
-    if (result.created) this.backend.bus.publish(toFeedEvent(result.message));
+    if (result.created) this.backend.bus.publish(result.json ? { message: result.message, json: result.json } : toFeedEvent(result.message));
     return result;
   }
 
@@ -58,26 +72,42 @@ export class Feed {
 
   /**
    * One page of history: after `since` (of `epoch`, when the client knows it), or the latest
-   * `limit` when no cursor is given. Readers that ask for the same page of an unchanged room
-   * share one answer: treat it as read-only.
+   * `limit` when no cursor is given; either stops at the byte budget (`more` says a page after
+   * `since` was cut there). Readers that ask for the same page of an unchanged room share one
+   * answer: treat it as read-only.
    */
   async read(room: string, since: number | undefined, limit: number, epoch?: string): Promise<PollResponse> {
     const { store } = this.backend;
     const bounds = await store.bounds(room);
     const cursor: Cursor = { since, epoch };
     if (since === undefined) {
-      const messages = limit > 0 ? await store.latest(room, limit) : [];
-      return { messages, next: bounds.latest, oldest: bounds.oldest, ...epochOf(bounds) };
+      const { events } = limit > 0 ? await store.latest(room, limit, this.#maxPageBytes) : NOTHING;
+      return this.#page(events, { next: bounds.latest, oldest: bounds.oldest, ...epochOf(bounds) }).page;
     }
     const cached = this.#pages.get(room, cursor, limit, bounds);
     if (cached) return cached;
     const reset = needsReset({ since, epoch }, bounds);
     const from = reset ? resetCursor(bounds) : since;
-    const messages = limit > 0 ? await store.after(room, from, limit) : [];
-    const next = messages.at(-1)?.seq ?? from;
-    const page: PollResponse = { messages, next, oldest: bounds.oldest, ...epochOf(bounds), ...(reset && { reset: true as const }) };
-    this.#pages.set(room, cursor, limit, bounds, page);
+    const { events, truncated } = limit > 0 ? await store.after(room, from, limit, this.#maxPageBytes) : NOTHING;
+    const next = events.at(-1)?.message.seq ?? from;
+    const { page, json } = this.#page(events, {
+      next,
+      oldest: bounds.oldest,
+      ...epochOf(bounds),
+      ...(reset && { reset: true as const }),
+      ...(truncated && { more: true as const }),
+    });
+    this.#pages.set(room, cursor, limit, bounds, page, json);
     return page;
+  }
+
+  /** A page and its JSON, made of the messages' JSON from the store: nothing is serialised twice. */
+  #page(events: FeedEvent[], rest: Omit<PollResponse, "messages">): { page: PollResponse; json: string } {
+    const page: PollResponse = { messages: events.map((e) => e.message), ...rest };
+    // The same text JSON.stringify(page) gives: "messages" first, then the rest in order.
+    const json = `{"messages":[${events.map((e) => e.json).join(",")}],${JSON.stringify(rest).slice(1)}`;
+    this.#pages.remember(page, json);
+    return { page, json };
   }
 
   /** A page from read() as JSON, serialised once for every reader that sends it. */
@@ -91,7 +121,7 @@ export class Feed {
 
   /** Replay from `since` (or start live when undefined), then follow live, in order, each seq once. */
   follow(room: string, since: number | undefined, sink: FollowSink, epoch?: string): FeedFollower {
-    return new FeedFollower(this.backend.store, this.backend.bus, room, { since, epoch }, sink, this.#replayPageSize);
+    return new FeedFollower(this.backend.store, this.backend.bus, room, { since, epoch }, sink, this.#replayPageSize, this.#maxPageBytes);
   }
 
   async close(): Promise<void> {

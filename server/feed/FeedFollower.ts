@@ -4,7 +4,7 @@
  * seq once, in order, filling any gap in the live stream from the store (a shared bus may lose or
  * reorder; a bus that reconnected asks for a resync, which reads the store again).
  */
-import { needsReset, resetCursor, toFeedEvent, type Cursor } from "./cursor.js";
+import { needsReset, resetCursor, type Cursor } from "./cursor.js";
 import type { FeedBus, FeedEvent, FeedStore, FeedSubscription } from "./types.js";
 
 export interface FollowSink {
@@ -33,6 +33,8 @@ export class FeedFollower {
     start: Cursor,
     private readonly sink: FollowSink,
     private readonly pageSize: number,
+    /** A replay page stops adding messages once their JSON reaches this (at least one). */
+    private readonly maxPageBytes: number = Number.MAX_SAFE_INTEGER,
   ) {
     this.#subscription = bus.subscribe(room, { message: (event) => this.#onLive(event), resync: () => this.#resync() });
     this.#begin(start).catch((error) => this.#fail(error));
@@ -103,15 +105,16 @@ export class FeedFollower {
     do {
       this.#again = false;
       for (;;) {
-        const page = await this.store.after(this.room, this.#cursor, this.pageSize);
+        const page = await this.store.after(this.room, this.#cursor, this.pageSize, this.maxPageBytes);
         if (this.#closed) return;
-        for (const message of page) {
-          if (message.seq <= this.#cursor) continue;
-          this.#cursor = message.seq;
-          this.sink.deliver(toFeedEvent(message));
+        for (const event of page.events) {
+          if (event.message.seq <= this.#cursor) continue;
+          this.#cursor = event.message.seq;
+          this.sink.deliver(event);
           if (this.#closed) return;
         }
-        if (page.length < this.pageSize) break;
+        // A page short of pageSize is the end, unless the byte budget cut it.
+        if (!page.truncated && page.events.length < this.pageSize) break;
       }
     } while (this.#again);
     this.#catchingUp = false;

@@ -1,13 +1,17 @@
 /**
  * FeedStore on better-sqlite3: a file (history survives restarts) or ":memory:".
  * A room's last seq lives in its own row, so pruning history never reuses a seq; the row also
- * holds the room's epoch, drawn when the room is first used, so a wiped file (or memory) is a new epoch.
+ * holds the room's epoch, drawn when the room is first used, so a wiped file (or memory) is a new epoch,
+ * and the bytes of history it holds (each message row keeps its JSON's size), so pruning by bytes
+ * needs no scan.
  */
 import Database from "better-sqlite3";
 import type { Message } from "../../web/src/protocol/index.js";
-import type { AppendResult, FeedStore, MessageDraft, RoomBounds } from "./types.js";
+import { NO_ROOM_LIMITS, tooManyRooms } from "./limits.js";
+import type { AppendResult, FeedEvent, FeedStore, HistoryPage, MessageDraft, RoomBounds, StoreLimits } from "./types.js";
 
 interface Row {
+  bytes?: number;
   seq: number;
   id: string;
   room: string;
@@ -19,6 +23,12 @@ interface Row {
 }
 
 const COLUMNS = "seq, id, room, from_id, from_name, text, sent_at, ts";
+/**
+ * SQL for the UTF-8 size of a stored message's JSON, for rows written before sizes were kept.
+ * SQLite's JSON matches JSON.stringify's but for a few control-character escapes: near enough.
+ */
+const JSON_BYTES = `length(CAST(json_object('seq', seq, 'id', id, 'room', room, 'from', json_object('id', from_id, 'name', from_name), 'text', text, 'ts', ts) AS BLOB))
+  + CASE WHEN sent_at IS NULL THEN 0 ELSE length(',"sentAt":' || sent_at) END`;
 /** SQL for a fresh epoch: 8 random hex digits. */
 const NEW_EPOCH = "lower(hex(randomblob(4)))";
 
@@ -38,13 +48,17 @@ function toMessage(row: Row): Message {
 export class SqliteFeedStore implements FeedStore {
   readonly #db: Database.Database;
   readonly #appendTx: (room: string, draft: MessageDraft, ts: number) => AppendResult;
-  readonly #after: Database.Statement<[string, number, number], Row>;
-  readonly #latest: Database.Statement<[string, number], Row>;
+  readonly #after: Database.Statement<[string, number, number], Row & { bytes: number }>;
+  readonly #latest: Database.Statement<[string, number], Row & { bytes: number }>;
   readonly #room: Database.Statement<[string], { last_seq: number; epoch: string }>;
   readonly #newRoom: Database.Statement<[string], { last_seq: number; epoch: string }>;
   readonly #oldest: Database.Statement<[string], { seq: number | null }>;
+  readonly #roomCount: Database.Statement<[], { count: number }>;
+  readonly #maxRooms: number;
 
-  constructor(file: string, historyLimit: number) {
+  constructor(file: string, historyLimit: number, limits: Partial<Omit<StoreLimits, "historyLimit">> = {}) {
+    const { maxRooms, maxRoomHistoryBytes } = { ...NO_ROOM_LIMITS, ...limits };
+    this.#maxRooms = maxRooms;
     this.#db = new Database(file);
     // WAL with synchronous=NORMAL: a committed message survives a process crash without an fsync per message.
     this.#db.pragma("journal_mode = WAL");
@@ -59,24 +73,39 @@ export class SqliteFeedStore implements FeedStore {
       ) WITHOUT ROWID;
       CREATE UNIQUE INDEX IF NOT EXISTS messages_by_client_id ON messages (room, from_id, id);
     `);
-    // Files written before epochs existed: give each room one now.
-    const roomColumns = this.#db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('rooms')").all();
-    if (!roomColumns.some((c) => c.name === "epoch")) this.#db.exec("ALTER TABLE rooms ADD COLUMN epoch TEXT");
-    this.#db.exec(`UPDATE rooms SET epoch = ${NEW_EPOCH} WHERE epoch IS NULL`);
+    // Files written before epochs or history sizes existed: give each room an epoch, and measure
+    // each message and room once, in one transaction, so a crash midway leaves the file as it was.
+    const columnsOf = (table: string) => this.#db.prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('${table}')`).all().map((c) => c.name);
+    this.#db.transaction(() => {
+      if (!columnsOf("rooms").includes("epoch")) this.#db.exec("ALTER TABLE rooms ADD COLUMN epoch TEXT");
+      this.#db.exec(`UPDATE rooms SET epoch = ${NEW_EPOCH} WHERE epoch IS NULL`);
+      if (!columnsOf("messages").includes("bytes")) {
+        this.#db.exec(`ALTER TABLE messages ADD COLUMN bytes INTEGER; UPDATE messages SET bytes = ${JSON_BYTES}`);
+      }
+      if (!columnsOf("rooms").includes("history_bytes")) {
+        this.#db.exec(`ALTER TABLE rooms ADD COLUMN history_bytes INTEGER NOT NULL DEFAULT 0;
+          UPDATE rooms SET history_bytes = (SELECT COALESCE(SUM(bytes), 0) FROM messages WHERE messages.room = rooms.room)`);
+      }
+    })();
     const existing = this.#db.prepare<[string, string, string], Row>(
       `SELECT ${COLUMNS} FROM messages WHERE room = ? AND from_id = ? AND id = ?`,
     );
     const nextSeq = this.#db.prepare<[string], { last_seq: number }>(
-      `INSERT INTO rooms (room, last_seq, epoch) VALUES (?, 1, ${NEW_EPOCH})
+      `INSERT INTO rooms (room, last_seq, epoch, history_bytes) VALUES (?, 1, ${NEW_EPOCH}, 0)
        ON CONFLICT (room) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq`,
     );
     const insert = this.#db.prepare(
-      `INSERT INTO messages (${COLUMNS}) VALUES (@seq, @id, @room, @from_id, @from_name, @text, @sent_at, @ts)`,
+      `INSERT INTO messages (${COLUMNS}, bytes) VALUES (@seq, @id, @room, @from_id, @from_name, @text, @sent_at, @ts, @bytes)`,
     );
+    const addBytes = this.#db.prepare<[number, string], { history_bytes: number }>(
+      "UPDATE rooms SET history_bytes = history_bytes + ? WHERE room = ? RETURNING history_bytes",
+    );
+    const oldestSizes = this.#db.prepare<[string], { seq: number; bytes: number }>("SELECT seq, bytes FROM messages WHERE room = ? ORDER BY seq");
     const prune = this.#db.prepare<[string, number]>("DELETE FROM messages WHERE room = ? AND seq <= ?");
     this.#appendTx = this.#db.transaction((room: string, draft: MessageDraft, ts: number): AppendResult => {
       const found = existing.get(room, draft.from.id, draft.id);
       if (found) return { message: toMessage(found), created: false };
+      if (!this.#room.get(room) && this.#roomCount.get()!.count >= maxRooms) throw tooManyRooms(maxRooms);
       const seq = nextSeq.get(room)!.last_seq;
       const row: Row = {
         seq,
@@ -88,38 +117,65 @@ export class SqliteFeedStore implements FeedStore {
         sent_at: draft.sentAt ?? null,
         ts,
       };
-      insert.run(row);
-      if (seq > historyLimit) prune.run(room, seq - historyLimit);
-      return { message: toMessage(row), created: true };
+      const message = toMessage(row);
+      const json = JSON.stringify(message);
+      const bytes = Buffer.byteLength(json);
+      insert.run({ ...row, bytes });
+      const historyBytes = addBytes.get(bytes, room)!.history_bytes;
+      // Prune the oldest while the room holds more messages or bytes than it may; never the newest.
+      const countCut = seq - historyLimit;
+      let excess = historyBytes - maxRoomHistoryBytes;
+      let cut = 0;
+      let freed = 0;
+      if (countCut > 0 || excess > 0) {
+        for (const old of oldestSizes.iterate(room)) {
+          if (old.seq >= seq || (old.seq > countCut && excess <= 0)) break;
+          cut = old.seq;
+          freed += old.bytes;
+          excess -= old.bytes;
+        }
+      }
+      if (cut > 0) {
+        prune.run(room, cut);
+        addBytes.get(-freed, room);
+      }
+      return { message, created: true, json };
     });
-    this.#after = this.#db.prepare(`SELECT ${COLUMNS} FROM messages WHERE room = ? AND seq > ? ORDER BY seq LIMIT ?`);
-    this.#latest = this.#db.prepare(
-      `SELECT * FROM (SELECT ${COLUMNS} FROM messages WHERE room = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq`,
-    );
+    const selected = `${COLUMNS}, bytes`;
+    this.#after = this.#db.prepare(`SELECT ${selected} FROM messages WHERE room = ? AND seq > ? ORDER BY seq LIMIT ?`);
+    this.#latest = this.#db.prepare(`SELECT ${selected} FROM messages WHERE room = ? ORDER BY seq DESC LIMIT ?`);
     this.#room = this.#db.prepare("SELECT last_seq, epoch FROM rooms WHERE room = ?");
     this.#newRoom = this.#db.prepare(
-      `INSERT INTO rooms (room, last_seq, epoch) VALUES (?, 0, ${NEW_EPOCH})
+      `INSERT INTO rooms (room, last_seq, epoch, history_bytes) VALUES (?, 0, ${NEW_EPOCH}, 0)
        ON CONFLICT (room) DO UPDATE SET last_seq = last_seq RETURNING last_seq, epoch`,
     );
     this.#oldest = this.#db.prepare("SELECT MIN(seq) AS seq FROM messages WHERE room = ?");
+    this.#roomCount = this.#db.prepare("SELECT COUNT(*) AS count FROM rooms");
   }
 
   async append(room: string, draft: MessageDraft, ts: number): Promise<AppendResult> {
     return this.#appendTx(room, draft, ts);
   }
 
-  async after(room: string, afterSeq: number, limit: number): Promise<Message[]> {
-    return this.#after.all(room, afterSeq, limit).map(toMessage);
+  async after(room: string, afterSeq: number, limit: number, maxBytes: number): Promise<HistoryPage> {
+    return readWithin(this.#after.iterate(room, afterSeq, limit), maxBytes);
   }
 
-  async latest(room: string, limit: number): Promise<Message[]> {
-    return this.#latest.all(room, limit).map(toMessage);
+  async latest(room: string, limit: number, maxBytes: number): Promise<HistoryPage> {
+    const page = readWithin(this.#latest.iterate(room, limit), maxBytes);
+    page.events.reverse();
+    return page;
   }
 
   async bounds(room: string): Promise<RoomBounds> {
     // A room gets its epoch when it is first used, read or written: a client that joined it
-    // empty must still be able to tell it from a later, wiped and refilled one.
-    const row = this.#room.get(room) ?? this.#newRoom.get(room)!;
+    // empty must still be able to tell it from a later, wiped and refilled one. Over the room
+    // cap, reading a room creates nothing: it is empty and has no epoch.
+    let row = this.#room.get(room);
+    if (!row) {
+      if (this.#roomCount.get()!.count >= this.#maxRooms) return { oldest: 0, latest: 0, epoch: "" };
+      row = this.#newRoom.get(room)!;
+    }
     const latest = row.last_seq;
     const oldest = latest === 0 ? 0 : (this.#oldest.get(room)?.seq ?? 0);
     return { oldest, latest, epoch: row.epoch };
@@ -128,4 +184,20 @@ export class SqliteFeedStore implements FeedStore {
   async close(): Promise<void> {
     if (this.#db.open) this.#db.close();
   }
+}
+
+/**
+ * Rows from an iterator until their stored sizes reach maxBytes (at least one): the iterator is
+ * closed there, so no more rows are read than are sent.
+ */
+function readWithin(rows: IterableIterator<Row & { bytes: number }>, maxBytes: number): HistoryPage {
+  const events: FeedEvent[] = [];
+  let bytes = 0;
+  for (const row of rows) {
+    if (events.length > 0 && bytes >= maxBytes) return { events, truncated: true };
+    const message = toMessage(row);
+    events.push({ message, json: JSON.stringify(message) });
+    bytes += row.bytes;
+  }
+  return { events, truncated: false };
 }

@@ -12,12 +12,18 @@ import { LocalControlChannel, type ControlChannel } from "../cluster/InstanceDir
 import { RedisControlChannel } from "../cluster/RedisControlChannel.js";
 import { LocalPresenceStore, type PresenceStore } from "../presence/PresenceTracker.js";
 import { RedisPresenceStore } from "../presence/RedisPresenceStore.js";
-import type { FeedBackend, FeedBus, FeedStore } from "./types.js";
+import type { FeedBackend, FeedBus, FeedStore, StoreLimits } from "./types.js";
+
+type RoomLimits = Partial<Omit<StoreLimits, "historyLimit">>;
 
 export interface FeedBackendConfig {
   /** SQLite file or ":memory:" (embedded backend). */
   dataFile: string;
   historyLimit: number;
+  /** Rooms the store holds (see StoreLimits). */
+  maxRooms: number;
+  /** Bytes of message JSON kept per room (see StoreLimits). */
+  maxRoomHistoryBytes: number;
   /** redis:// URL; null for the embedded backend. */
   redisUrl: string | null;
   /** Prefix of every Redis key and channel. */
@@ -35,13 +41,14 @@ export interface FeedBackendInfo {
 export type OpenFeedBackend = FeedBackend & { readonly info: FeedBackendInfo; readonly presence: PresenceStore; readonly control: ControlChannel };
 
 export async function openFeedBackend(config: FeedBackendConfig, logger: Logger): Promise<OpenFeedBackend> {
-  if (config.redisUrl === null) return embeddedBackend(config.dataFile, config.historyLimit);
-  return RedisFeedBackend.connect(config.redisUrl, config.redisPrefix, config.historyLimit, logger);
+  const limits: RoomLimits = { maxRooms: config.maxRooms, maxRoomHistoryBytes: config.maxRoomHistoryBytes };
+  if (config.redisUrl === null) return embeddedBackend(config.dataFile, config.historyLimit, new LocalFeedBus(), limits);
+  return RedisFeedBackend.connect(config.redisUrl, config.redisPrefix, config.historyLimit, logger, limits);
 }
 
 /** One instance on its own: SQLite (a file, or ":memory:") and the in-process bus. */
-export function embeddedBackend(dataFile: string, historyLimit: number, bus: FeedBus = new LocalFeedBus()): OpenFeedBackend {
-  const store = new SqliteFeedStore(dataFile, historyLimit);
+export function embeddedBackend(dataFile: string, historyLimit: number, bus: FeedBus = new LocalFeedBus(), limits: RoomLimits = {}): OpenFeedBackend {
+  const store = new SqliteFeedStore(dataFile, historyLimit, limits);
   return { store, bus, ready: true, presence: new LocalPresenceStore(), control: new LocalControlChannel(), info: { kind: "sqlite", where: dataFile === ":memory:" ? "memory" : dataFile } };
 }
 
@@ -64,8 +71,9 @@ export class RedisFeedBackend implements OpenFeedBackend {
     historyLimit: number,
     url: string,
     logger: Logger,
+    limits: RoomLimits,
   ) {
-    this.store = new RedisFeedStore(redis, prefix, historyLimit);
+    this.store = new RedisFeedStore(redis, prefix, historyLimit, limits);
     this.bus = new RedisFeedBus(subscriber, prefix, (error, room) => logger.error({ err: error, room }, "Redis SUBSCRIBE failed"));
     this.info = { kind: "redis", where: url };
     this.presence = new RedisPresenceStore(redis, prefix);
@@ -73,7 +81,7 @@ export class RedisFeedBackend implements OpenFeedBackend {
     this.control = new RedisControlChannel(redis, subscriber, prefix);
   }
 
-  static async connect(url: string, prefix: string, historyLimit: number, logger: Logger): Promise<RedisFeedBackend> {
+  static async connect(url: string, prefix: string, historyLimit: number, logger: Logger, limits: RoomLimits = {}): Promise<RedisFeedBackend> {
     const shown = redactedUrl(url);
     // No offline queue on the command connection: while Redis is away a send fails at once (503)
     // instead of waiting in memory for a Redis that may never come back.
@@ -102,7 +110,7 @@ export class RedisFeedBackend implements OpenFeedBackend {
         reported = false;
       });
     }
-    return new RedisFeedBackend(redis, subscriber, prefix, historyLimit, shown, logger);
+    return new RedisFeedBackend(redis, subscriber, prefix, historyLimit, shown, logger, limits);
   }
 
   get ready(): boolean {

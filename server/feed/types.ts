@@ -22,6 +22,15 @@ export interface AppendResult {
   message: Message;
   /** false when the (room, sender, id) was already stored: the original is returned. */
   created: boolean;
+  /** The message's JSON, when the store has it at hand (saves serialising it again for fan-out). */
+  json?: string;
+}
+
+/** Messages read from history, each with its JSON, and whether the byte budget cut the read short. */
+export interface HistoryPage {
+  events: FeedEvent[];
+  /** Stopped at the byte budget, before `limit`, with more messages after the last one. */
+  truncated: boolean;
 }
 
 export interface RoomBounds {
@@ -39,12 +48,29 @@ export interface RoomBounds {
 export interface FeedStore {
   /** Store a message under the room's next seq, atomically; idempotent on (room, from.id, id). */
   append(room: string, draft: MessageDraft, ts: number): Promise<AppendResult>;
-  /** Up to `limit` messages with seq > afterSeq, ascending. */
-  after(room: string, afterSeq: number, limit: number): Promise<Message[]>;
-  /** The newest `limit` messages, ascending. */
-  latest(room: string, limit: number): Promise<Message[]>;
+  /**
+   * Up to `limit` messages with seq > afterSeq, ascending, stopping once their JSON reaches
+   * `maxBytes` (UTF-8; at least one message), so a read never holds more than about that much.
+   */
+  after(room: string, afterSeq: number, limit: number, maxBytes: number): Promise<HistoryPage>;
+  /** The newest `limit` messages, ascending; of those, only the newest whose JSON fits `maxBytes` (at least one). */
+  latest(room: string, limit: number, maxBytes: number): Promise<HistoryPage>;
+  /**
+   * The room's bounds. A room is created when first used (it gets its epoch then); over the room
+   * cap an unknown room is not created: it answers as empty, with no epoch ("").
+   */
   bounds(room: string): Promise<RoomBounds>;
   close(): Promise<void>;
+}
+
+/** What bounds a store's size: rooms, and each room's history in messages and in bytes. */
+export interface StoreLimits {
+  /** Messages kept per room. */
+  historyLimit: number;
+  /** Bytes of message JSON kept per room (the newest message is always kept). */
+  maxRoomHistoryBytes: number;
+  /** Rooms the store holds; an append that would create one more is refused (507 too_many_rooms). */
+  maxRooms: number;
 }
 
 /** A stored message and its JSON, serialised once and shared by every delivery. */

@@ -113,6 +113,11 @@ export const PollResponseSchema = z.object({
   oldest: z.number().int().nonnegative(),
   epoch: EpochSchema.optional(),
   reset: z.literal(true).optional(),
+  /**
+   * Present and true when the server cut the page short of `limit` at its byte budget: more
+   * messages follow `next`, so ask again at once. Optional in v1: clients must not require it.
+   */
+  more: z.literal(true).optional(),
 });
 export type PollResponse = z.infer<typeof PollResponseSchema>;
 
@@ -167,6 +172,8 @@ export const ERROR_CODES = {
   upgradeRequired: "upgrade_required",
   internal: "internal",
   unavailable: "unavailable",
+  /** A send would create a room beyond the server's room cap (HTTP 507). */
+  tooManyRooms: "too_many_rooms",
 } as const;
 
 /** WebSocket close codes (RFC 6455 §7.4.1) used by the server. */
