@@ -9,6 +9,9 @@ import { classify, declaredTransport, userOf, writable } from "../http/locals.js
 import { parsePollQuery, parseRoom } from "../http/params.js";
 import { ROUTES, type Transport, type TransportContext } from "./Transport.js";
 
+/** What a long poll over the parked cap is told to wait before it asks again. */
+const PARKED_RETRY_AFTER_SECONDS = 2;
+
 export class LongPollTransport implements Transport {
   readonly name = "long-poll" as const;
   /** Parked polls, with the function that answers each at once. */
@@ -45,6 +48,11 @@ export class LongPollTransport implements Transport {
         await subscription?.ready;
         let page = await feed.read(room, since, query.limit, query.epoch);
         if (page.messages.length === 0 && !page.reset && since !== undefined && writable(res)) {
+          if (this.#parked.size >= this.ctx.config.maxParkedPolls) {
+            // Each parked poll holds a socket, a subscription and a timer: past the cap, come back later.
+            res.setHeader("retry-after", String(PARKED_RETRY_AFTER_SECONDS));
+            throw new WirelabError(503, ERROR_CODES.unavailable, `this server holds at most ${this.ctx.config.maxParkedPolls} long polls at once: poll again later`);
+          }
           const timer = setTimeout(woken, query.wait);
           this.#parked.set(res, woken);
           res.once("close", woken);
