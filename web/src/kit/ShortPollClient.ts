@@ -22,8 +22,9 @@ export class ShortPollClient extends BaseFeedClient {
       const page = await this.http.poll(this.room, { since: this.cursor, epoch: this.epoch, limit: LIMITS.pollLimitMax }, signal);
       hooks.opened();
       this.applyPage(page);
-      // A full page means more is waiting: ask again at once instead of after the interval.
-      if (page.messages.length < LIMITS.pollLimitMax) await sleep(this.#intervalMs, signal);
+      // A full page, or one the server cut at its byte budget (more), means more is waiting: ask
+      // again at once instead of after the interval.
+      if (!page.more && page.messages.length < LIMITS.pollLimitMax) await sleep(this.#intervalMs, signal);
     }
   }
 }
