@@ -9,6 +9,7 @@ import { resolveConfig, type WirelabConfig, type WirelabOptions } from "./config
 import { startWirelab, type Wirelab } from "./app.js";
 import { createLogger } from "./logger.js";
 import { NetworkEmulator } from "./netem/index.js";
+import type { CloseReason } from "./transports/ConnectionRegistry.js";
 
 export class WirelabSupervisor {
   #current: Wirelab;
@@ -68,7 +69,7 @@ export class WirelabSupervisor {
   restart(downtimeMs = 1_000): Promise<void> {
     this.#restarting ??= (async () => {
       this.logger.info({ downtimeMs }, "restart: stopping");
-      await this.#current.close();
+      await this.#current.close("restart");
       await new Promise((resolve) => setTimeout(resolve, downtimeMs));
       this.#current = await startWirelab(this.config, this.logger, {
         network: () => this.#network,
@@ -82,9 +83,10 @@ export class WirelabSupervisor {
     return this.#restarting;
   }
 
-  async close(): Promise<void> {
+  /** Stop for good ("shutdown") or to come back ("restart": what SIGTERM means to a supervised service). */
+  async close(reason: CloseReason = "shutdown"): Promise<void> {
     await this.#restarting?.catch(() => {});
-    await this.#current.close();
+    await this.#current.close(reason);
     await this.#network?.close();
   }
 }

@@ -28,6 +28,7 @@ import { labRoutes } from "./http/labs.js";
 import { packageRoot } from "./paths.js";
 import { TrafficStats } from "./stats/TrafficStats.js";
 import { createTransports, type Transport } from "./transports/index.js";
+import { ConnectionRegistry, type CloseReason } from "./transports/ConnectionRegistry.js";
 
 export interface Wirelab {
   readonly url: string;
@@ -42,8 +43,14 @@ export interface Wirelab {
   readonly transports: Record<TransportName, Transport>;
   readonly faults: FaultController;
   readonly logger: Logger;
-  /** Stop accepting, tell open clients to go away, then close the store. */
-  close(): Promise<void>;
+  /** Every transport's open connections. */
+  readonly connections: ConnectionRegistry;
+  /**
+   * Stop accepting, tell open clients why ("shutdown", the default, says the server goes for
+   * good; "restart" — SIGTERM, an in-place restart — asks them to come back), finish in-flight
+   * work, close the store.
+   */
+  close(reason?: CloseReason): Promise<void>;
 }
 
 function webRootOf(config: WirelabConfig): string | null {
@@ -68,7 +75,12 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
   const stats = new TrafficStats();
   const instance = randomBytes(4).toString("hex");
   const presence = new PresenceTracker(instance, backend.presence, (error) => log.warn({ err: error }, "presence could not be written"));
-  const transports = createTransports({ feed, auth, stats, config, logger: log, instance, presence });
+  const connections = new ConnectionRegistry({
+    maxPerUser: config.maxConnectionsPerUser,
+    maxBufferedBytes: config.maxBufferedBytes,
+    logger: log,
+  });
+  const transports = createTransports({ feed, auth, stats, config, logger: log, instance, presence, connections });
 
   let closing: Promise<void> | undefined;
   const app = express();
@@ -186,12 +198,13 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
     (error) => log.warn({ err: error }, "the instance directory could not be written"),
   );
 
-  const close = () =>
+  const close = (reason: CloseReason = "shutdown") =>
     (closing ??= (async () => {
       faults.close();
+      connections.startClosing();
       // The listener may already be closed (a refuse fault); close() then reports that, harmlessly.
       const stopped = new Promise<void>((done) => server.close(() => done()));
-      await Promise.all(Object.values(transports).map((t) => t.close()));
+      await Promise.all(Object.values(transports).map((t) => t.close(reason)));
       server.closeIdleConnections();
       // Streams were ended above; anything still open after a grace period is cut.
       const grace = setTimeout(() => server.closeAllConnections(), 2_000).unref();
@@ -202,5 +215,5 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
       await feed.close();
     })());
 
-  return { url, instance, config: { ...config, port }, server, feed, feedInfo: backend.info, stats, transports, faults, logger: log, close };
+  return { url, instance, config: { ...config, port }, server, feed, feedInfo: backend.info, stats, transports, connections, faults, logger: log, close };
 }

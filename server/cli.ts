@@ -72,9 +72,18 @@ async function serve(args: string[]): Promise<void> {
   if (!config.autoInstructor) {
     logger.info({ instructorKey: config.instructorKey }, "instructor key: give it at POST /v1/session to get the instructor role");
   }
-  const stop = (signal: string) => {
+  // SIGTERM is how a service manager stops a service it will start again (a deploy, a restart):
+  // clients are told to come back (WebSocket 1012). Ctrl-C (SIGINT) stops it for good (1001).
+  // A second signal while draining exits at once.
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, "second signal: exiting without draining");
+      process.exit(1);
+    }
+    stopping = true;
     logger.info({ signal }, "shutting down");
-    supervisor.close().then(
+    supervisor.close(signal === "SIGTERM" ? "restart" : "shutdown").then(
       () => process.exit(0),
       (error: unknown) => {
         logger.error({ err: error }, "shutdown failed");
@@ -82,8 +91,8 @@ async function serve(args: string[]): Promise<void> {
       },
     );
   };
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
 }
 
 export async function main(argv: string[]): Promise<void> {

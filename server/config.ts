@@ -46,6 +46,11 @@ export interface WirelabConfig {
   wsPingIntervalMs: number;
   /** A stream whose unsent output exceeds this many bytes is cut (it resumes on reconnect). Defaults to 8 MiB. */
   maxBufferedBytes: number;
+  /**
+   * Long-lived connections (SSE streams, WebSockets, parked long polls) one session may hold at
+   * once; over it a new one gets 429. Defaults to 100 (a dashboard holds 4, a lab a few dozen).
+   */
+  maxConnectionsPerUser: number;
   /** Messages sent per page when replaying history to a stream. Defaults to 500. */
   replayPageSize: number;
   /** Directory of the lab files. Defaults to labs/ beside the package. */
@@ -75,6 +80,7 @@ const defaults = (env: NodeJS.ProcessEnv): WirelabConfig => ({
   sseHeartbeatMs: 15_000,
   wsPingIntervalMs: 30_000,
   maxBufferedBytes: 8 * 1024 * 1024,
+  maxConnectionsPerUser: 100,
   replayPageSize: 500,
   labsDir: null,
   webRoot: null,
@@ -100,7 +106,7 @@ export function resolveConfig(options: WirelabOptions = {}, env: NodeJS.ProcessE
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) {
     throw new TypeError(`port must be an integer from 0 to 65535, got ${config.port}`);
   }
-  for (const key of ["historyLimit", "tokenTtlSeconds", "maxPayloadBytes", "sseRetryMs", "sseHeartbeatMs", "wsPingIntervalMs", "maxBufferedBytes", "replayPageSize"] as const) {
+  for (const key of ["historyLimit", "tokenTtlSeconds", "maxPayloadBytes", "sseRetryMs", "sseHeartbeatMs", "wsPingIntervalMs", "maxBufferedBytes", "maxConnectionsPerUser", "replayPageSize"] as const) {
     if (!Number.isInteger(config[key]) || config[key] <= 0) {
       throw new TypeError(`${key} must be a positive integer, got ${config[key]}`);
     }

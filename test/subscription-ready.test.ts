@@ -4,6 +4,7 @@
  * These tests hold the subscription back, store a message in the window, and check that the
  * follower and the long poll still deliver it: they read only once the subscription is ready.
  */
+import { ConnectionRegistry } from "../server/transports/ConnectionRegistry.js";
 import { createServer, type Server } from "node:http";
 import express from "express";
 import { pino } from "pino";
@@ -102,6 +103,7 @@ describe("subscription readiness", () => {
       logger: pino({ level: "silent" }),
       instance: "test",
       presence: new PresenceTracker("test", new LocalPresenceStore()),
+      connections: new ConnectionRegistry({ maxPerUser: 10, maxBufferedBytes: config.maxBufferedBytes, logger: pino({ level: "silent" }) }),
     });
     const router = express.Router();
     // In the server, authentication runs before every transport route.

@@ -19,6 +19,8 @@ export class Feed {
   readonly #pages = new PageCache();
   readonly #replayPageSize: number;
   readonly #clock: () => number;
+  /** Sends being stored right now: close() lets them finish, so an acknowledged send is never cut off. */
+  readonly #storing = new Set<Promise<unknown>>();
 
   constructor(
     private readonly backend: FeedBackend,
@@ -42,11 +44,15 @@ export class Feed {
     if (!this.backend.ready) throw unavailable();
     const draft = { id: input.id, from, text: input.text, ...(input.sentAt !== undefined && { sentAt: input.sentAt }) };
     let result: AppendResult;
+    const storing = this.backend.store.append(room, draft, this.#clock());
+    this.#storing.add(storing);
     try {
-      result = await this.backend.store.append(room, draft, this.#clock());
+      result = await storing;
     } catch (error) {
       if (!this.backend.ready) throw unavailable();
       throw error;
+    } finally {
+      this.#storing.delete(storing);
     }
     if (result.created) this.backend.bus.publish(toFeedEvent(result.message));
     return result;
@@ -95,6 +101,7 @@ export class Feed {
   }
 
   async close(): Promise<void> {
+    await Promise.allSettled([...this.#storing]);
     await this.backend.bus.close();
     await this.backend.store.close();
   }

@@ -4,12 +4,12 @@
  */
 import type { Request, Response, Router } from "express";
 import { createSession, type Session } from "better-sse";
-import { ERROR_CODES, PROTOCOL_VERSION } from "../../web/src/protocol/index.js";
-import { WirelabError } from "../errors.js";
+import { PROTOCOL_VERSION } from "../../web/src/protocol/index.js";
 import { classify, userOf, writable } from "../http/locals.js";
 import { parseEpoch, parseRoom, parseSince } from "../http/params.js";
 import type { FeedEvent } from "../feed/types.js";
 import { holdUntilTurnEnds } from "./holdUntilTurnEnds.js";
+import type { CloseReason, TrackedConnection } from "./ConnectionRegistry.js";
 import { ROUTES, type Transport, type TransportContext } from "./Transport.js";
 
 /** Data is serialised once per message by the feed; pass strings through untouched. */
@@ -18,8 +18,6 @@ const CRLF = Buffer.from("\r\n");
 
 export class SseTransport implements Transport {
   readonly name = "sse" as const;
-  readonly #open = new Map<Session, Response>();
-  #closing = false;
   /**
    * The last message event, formatted once for every subscriber: the bytes better-sse's push()
    * would write (event, id, data, blank line), without re-sanitising and re-joining them per
@@ -39,9 +37,10 @@ export class SseTransport implements Transport {
         : parseSince(req.query.since);
       const epoch = parseEpoch(req.query.epoch);
       classify(res, this.name);
-      if (this.#closing) throw new WirelabError(503, ERROR_CODES.unavailable, "the server is shutting down");
+      const user = userOf(res);
+      const { config, feed, stats, logger, connections } = this.ctx;
+      connections.admit(this.name, user);
 
-      const { config, feed, stats, logger } = this.ctx;
       const session = await createSession(req, res, {
         retry: config.sseRetryMs,
         keepAlive: config.sseHeartbeatMs,
@@ -50,16 +49,12 @@ export class SseTransport implements Transport {
         headers: { "cache-control": "no-store", "x-accel-buffering": "no" },
       });
       if (!session.isConnected) return;
+      const connection = this.#track(session, res, room);
 
       const push = (data: string, event: string, id: number): boolean => {
         if (!session.isConnected || !writable(res)) return false;
         session.push(data, event, String(id));
-        if (res.writableLength > config.maxBufferedBytes) {
-          logger.warn({ transport: this.name, room, buffered: res.writableLength }, "slow SSE consumer cut");
-          res.destroy();
-          return false;
-        }
-        return true;
+        return !connections.cutIfSlow(connection, res.writableLength, () => res.destroy());
       };
       /**
        * A message event, formatted (and chunk-framed) once for every subscriber, goes straight to
@@ -71,12 +66,7 @@ export class SseTransport implements Transport {
         if (!socket || socket.destroyed || res.writableEnded || !res.headersSent || !session.isConnected) return false;
         holdUntilTurnEnds(socket);
         socket.write(this.#chunkOf(event, res.chunkedEncoding));
-        if (socket.writableLength > config.maxBufferedBytes) {
-          logger.warn({ transport: this.name, room, buffered: socket.writableLength }, "slow SSE consumer cut");
-          res.destroy();
-          return false;
-        }
-        return true;
+        return !connections.cutIfSlow(connection, socket.writableLength, () => res.destroy());
       };
       const follower = feed.follow(room, since, {
         start: (next, roomEpoch) => push(JSON.stringify({ protocol: PROTOCOL_VERSION, next, ...(roomEpoch && { epoch: roomEpoch }), instance: this.ctx.instance }), "hello", next),
@@ -89,14 +79,38 @@ export class SseTransport implements Transport {
           res.destroy();
         },
       }, epoch);
-      this.#open.set(session, res);
-      const leave = this.ctx.presence.join(room, userOf(res), this.name);
+      const leave = this.ctx.presence.join(room, user, this.name);
       session.once("disconnected", () => {
         leave();
         follower.close();
-        this.#open.delete(session);
       });
     });
+  }
+
+  /** Register a stream; it leaves the registry when it disconnects. */
+  #track(session: Session, res: Response, room: string): TrackedConnection {
+    const connection: TrackedConnection = {
+      transport: this.name,
+      user: userOf(res),
+      room,
+      drop: () => res.socket?.destroy(),
+      close: (reason) => this.#goodbye(session, res, reason),
+    };
+    session.once("disconnected", this.ctx.connections.add(connection));
+    return connection;
+  }
+
+  /**
+   * The documented end of a stream: a `goodbye` event naming the reason and a `retry:` hint (how
+   * long EventSource waits before it reconnects), then the end of the response.
+   */
+  #goodbye(session: Session, res: Response, reason: CloseReason): Promise<void> {
+    if (!writable(res)) return Promise.resolve();
+    const retryMs = this.ctx.config.sseRetryMs;
+    const gone = new Promise<void>((resolve) => res.once("close", () => resolve()));
+    if (session.isConnected) res.write(`event:goodbye\ndata:${JSON.stringify({ reason, retryMs })}\nretry:${retryMs}\n\n`);
+    res.end();
+    return gone;
   }
 
   /** The event's bytes; framed as one HTTP/1.1 chunk when the response is chunked (it is, unless the client spoke HTTP/1.0). */
@@ -109,13 +123,10 @@ export class SseTransport implements Transport {
   }
 
   dropAll(): number {
-    const count = this.#open.size;
-    for (const res of this.#open.values()) res.socket?.destroy();
-    return count;
+    return this.ctx.connections.dropAll(this.name);
   }
 
-  async close(): Promise<void> {
-    this.#closing = true;
-    for (const res of this.#open.values()) res.end();
+  close(reason: CloseReason = "shutdown"): Promise<void> {
+    return this.ctx.connections.closeAll(this.name, reason);
   }
 }

@@ -12,6 +12,7 @@ import type { WirelabConfig } from "../config.js";
 import type { Feed } from "../feed/Feed.js";
 import type { PresenceTracker } from "../presence/PresenceTracker.js";
 import type { TrafficStats } from "../stats/TrafficStats.js";
+import type { CloseReason, ConnectionRegistry } from "./ConnectionRegistry.js";
 
 export interface TransportContext {
   feed: Feed;
@@ -23,6 +24,8 @@ export interface TransportContext {
   instance: string;
   /** Who is in which room: transports report their clients here. */
   presence: PresenceTracker;
+  /** Every transport's open connections: caps, drop-all, close-all, refusal while closing. */
+  connections: ConnectionRegistry;
 }
 
 export interface Transport {
@@ -33,8 +36,8 @@ export interface Transport {
   upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): boolean;
   /** Cut every open connection at once, as a network failure would; returns how many. */
   dropAll(): number;
-  /** Graceful shutdown: tell open clients to go away, then stop. */
-  close(): Promise<void>;
+  /** Graceful shutdown: tell open clients why they are closed (restart or for good), then stop. */
+  close(reason?: CloseReason): Promise<void>;
 }
 
 /** Route paths, shared so that docs, transports and tests agree. */

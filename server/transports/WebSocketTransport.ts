@@ -14,8 +14,8 @@ import {
   ERROR_CODES,
   PROTOCOL_VERSION,
   describeIssues,
+  type Principal,
   type ServerFrame,
-  type User,
 } from "../../web/src/protocol/index.js";
 import { WirelabError, refuseUpgrade } from "../errors.js";
 import { tokenOf } from "../auth.js";
@@ -23,6 +23,7 @@ import { parseEpoch, parseRoom, parseSince } from "../http/params.js";
 import type { Cursor } from "../feed/cursor.js";
 import type { FeedEvent } from "../feed/types.js";
 import { holdUntilTurnEnds } from "./holdUntilTurnEnds.js";
+import type { CloseReason, TrackedConnection } from "./ConnectionRegistry.js";
 import { ROUTES, type Transport, type TransportContext } from "./Transport.js";
 
 /**
@@ -58,10 +59,10 @@ const PATH = new RegExp(`^/v1${ROUTES.websocket.replace(":room", "([^/]*)")}$`);
 export class WebSocketTransport implements Transport {
   readonly name = "websocket" as const;
   readonly #wss: WebSocketServer;
-  readonly #sockets = new Set<WebSocket>();
   readonly #alive = new WeakSet<WebSocket>();
   readonly #pingTimer: NodeJS.Timeout;
-  #closing = false;
+  /** Open sockets, for the heartbeat (the registry owns the bookkeeping). */
+  readonly #sockets = new Set<WebSocket>();
   /** The last message framed: every subscriber of a room gets the same bytes, framed once. */
   #framed: { event: FeedEvent | null; frame: Buffer } = { event: null, frame: Buffer.alloc(0) };
 
@@ -102,13 +103,22 @@ export class WebSocketTransport implements Transport {
     const user = await this.ctx.auth.verify(tokenOf(req, url));
     const room = parseRoom(rawRoom);
     const cursor: Cursor = { since: parseSince(queryValue(url, "since")), epoch: parseEpoch(queryValue(url, "epoch")) };
-    if (this.#closing) throw new WirelabError(503, ERROR_CODES.unavailable, "the server is shutting down");
+    this.ctx.connections.admit(this.name, user);
     if (socket.destroyed) return;
     this.#wss.handleUpgrade(req, socket, head, (ws) => this.#open(ws, socket, user, room, cursor));
   }
 
-  #open(ws: WebSocket, socket: Duplex, user: User, room: string, cursor: Cursor): void {
-    const { feed, stats, logger, config } = this.ctx;
+  #open(ws: WebSocket, socket: Duplex, user: Principal, room: string, cursor: Cursor): void {
+    const { feed, stats, logger, connections } = this.ctx;
+    const connection: TrackedConnection = {
+      transport: this.name,
+      user,
+      room,
+      drop: () => ws.terminate(),
+      close: (reason) => this.#goodbye(ws, reason),
+    };
+    const untrack = connections.add(connection);
+    const tooSlow = () => connections.cutIfSlow(connection, ws.bufferedAmount, () => ws.close(CLOSE_CODES.tryAgainLater, "consumer too slow"));
     this.#sockets.add(ws);
     this.#alive.add(ws);
     /** Ids this connection has sent and not yet had acknowledged: the ack must precede the message. */
@@ -118,12 +128,7 @@ export class WebSocketTransport implements Transport {
       // Never write to a closing socket.
       if (ws.readyState !== WebSocket.OPEN) return false;
       ws.send(frame);
-      if (ws.bufferedAmount > config.maxBufferedBytes) {
-        logger.warn({ transport: this.name, room, buffered: ws.bufferedAmount }, "slow WebSocket consumer cut");
-        ws.close(CLOSE_CODES.tryAgainLater, "consumer too slow");
-        return false;
-      }
-      return true;
+      return !tooSlow();
     };
     const sendFrame = (frame: ServerFrame) => send(JSON.stringify(frame));
     /**
@@ -135,12 +140,7 @@ export class WebSocketTransport implements Transport {
       if (ws.readyState !== WebSocket.OPEN || !socket.writable) return false;
       holdUntilTurnEnds(socket);
       socket.write(frame);
-      if (ws.bufferedAmount > config.maxBufferedBytes) {
-        logger.warn({ transport: this.name, room, buffered: ws.bufferedAmount }, "slow WebSocket consumer cut");
-        ws.close(CLOSE_CODES.tryAgainLater, "consumer too slow");
-        return false;
-      }
-      return true;
+      return !tooSlow();
     };
     const ack = ({ id, seq, ts }: { id: string; seq: number; ts: number }) => {
       if (awaitingAck.delete(id)) sendFrame({ type: "ack", id, seq, ts });
@@ -206,7 +206,19 @@ export class WebSocketTransport implements Transport {
     ws.once("close", () => {
       leave();
       follower.close();
+      untrack();
       this.#sockets.delete(ws);
+    });
+  }
+
+  /** 1012 when the server comes back (restart), 1001 when it goes for good; a peer that never completes the closing handshake is cut. */
+  #goodbye(ws: WebSocket, reason: CloseReason): Promise<void> {
+    if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      ws.once("close", () => resolve());
+      if (reason === "restart") ws.close(CLOSE_CODES.serviceRestart, "server restarting");
+      else ws.close(CLOSE_CODES.goingAway, "server shutting down");
+      setTimeout(() => ws.terminate(), 2_000).unref();
     });
   }
 
@@ -229,24 +241,12 @@ export class WebSocketTransport implements Transport {
   }
 
   dropAll(): number {
-    const count = this.#sockets.size;
-    for (const ws of this.#sockets) ws.terminate();
-    return count;
+    return this.ctx.connections.dropAll(this.name);
   }
 
-  async close(): Promise<void> {
-    this.#closing = true;
+  async close(reason: CloseReason = "shutdown"): Promise<void> {
     clearInterval(this.#pingTimer);
-    const closed = [...this.#sockets].map(
-      (ws) =>
-        new Promise<void>((resolve) => {
-          ws.once("close", () => resolve());
-          ws.close(CLOSE_CODES.goingAway, "server shutting down");
-          // A peer that never completes the closing handshake is cut.
-          setTimeout(() => ws.terminate(), 2_000).unref();
-        }),
-    );
-    await Promise.all(closed);
+    await this.ctx.connections.closeAll(this.name, reason);
     this.#wss.close();
   }
 }

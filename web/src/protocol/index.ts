@@ -167,6 +167,10 @@ export const ERROR_CODES = {
   upgradeRequired: "upgrade_required",
   internal: "internal",
   unavailable: "unavailable",
+  /** Over a rate limit: wait (Retry-After) and try again. */
+  rateLimited: "rate_limited",
+  /** Over a connection cap (per user or per process): close a connection or try later. */
+  tooManyConnections: "too_many_connections",
 } as const;
 
 /** WebSocket close codes (RFC 6455 §7.4.1) used by the server. */
@@ -177,6 +181,8 @@ export const CLOSE_CODES = {
   policyViolation: 1008,
   messageTooBig: 1009,
   internalError: 1011,
+  /** The server restarts (SIGTERM, an in-place restart): reconnect shortly. */
+  serviceRestart: 1012,
   tryAgainLater: 1013,
 } as const;
 
