@@ -8,6 +8,7 @@ import type { Logger } from "pino";
 import { resolveConfig, type WirelabConfig, type WirelabOptions } from "./config.js";
 import { startWirelab, type Wirelab } from "./app.js";
 import { createLogger } from "./logger.js";
+import { sessionSecret } from "./sessionSecret.js";
 import { NetworkEmulator } from "./netem/index.js";
 import type { CloseReason } from "./transports/ConnectionRegistry.js";
 
@@ -27,7 +28,10 @@ export class WirelabSupervisor {
 
   static async start(options: WirelabOptions = {}, logger?: Logger): Promise<WirelabSupervisor> {
     // Resolve once: a restart must reuse the same secret (tokens stay valid) and instructor key.
-    const config = resolveConfig(options);
+    const resolved = resolveConfig(options);
+    // Draw (or read) the secret once, so an in-place restart keeps tokens valid even for a
+    // memory-only feed. With Redis each start reads the shared key, after the feed connects.
+    const config = resolved.redisUrl === null ? { ...resolved, secret: await sessionSecret(resolved) } : resolved;
     const log = logger ?? createLogger(config.logLevel);
     let supervisor: WirelabSupervisor | undefined;
     const first = await startWirelab(config, log, {

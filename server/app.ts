@@ -11,6 +11,7 @@ import express from "express";
 import type { Logger } from "pino";
 import { ERROR_CODES, INSTANCE_HEADER, TRANSPORT_HEADER, type TransportName } from "../web/src/protocol/index.js";
 import { TokenIssuer } from "./auth.js";
+import { sessionSecret } from "./sessionSecret.js";
 import { resolveConfig, type WirelabConfig, type WirelabOptions } from "./config.js";
 import { WirelabError, refuseUpgrade } from "./errors.js";
 import { Feed } from "./feed/Feed.js";
@@ -71,7 +72,7 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
   const log = logger ?? createLogger(config.logLevel);
   const backend = await openFeedBackend(config, log);
   const feed = new Feed(backend, { replayPageSize: config.replayPageSize });
-  const auth = new TokenIssuer(config.secret, config.tokenTtlSeconds);
+  const auth = new TokenIssuer(await sessionSecret(config), config.tokenTtlSeconds);
   const stats = new TrafficStats();
   const instance = randomBytes(4).toString("hex");
   const presence = new PresenceTracker(instance, backend.presence, (error) => log.warn({ err: error }, "presence could not be written"));

@@ -25,8 +25,12 @@ export interface WirelabConfig {
   redisUrl: string | null;
   /** Prefix of every Redis key and channel, so several workbenches can share one Redis. Defaults to env WIRELAB_REDIS_PREFIX, else "wirelab:". */
   redisPrefix: string;
-  /** HMAC secret for session tokens. Defaults to env WIRELAB_SECRET, else random per start. */
-  secret: string;
+  /**
+   * HMAC secret for session tokens. Defaults to env WIRELAB_SECRET; when unset (null) it is kept
+   * beside the data so tokens survive a restart (see sessionSecret.ts): `<data file>.secret`
+   * (0600), a key in Redis, or random per process for a memory-only feed.
+   */
+  secret: string | null;
   /** Key that grants the instructor role at POST /v1/session. Defaults to env WIRELAB_INSTRUCTOR_KEY, else random per start (printed). */
   instructorKey: string;
   /**
@@ -71,7 +75,7 @@ const defaults = (env: NodeJS.ProcessEnv): WirelabConfig => ({
   historyLimit: 10_000,
   redisUrl: env.WIRELAB_REDIS || null,
   redisPrefix: env.WIRELAB_REDIS_PREFIX || "wirelab:",
-  secret: env.WIRELAB_SECRET ?? randomBytes(32).toString("base64url"),
+  secret: env.WIRELAB_SECRET || null,
   instructorKey: env.WIRELAB_INSTRUCTOR_KEY ?? randomBytes(9).toString("base64url"),
   autoInstructor: true,
   tokenTtlSeconds: 12 * 60 * 60,
@@ -120,7 +124,7 @@ export function resolveConfig(options: WirelabOptions = {}, env: NodeJS.ProcessE
   if (config.redisUrl !== null && memory) {
     throw new TypeError("--redis and --memory cannot be combined: with Redis the history lives in Redis");
   }
-  if (config.secret.length < 16) throw new TypeError("the token secret must be at least 16 characters");
+  if (config.secret !== null && config.secret.length < 16) throw new TypeError("the token secret must be at least 16 characters");
   if (config.instructorKey.length < 8) throw new TypeError("the instructor key must be at least 8 characters");
   return config;
 }

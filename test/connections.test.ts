@@ -18,7 +18,7 @@ function wsUrl(server: { url: string }, token: string): string {
 }
 
 /** Open a raw WebSocket; resolves with it once open, or with the HTTP status of a refused upgrade. */
-function openWs(url: string): Promise<{ ws: WebSocket; status?: undefined } | { ws?: undefined; status: number; body: string }> {
+function openWs(url: string): Promise<{ ws: WebSocket; status?: undefined; body?: undefined } | { ws?: undefined; status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url);
     ws.once("open", () => {
