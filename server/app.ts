@@ -165,10 +165,12 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
     }
     refuseUpgrade(socket, new WirelabError(404, ERROR_CODES.notFound, `no WebSocket endpoint at ${url.pathname}`));
   });
-  // A client that sends garbage instead of HTTP gets a 400 and is cut; the server lives on.
-  server.on("clientError", (_error, socket: Socket) => {
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
-    else socket.destroy();
+  // A client that sends garbage instead of HTTP, or more header than the server reads, gets the
+  // JSON error body like every other refusal, and is cut; the server lives on.
+  server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => {
+    refuseUpgrade(socket, error.code === "HPE_HEADER_OVERFLOW"
+      ? new WirelabError(431, ERROR_CODES.headersTooLarge, "the request line and headers are larger than the server reads (16 KiB)")
+      : new WirelabError(400, ERROR_CODES.badRequest, "the request is not valid HTTP"));
   });
 
   try {

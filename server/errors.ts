@@ -50,7 +50,10 @@ export function sendError(res: ServerResponse, error: WirelabError): void {
   res.end(body);
 }
 
-/** Refuse a WebSocket upgrade with a real HTTP status and the JSON error body (no 101). */
+/**
+ * Answer on the raw socket with a real HTTP status and the JSON error body, then close: a
+ * refused WebSocket upgrade (no 101), or a request the HTTP parser could not take.
+ */
 export function refuseUpgrade(socket: Duplex, error: WirelabError): void {
   if (!socket.writable) {
     socket.destroy();

@@ -48,6 +48,16 @@ export function isRoomName(value: string): boolean {
 
 const epochMs = z.number().int().nonnegative();
 
+/**
+ * A string of at most `max` UTF-16 code units (what JavaScript's `length` and an HTML
+ * `maxlength` count). zod's own max() counts code points, so 2,000 emoji would pass as 2,000.
+ */
+const utf16 = (min: number, max: number, label: string) =>
+  z
+    .string()
+    .min(min, `${label} must not be empty`)
+    .refine((value) => value.length <= max, `${label} must be at most ${max} characters (UTF-16 code units)`);
+
 export const ROLES = ["learner", "instructor"] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -55,8 +65,7 @@ export const SessionRequestSchema = z.object({
   name: z
     .string()
     .trim()
-    .min(1, "name must not be empty")
-    .max(LIMITS.nameMaxLength, `name must be at most ${LIMITS.nameMaxLength} characters`),
+    .pipe(utf16(1, LIMITS.nameMaxLength, "name")),
   /** The instructor key printed at server start; grants the instructor role (admin API). */
   instructorKey: z.string().max(200).optional(),
 });
@@ -77,11 +86,8 @@ export const SessionResponseSchema = z.object({
 export type SessionResponse = z.infer<typeof SessionResponseSchema>;
 
 export const SendRequestSchema = z.object({
-  id: z.string().min(1, "id must not be empty").max(LIMITS.idMaxLength, `id must be at most ${LIMITS.idMaxLength} characters`),
-  text: z
-    .string()
-    .min(1, "text must not be empty")
-    .max(LIMITS.textMaxLength, `text must be at most ${LIMITS.textMaxLength} characters`),
+  id: utf16(1, LIMITS.idMaxLength, "id"),
+  text: utf16(1, LIMITS.textMaxLength, "text"),
   sentAt: epochMs.optional(),
 });
 export type SendRequest = z.infer<typeof SendRequestSchema>;
@@ -167,6 +173,10 @@ export const ERROR_CODES = {
   upgradeRequired: "upgrade_required",
   internal: "internal",
   unavailable: "unavailable",
+  /** The request is not HTTP the server can parse. */
+  badRequest: "bad_request",
+  /** The request line or headers are larger than the server reads (a long URL, say). */
+  headersTooLarge: "headers_too_large",
   /** Over a rate limit: wait (Retry-After) and try again. */
   rateLimited: "rate_limited",
   /** Over a connection cap (per user or per process): close a connection or try later. */
