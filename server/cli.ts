@@ -24,6 +24,9 @@ Environment: WIRELAB_SECRET signs session tokens; WIRELAB_INSTRUCTOR_KEY is the 
 instructor role (random and printed at start when unset); LOG_LEVEL sets the log level.
 `;
 
+/** Longest a graceful shutdown may take before the process exits anyway. */
+const DRAIN_LIMIT_MS = 10_000;
+
 async function serve(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
@@ -83,6 +86,12 @@ async function serve(args: string[]): Promise<void> {
     }
     stopping = true;
     logger.info({ signal }, "shutting down");
+    // The drain is bounded: streams get 2 s to close, then are cut; whatever still hangs after
+    // that (a store that does not answer) must not keep a service manager waiting forever.
+    setTimeout(() => {
+      logger.error({ drainMs: DRAIN_LIMIT_MS }, "shutdown did not finish in time: exiting");
+      process.exit(1);
+    }, DRAIN_LIMIT_MS).unref();
     supervisor.close(signal === "SIGTERM" ? "restart" : "shutdown").then(
       () => process.exit(0),
       (error: unknown) => {
