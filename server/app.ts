@@ -15,7 +15,9 @@ import { sessionSecret } from "./sessionSecret.js";
 import { resolveConfig, type WirelabConfig, type WirelabOptions } from "./config.js";
 import { WirelabError, refuseUpgrade } from "./errors.js";
 import { Feed } from "./feed/Feed.js";
-import { openFeedBackend, type FeedBackendInfo } from "./feed/backends.js";
+import { RedisFeedBackend, openFeedBackend, type FeedBackendInfo } from "./feed/backends.js";
+import { ConnectionCaps } from "./limits/ConnectionCaps.js";
+import { RateLimits } from "./limits/RateLimits.js";
 import { PresenceTracker } from "./presence/PresenceTracker.js";
 import { InstanceDirectory } from "./cluster/InstanceDirectory.js";
 import { adminRoutes } from "./http/admin.js";
@@ -46,6 +48,10 @@ export interface Wirelab {
   readonly logger: Logger;
   /** Every transport's open connections. */
   readonly connections: ConnectionRegistry;
+  /** The rate limits; `limits.onLimited(name => …)` hears of every refusal (rate limits and connection caps). */
+  readonly limits: RateLimits;
+  /** The per-process and per-address TCP connection caps. */
+  readonly caps: ConnectionCaps;
   /**
    * Stop accepting, tell open clients why ("shutdown", the default, says the server goes for
    * good; "restart" — SIGTERM, an in-place restart — asks them to come back), finish in-flight
@@ -81,7 +87,16 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
     maxBufferedBytes: config.maxBufferedBytes,
     logger: log,
   });
-  const transports = createTransports({ feed, auth, stats, config, logger: log, instance, presence, connections });
+  // With the Redis feed the limits are counted in Redis, so they hold across instances.
+  const limits = new RateLimits(config, backend instanceof RedisFeedBackend ? backend.redis : null);
+  const caps = new ConnectionCaps({
+    maxConnections: config.maxConnections,
+    softCap: config.connectionsSoftCap,
+    maxPerIp: config.maxConnectionsPerIp,
+    shedIdleMs: config.shedIdleMs,
+    limited: (name) => limits.limited(name),
+  });
+  const transports = createTransports({ feed, auth, stats, config, logger: log, instance, presence, connections, limits });
 
   let closing: Promise<void> | undefined;
   const app = express();
@@ -122,9 +137,9 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
     }
     next();
   });
-  sessionRoutes(v1, auth, config);
+  sessionRoutes(v1, auth, config, limits);
   v1.use(authenticate(auth));
-  apiRoutes(v1, { feed, stats, presence, maxBodyBytes: config.maxPayloadBytes });
+  apiRoutes(v1, { feed, stats, presence, limits, maxBodyBytes: config.maxPayloadBytes });
   labRoutes(v1, new LabLibrary(config.labsDir ?? join(packageRoot(), "labs")));
   adminRoutes(v1, {
     faults: () => faults,
@@ -150,7 +165,11 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
   app.use(notFound);
   app.use(errorHandler(log));
 
-  const server = createServer(app);
+  // A connection past a connection cap is answered before express sees it (only health passes).
+  const server = createServer((req, res) => {
+    if (!caps.refuseRequest(req, res)) app(req, res);
+  });
+  caps.attach(server);
   const faults: FaultController = new FaultController({
     server,
     transports,
@@ -159,6 +178,7 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
     ...(hooks.restart && { restart: hooks.restart }),
   });
   server.on("upgrade", (req, socket, head) => {
+    if (caps.refuseUpgrade(req, socket)) return;
     const url = new URL(req.url ?? "/", "http://localhost");
     for (const transport of Object.values(transports)) {
       if (transport.upgrade?.(req, socket, head, url)) return;
@@ -218,5 +238,5 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
       await feed.close();
     })());
 
-  return { url, instance, config: { ...config, port }, server, feed, feedInfo: backend.info, stats, transports, connections, faults, logger: log, close };
+  return { url, instance, config: { ...config, port }, server, feed, feedInfo: backend.info, stats, transports, connections, limits, caps, faults, logger: log, close };
 }

@@ -8,7 +8,7 @@ import { createLogger } from "./logger.js";
 import { LAB_USAGE, labCommand } from "./commands/lab.js";
 import { UsageError } from "./commands/UsageError.js";
 
-const USAGE = `Usage: wirelab serve [--port N] [--host ADDR] [--data FILE | --memory | --redis URL] [--network-port N|off]
+const USAGE = `Usage: wirelab serve [--port N] [--host ADDR] [--data FILE | --memory | --redis URL] [--network-port N|off] [--load-test]
 
   --port N              port to listen on (env PORT; default 8080)
   --host ADDR           address to bind (env HOST; default 127.0.0.1; 0.0.0.0 serves a class)
@@ -18,6 +18,8 @@ const USAGE = `Usage: wirelab serve [--port N] [--host ADDR] [--data FILE | --me
                         (env WIRELAB_REDIS; e.g. redis://127.0.0.1:6379); give every instance the
                         same WIRELAB_SECRET so a session works on all of them
   --network-port N|off  port of the network emulator in front of the server (default: port + 1)
+  --load-test           lift the rate limits and the per-user and per-address connection caps, for a
+                        benchmark (wirelab bench uses it); never on a server people use
   -h, --help            show this help
 
 Environment: WIRELAB_SECRET signs session tokens; WIRELAB_INSTRUCTOR_KEY is the key that grants the
@@ -37,6 +39,7 @@ async function serve(args: string[]): Promise<void> {
       memory: { type: "boolean" },
       redis: { type: "string" },
       "network-port": { type: "string" },
+      "load-test": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -56,6 +59,7 @@ async function serve(args: string[]): Promise<void> {
       ...(values.host !== undefined && { host: values.host }),
       ...(values.data !== undefined && { dataFile: values.data }),
       ...(values.memory && { memory: true }),
+      ...(values["load-test"] && { loadTest: true }),
       ...(values.redis !== undefined && { redisUrl: values.redis }),
       ...(networkPort !== undefined && { networkPort: networkPort === "off" ? null : Number(networkPort) }),
     },

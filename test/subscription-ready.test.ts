@@ -5,6 +5,7 @@
  * follower and the long poll still deliver it: they read only once the subscription is ready.
  */
 import { ConnectionRegistry } from "../server/transports/ConnectionRegistry.js";
+import { RateLimits } from "../server/limits/RateLimits.js";
 import { createServer, type Server } from "node:http";
 import express from "express";
 import { pino } from "pino";
@@ -103,6 +104,7 @@ describe("subscription readiness", () => {
       logger: pino({ level: "silent" }),
       instance: "test",
       presence: new PresenceTracker("test", new LocalPresenceStore()),
+      limits: new RateLimits(config, null),
       connections: new ConnectionRegistry({ maxPerUser: 10, maxBufferedBytes: config.maxBufferedBytes, logger: pino({ level: "silent" }) }),
     });
     const router = express.Router();

@@ -9,6 +9,7 @@ import { classify, userOf, writable } from "../http/locals.js";
 import { parseEpoch, parseRoom, parseSince } from "../http/params.js";
 import type { FeedEvent } from "../feed/types.js";
 import { holdUntilTurnEnds } from "./holdUntilTurnEnds.js";
+import { clientAddress } from "../limits/ConnectionCaps.js";
 import type { CloseReason, TrackedConnection } from "./ConnectionRegistry.js";
 import { ROUTES, type Transport, type TransportContext } from "./Transport.js";
 
@@ -40,6 +41,7 @@ export class SseTransport implements Transport {
       const user = userOf(res);
       const { config, feed, stats, logger, connections } = this.ctx;
       connections.admit(this.name, user);
+      await this.ctx.limits.connect(clientAddress(req.socket));
 
       const session = await createSession(req, res, {
         retry: config.sseRetryMs,

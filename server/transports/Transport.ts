@@ -13,6 +13,7 @@ import type { Feed } from "../feed/Feed.js";
 import type { PresenceTracker } from "../presence/PresenceTracker.js";
 import type { TrafficStats } from "../stats/TrafficStats.js";
 import type { CloseReason, ConnectionRegistry } from "./ConnectionRegistry.js";
+import type { RateLimits } from "../limits/RateLimits.js";
 
 export interface TransportContext {
   feed: Feed;
@@ -26,6 +27,8 @@ export interface TransportContext {
   presence: PresenceTracker;
   /** Every transport's open connections: caps, drop-all, close-all, refusal while closing. */
   connections: ConnectionRegistry;
+  /** Rate limits: sends per session, stream opens per address. */
+  limits: RateLimits;
 }
 
 export interface Transport {

@@ -3,6 +3,7 @@
  * violations the ws library detects close the connection with their RFC 6455 code
  * (1009 frame too big, 1007 invalid UTF-8); a bad command only earns an error frame.
  */
+import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
@@ -23,6 +24,8 @@ import { parseEpoch, parseRoom, parseSince } from "../http/params.js";
 import type { Cursor } from "../feed/cursor.js";
 import type { FeedEvent } from "../feed/types.js";
 import { holdUntilTurnEnds } from "./holdUntilTurnEnds.js";
+import { clientAddress } from "../limits/ConnectionCaps.js";
+import { RateLimitedError } from "../limits/RateLimits.js";
 import type { CloseReason, TrackedConnection } from "./ConnectionRegistry.js";
 import { ROUTES, type Transport, type TransportContext } from "./Transport.js";
 
@@ -104,12 +107,13 @@ export class WebSocketTransport implements Transport {
     const room = parseRoom(rawRoom);
     const cursor: Cursor = { since: parseSince(queryValue(url, "since")), epoch: parseEpoch(queryValue(url, "epoch")) };
     this.ctx.connections.admit(this.name, user);
+    await this.ctx.limits.connect(clientAddress(req.socket));
     if (socket.destroyed) return;
     this.#wss.handleUpgrade(req, socket, head, (ws) => this.#open(ws, socket, user, room, cursor));
   }
 
   #open(ws: WebSocket, socket: Duplex, user: Principal, room: string, cursor: Cursor): void {
-    const { feed, stats, logger, connections } = this.ctx;
+    const { feed, stats, logger, connections, limits } = this.ctx;
     const connection: TrackedConnection = {
       transport: this.name,
       user,
@@ -123,6 +127,8 @@ export class WebSocketTransport implements Transport {
     this.#alive.add(ws);
     /** Ids this connection has sent and not yet had acknowledged: the ack must precede the message. */
     const awaitingAck = new Set<string>();
+    /** This socket's key for counting its refused sends. */
+    const refusalKey = randomUUID();
 
     const send = (frame: string): boolean => {
       // Never write to a closing socket.
@@ -162,6 +168,8 @@ export class WebSocketTransport implements Transport {
 
     ws.on("pong", () => this.#alive.add(ws));
     ws.on("message", (data: RawData, isBinary: boolean) => {
+      // Once closing (a 1008 for a flood, a shutdown), frames still in the buffer are not acted on.
+      if (ws.readyState !== WebSocket.OPEN) return;
       if (isBinary) {
         sendFrame({ type: "error", code: ERROR_CODES.binaryFrame, message: "send JSON commands as text frames" });
         return;
@@ -186,10 +194,20 @@ export class WebSocketTransport implements Transport {
       }
       const { type: _type, ...input } = command.data;
       awaitingAck.add(input.id);
-      feed.publish(room, user, input).then(
+      // The limit is checked before the store: a refused send is not stored, and its id is in the refusal.
+      limits.send(user.id).then(() => feed.publish(room, user, input)).then(
         ({ message }) => ack(message),
         (error: unknown) => {
           awaitingAck.delete(input.id);
+          if (error instanceof RateLimitedError) {
+            if (ws.readyState !== WebSocket.OPEN) return;
+            sendFrame({ type: "error", code: error.code, message: error.message, id: input.id, retryAfterMs: error.retryAfterMs });
+            // A client that keeps sending while refused is cut (1008); an honest one waits retryAfterMs.
+            void limits.refusedOnWebSocket(refusalKey).then((persists) => {
+              if (persists && ws.readyState === WebSocket.OPEN) ws.close(CLOSE_CODES.policyViolation, "rate limit exceeded: too many refused sends");
+            });
+            return;
+          }
           if (error instanceof WirelabError) {
             // Refused, not failed (the store is unreachable): the client may send it again later.
             sendFrame({ type: "error", code: error.code, message: error.message, id: input.id });

@@ -17,6 +17,7 @@ import { ClientStats } from "./ClientStats.js";
 import { Emitter } from "./Emitter.js";
 import { FeedHttp, HttpError, isRetryable, type FetchLike, type WireRecord } from "./FeedHttp.js";
 import { Sequencer } from "./Sequencer.js";
+import { SendPacer } from "./SendPacer.js";
 
 export type ConnectionState = "idle" | "connecting" | "open" | "reconnecting" | "closed";
 
@@ -33,8 +34,10 @@ export interface FeedClientOptions {
   since?: number;
   /** Reconnect policy. Defaults to 500 ms base, 30 s cap, unlimited attempts. */
   backoff?: Partial<BackoffOptions>;
-  /** Retries of one send after the first try. Defaults to 5. */
+  /** Retries of one send after the first try (refusals for the rate limit are waited out, not counted). Defaults to 5. */
   sendRetries?: number;
+  /** Sends in flight at once; more wait their turn, in order. Defaults to 16. */
+  maxSendsInFlight?: number;
   /** Time-out of one HTTP request or WebSocket ack in ms (a long poll adds its wait). Defaults to 10,000. */
   requestTimeoutMs?: number;
   /** Latency samples kept. Defaults to 10,000. */
@@ -89,6 +92,7 @@ export abstract class BaseFeedClient extends Emitter<FeedClientEvents> implement
   protected readonly http: FeedHttp;
   protected readonly options: Required<Omit<FeedClientOptions, "since" | "backoff">> & { backoff: BackoffOptions };
   readonly #sequencer: Sequencer;
+  readonly #pacer: SendPacer;
   #state: ConnectionState = "idle";
   #run: AbortController | null = null;
   #filling = false;
@@ -101,6 +105,7 @@ export abstract class BaseFeedClient extends Emitter<FeedClientEvents> implement
       room: DEFAULT_ROOM,
       history: LIMITS.pollLimitDefault,
       sendRetries: 5,
+      maxSendsInFlight: 16,
       requestTimeoutMs: 10_000,
       maxLatencySamples: 10_000,
       fetch: globalThis.fetch.bind(globalThis),
@@ -112,6 +117,7 @@ export abstract class BaseFeedClient extends Emitter<FeedClientEvents> implement
     this.room = this.options.room;
     this.stats = new ClientStats(this.options.maxLatencySamples);
     this.#sequencer = new Sequencer(options.since);
+    this.#pacer = new SendPacer(this.options.maxSendsInFlight, this.options.clock);
     // The transport name is read lazily: subclass fields are not set yet while this runs.
     const self = this;
     this.http = new FeedHttp({
@@ -182,13 +188,24 @@ export abstract class BaseFeedClient extends Emitter<FeedClientEvents> implement
 
   async send(text: string, options: { id?: string } = {}): Promise<SendResponse> {
     const request: SendRequest = { id: options.id ?? newMessageId(), text, sentAt: this.options.clock() };
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 0; ; ) {
+      await this.#pacer.acquire();
       try {
-        return await this.transmit(request);
+        const ack = await this.transmit(request);
+        this.#pacer.release("accepted");
+        return ack;
       } catch (error) {
+        // Over the server's rate limit: the pacer holds every send until the server's Retry-After,
+        // then this one goes again. It was not stored, so nothing is lost by waiting.
+        if (error instanceof HttpError && error.rateLimited) {
+          this.#pacer.release("rate-limited", error.retryAfterMs ?? 1_000);
+          continue;
+        }
+        this.#pacer.release("failed");
         // The same id on every try: the server stores it once, however often it arrives.
         if (attempt >= this.options.sendRetries || !isRetryable(error)) throw error;
         await sleep(backoffDelay(attempt, this.options.backoff, this.options.random));
+        attempt += 1;
       }
     }
   }
@@ -203,7 +220,9 @@ export abstract class BaseFeedClient extends Emitter<FeedClientEvents> implement
 
   async #loop(signal: AbortSignal): Promise<void> {
     let failures = 0;
+    let lastError: unknown;
     for (let attempt = 0; !signal.aborted; attempt++) {
+      lastError = undefined;
       if (attempt > 0) this.stats.counters.reconnects += 1;
       this.#setState(attempt === 0 ? "connecting" : "reconnecting");
       try {
@@ -217,6 +236,7 @@ export abstract class BaseFeedClient extends Emitter<FeedClientEvents> implement
           },
         });
       } catch (error) {
+        lastError = error;
         if (!signal.aborted) this.emit("error", error instanceof Error ? error : new Error(String(error)));
         if (error instanceof HttpError && !error.retryable) {
           // The server refuses this client (bad token, bad room): retrying cannot help.
@@ -232,7 +252,9 @@ export abstract class BaseFeedClient extends Emitter<FeedClientEvents> implement
         return;
       }
       this.#setState("reconnecting");
-      await sleep(backoffDelay(failures - 1, this.options.backoff, this.options.random), signal);
+      // A refusal that says when to come back (429/503 with Retry-After) is waited out at least that long.
+      const asked = lastError instanceof HttpError ? (lastError.retryAfterMs ?? 0) : 0;
+      await sleep(Math.max(asked, backoffDelay(failures - 1, this.options.backoff, this.options.random)), signal);
     }
   }
 

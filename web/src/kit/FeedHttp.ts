@@ -3,6 +3,7 @@
  * records. Uses the `fetch` it is given (the platform's by default).
  */
 import {
+  ERROR_CODES,
   INSTANCE_HEADER,
   TRANSPORT_HEADER,
   TRANSPORT_PARAM,
@@ -40,9 +41,16 @@ export class HttpError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** How long the server asked the client to wait before trying again (Retry-After, or a frame's retryAfterMs). */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = "HttpError";
+  }
+
+  /** Refused for going too fast: wait retryAfterMs, then the same request will do. */
+  get rateLimited(): boolean {
+    return this.code === ERROR_CODES.rateLimited;
   }
 
   /** Worth retrying: the server is unavailable or overloaded, not refusing the request itself. */
@@ -148,7 +156,15 @@ function readJson<T>(response: Response, text: string): T {
   }
   if (!response.ok) {
     const error = (body as ErrorBody).error;
-    throw new HttpError(response.status, error?.code ?? "unknown", error?.message ?? `HTTP ${response.status}`);
+    throw new HttpError(response.status, error?.code ?? "unknown", error?.message ?? `HTTP ${response.status}`, retryAfterMs(response.headers.get("retry-after")));
   }
   return body as T;
+}
+
+/** Retry-After (RFC 9110 §10.2.3: seconds, or an HTTP date) in ms; undefined when absent or unreadable. */
+export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  if (header === null || header.trim() === "") return undefined;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }

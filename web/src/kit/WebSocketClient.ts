@@ -111,9 +111,10 @@ export class WebSocketClient extends BaseFeedClient {
             break;
           case "error":
             if (frame.id !== undefined) {
-              // "unavailable": the server could not store it right now, so a retry may succeed.
-              const status = frame.code === ERROR_CODES.unavailable ? 503 : 400;
-              this.#settle(frame.id, { error: new HttpError(status, frame.code, frame.message) });
+              // "unavailable": the server could not store it right now; "rate_limited": not this fast.
+              // Either way a retry (after retryAfterMs) may succeed.
+              const status = frame.code === ERROR_CODES.unavailable ? 503 : frame.code === ERROR_CODES.rateLimited ? 429 : 400;
+              this.#settle(frame.id, { error: new HttpError(status, frame.code, frame.message, frame.retryAfterMs) });
             } else {
               this.emit("error", new Error(`${frame.code}: ${frame.message}`));
             }

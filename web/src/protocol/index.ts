@@ -140,7 +140,14 @@ export const ServerFrameSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("message"), message: MessageSchema }),
   z.object({ type: z.literal("ack"), id: z.string(), seq: z.number().int().positive(), ts: epochMs }),
   z.object({ type: z.literal("reset"), oldest: z.number().int().nonnegative() }),
-  z.object({ type: z.literal("error"), code: z.string(), message: z.string(), id: z.string().optional() }),
+  z.object({
+    type: z.literal("error"),
+    code: z.string(),
+    message: z.string(),
+    id: z.string().optional(),
+    /** With `rate_limited`: when the refused send may be sent again, in ms. */
+    retryAfterMs: z.number().int().nonnegative().optional(),
+  }),
 ]);
 export type ServerFrame = z.infer<typeof ServerFrameSchema>;
 
