@@ -39,15 +39,25 @@ export interface WirelabConfig {
    * server binds a loopback address (only this machine can reach it), false otherwise (a class server).
    */
   autoInstructor: boolean;
-  /** Lifetime of a session token in seconds. Defaults to 12 hours. */
+  /**
+   * Lifetime of a session token in seconds; POST /v1/session/refresh renews it for the same user,
+   * and a stream whose token runs out is closed (WebSocket 1008, SSE `event:expired`). Defaults to 900 (15 min).
+   */
   tokenTtlSeconds: number;
   /** Largest WebSocket frame and HTTP JSON body accepted, in bytes. Defaults to 64 KiB. */
   maxPayloadBytes: number;
   /** `retry:` hint sent to SSE clients, in ms. Defaults to 2,000. */
   sseRetryMs: number;
-  /** Interval of SSE comment heartbeats, in ms. Defaults to 15,000. */
+  /**
+   * Interval of SSE heartbeats, in ms: an idle stream gets an `event:heartbeat` (announced as
+   * `heartbeatMs` in the hello), so clients can tell a quiet room from a dead link. Defaults to 15,000.
+   */
   sseHeartbeatMs: number;
-  /** Interval of WebSocket pings; a peer that misses one is dropped. Defaults to 30,000. */
+  /**
+   * Interval of WebSocket pings; a peer that has not answered one by the next is terminated (a
+   * zombie). An idle socket also gets a `{"type":"heartbeat"}` frame each interval (browsers do
+   * not expose pings), announced as `heartbeatMs` in the hello. Defaults to 25,000.
+   */
   wsPingIntervalMs: number;
   /** A stream whose unsent output exceeds this many bytes is cut (it resumes on reconnect). Defaults to 8 MiB. */
   maxBufferedBytes: number;
@@ -122,11 +132,11 @@ const defaults = (env: NodeJS.ProcessEnv): WirelabConfig => ({
   secret: env.WIRELAB_SECRET || null,
   instructorKey: env.WIRELAB_INSTRUCTOR_KEY ?? randomBytes(9).toString("base64url"),
   autoInstructor: true,
-  tokenTtlSeconds: 12 * 60 * 60,
+  tokenTtlSeconds: 15 * 60,
   maxPayloadBytes: 64 * 1024,
   sseRetryMs: 2_000,
   sseHeartbeatMs: 15_000,
-  wsPingIntervalMs: 30_000,
+  wsPingIntervalMs: 25_000,
   maxBufferedBytes: 8 * 1024 * 1024,
   maxConnectionsPerUser: 100,
   rateLimits: true,

@@ -35,7 +35,8 @@ function validate<T>(schema: { safeParse(v: unknown): { success: true; data: T }
 export function authenticate(auth: TokenIssuer) {
   return async (req: Request, res: Response, next: NextFunction) => {
     const url = new URL(req.originalUrl, "http://localhost");
-    setUser(res, await auth.verify(tokenOf(req, url)));
+    const { principal, expiresAt } = await auth.verifySession(tokenOf(req, url));
+    setUser(res, principal, expiresAt);
     next();
   };
 }
@@ -53,6 +54,10 @@ export function sessionRoutes(
     const role = instructorKey === undefined ? roleFor(undefined, config) : await limits.instructorKey(address, () => roleFor(instructorKey, config));
     await limits.session(address);
     res.status(201).json(await auth.issue(name, role));
+  });
+  // A still-valid token buys a fresh one for the same user (id, name, role); no body is read.
+  router.post("/session/refresh", authenticate(auth), async (_req, res) => {
+    res.status(200).json(await auth.refresh(userOf(res)));
   });
 }
 

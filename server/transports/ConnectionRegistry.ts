@@ -23,7 +23,14 @@ export interface TrackedConnection {
   drop(): void;
   /** Say goodbye the transport's way; resolves once the connection is gone. */
   close(reason: CloseReason): Promise<void> | void;
+  /** When the connection's token runs out (epoch ms): then `expire()` is called. */
+  readonly expiresAt?: number;
+  /** Close because the token ran out, the transport's way (WebSocket 1008, SSE `event:expired`). */
+  expire?(): void;
 }
+
+/** The longest delay setTimeout takes (about 24.8 days); a later expiry is re-armed on the way. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface ConnectionRegistryOptions {
   /** Long-lived connections (streams, WebSockets, parked polls) one user may hold at once. */
@@ -38,6 +45,13 @@ export class ConnectionRegistry {
   /** Long-lived connections per user id, for the per-user cap. */
   readonly #perUser = new Map<string, number>();
   readonly #listeners: Array<(event: ConnectionEvent) => void> = [];
+  /**
+   * One timer per connection with an expiry, at its expiry: Node keeps timers in a priority queue,
+   * so 50,000 of them cost a few MB and O(log n) each, and nothing is scanned while they wait.
+   */
+  readonly #expiryTimers = new Map<TrackedConnection, ReturnType<typeof setTimeout>>();
+  /** Connections the server ended itself, by why: zombies (missed pongs) and expired tokens. */
+  readonly #terminated = { zombie: 0, expired: 0 };
   #closing = false;
 
   constructor(private readonly options: ConnectionRegistryOptions) {}
@@ -75,16 +89,62 @@ export class ConnectionRegistry {
     if (!set) this.#open.set(connection.transport, (set = new Set()));
     set.add(connection);
     if (longLived) this.#perUser.set(connection.user.id, (this.#perUser.get(connection.user.id) ?? 0) + 1);
+    if (connection.expiresAt !== undefined && connection.expire) this.#armExpiry(connection, connection.expiresAt);
     let removed = false;
     return () => {
       if (removed) return;
       removed = true;
       set.delete(connection);
+      this.#disarmExpiry(connection);
       if (!longLived) return;
       const left = (this.#perUser.get(connection.user.id) ?? 1) - 1;
       if (left > 0) this.#perUser.set(connection.user.id, left);
       else this.#perUser.delete(connection.user.id);
     };
+  }
+
+  /**
+   * The connection's token was refreshed: it now lives until `expiresAt` (epoch ms). Only a
+   * connection that is still tracked is re-armed.
+   */
+  extend(connection: TrackedConnection, expiresAt: number): void {
+    if (!this.#expiryTimers.has(connection)) return;
+    this.#armExpiry(connection, expiresAt);
+  }
+
+  /**
+   * A transport found a peer dead by its silence (a missed pong) and cut it: counted here, and
+   * told to listeners (metrics), like the other cuts.
+   */
+  reportZombie(connection: TrackedConnection): void {
+    this.#terminated.zombie += 1;
+    this.#emit({ kind: "zombie", transport: connection.transport });
+  }
+
+  /** How many connections the server ended for silence (zombie) or an expired token, since start. */
+  terminated(kind: "zombie" | "expired"): number {
+    return this.#terminated[kind];
+  }
+
+  #armExpiry(connection: TrackedConnection, expiresAt: number): void {
+    this.#disarmExpiry(connection);
+    const delay = Math.min(Math.max(expiresAt - Date.now(), 0), MAX_TIMER_MS);
+    const timer = setTimeout(() => {
+      this.#expiryTimers.delete(connection);
+      if (Date.now() < expiresAt) return this.#armExpiry(connection, expiresAt);
+      this.#terminated.expired += 1;
+      this.#emit({ kind: "expired", transport: connection.transport });
+      connection.expire?.();
+    }, delay);
+    timer.unref();
+    this.#expiryTimers.set(connection, timer);
+  }
+
+  #disarmExpiry(connection: TrackedConnection): void {
+    const timer = this.#expiryTimers.get(connection);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.#expiryTimers.delete(connection);
   }
 
   /** Open connections of one transport (or of all). */
@@ -151,4 +211,8 @@ export class ConnectionRegistry {
 export type ConnectionEvent =
   | { kind: "slow"; transport: TransportName }
   | { kind: "dropped"; transport: TransportName; count: number }
-  | { kind: "refused"; transport: TransportName };
+  | { kind: "refused"; transport: TransportName }
+  /** A peer that did not answer the heartbeat (a WebSocket ping) was terminated. */
+  | { kind: "zombie"; transport: TransportName }
+  /** A connection was closed because its token ran out without a refresh. */
+  | { kind: "expired"; transport: TransportName };

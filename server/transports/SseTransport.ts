@@ -4,8 +4,8 @@
  */
 import type { Request, Response, Router } from "express";
 import { createSession, type Session } from "better-sse";
-import { PROTOCOL_VERSION } from "../../web/src/protocol/index.js";
-import { classify, userOf, writable } from "../http/locals.js";
+import { PROTOCOL_VERSION, TOKEN_EXPIRED_REASON } from "../../web/src/protocol/index.js";
+import { classify, tokenExpiryOf, userOf, writable } from "../http/locals.js";
 import { parseEpoch, parseRoom, parseSince } from "../http/params.js";
 import type { FeedEvent } from "../feed/types.js";
 import { holdUntilTurnEnds } from "./holdUntilTurnEnds.js";
@@ -16,6 +16,18 @@ import { ROUTES, type Transport, type TransportContext } from "./Transport.js";
 /** Data is serialised once per message by the feed; pass strings through untouched. */
 const passThrough = (data: unknown) => data as string;
 const CRLF = Buffer.from("\r\n");
+/**
+ * The idle heartbeat is a named event, not a comment: EventSource hides comments from pages, so
+ * only an event lets a client tell a quiet room from a dead link. No id: the cursor stays put.
+ */
+const HEARTBEAT_EVENT = "event:heartbeat\ndata:{}\n\n";
+
+/** What the heartbeat timer knows of one stream. */
+interface StreamLiveness {
+  readonly res: Response;
+  /** Something was written since the last tick: no heartbeat needed. */
+  active: boolean;
+}
 
 export class SseTransport implements Transport {
   readonly name = "sse" as const;
@@ -25,8 +37,13 @@ export class SseTransport implements Transport {
    * subscriber. JSON from JSON.stringify holds no raw line breaks, so there is nothing to sanitise.
    */
   #formatted: { event: FeedEvent | null; raw: Buffer; chunked: Buffer } = { event: null, raw: Buffer.alloc(0), chunked: Buffer.alloc(0) };
+  /** Open streams, for the one heartbeat timer of all of them (not a timer per stream). */
+  readonly #streams = new Set<StreamLiveness>();
+  readonly #heartbeatTimer: NodeJS.Timeout;
 
-  constructor(private readonly ctx: TransportContext) {}
+  constructor(private readonly ctx: TransportContext) {
+    this.#heartbeatTimer = setInterval(() => this.#heartbeat(), ctx.config.sseHeartbeatMs).unref();
+  }
 
   mount(router: Router): void {
     router.get(ROUTES.events, async (req: Request, res: Response) => {
@@ -45,17 +62,22 @@ export class SseTransport implements Transport {
 
       const session = await createSession(req, res, {
         retry: config.sseRetryMs,
-        keepAlive: config.sseHeartbeatMs,
+        // Our own heartbeat (below) replaces better-sse's comment keep-alive.
+        keepAlive: null,
         serializer: passThrough,
         trustClientEventId: false,
         headers: { "cache-control": "no-store", "x-accel-buffering": "no" },
       });
       if (!session.isConnected) return;
+      const liveness: StreamLiveness = { res, active: false };
+      this.#streams.add(liveness);
+      session.once("disconnected", () => this.#streams.delete(liveness));
       const connection = this.#track(session, res, room);
 
       const push = (data: string, event: string, id: number): boolean => {
         if (!session.isConnected || !writable(res)) return false;
         session.push(data, event, String(id));
+        liveness.active = true;
         return !connections.cutIfSlow(connection, res.writableLength, () => res.destroy());
       };
       /**
@@ -68,10 +90,16 @@ export class SseTransport implements Transport {
         if (!socket || socket.destroyed || res.writableEnded || !res.headersSent || !session.isConnected) return false;
         holdUntilTurnEnds(socket);
         socket.write(this.#chunkOf(event, res.chunkedEncoding));
+        liveness.active = true;
         return !connections.cutIfSlow(connection, socket.writableLength, () => res.destroy());
       };
       const follower = feed.follow(room, since, {
-        start: (next, roomEpoch) => push(JSON.stringify({ protocol: PROTOCOL_VERSION, next, ...(roomEpoch && { epoch: roomEpoch }), instance: this.ctx.instance }), "hello", next),
+        start: (next, roomEpoch) =>
+          push(
+            JSON.stringify({ protocol: PROTOCOL_VERSION, next, ...(roomEpoch && { epoch: roomEpoch }), instance: this.ctx.instance, heartbeatMs: config.sseHeartbeatMs }),
+            "hello",
+            next,
+          ),
         reset: (oldest) => push(JSON.stringify({ oldest }), "reset", Math.max(oldest - 1, 0)),
         deliver: (event) => {
           if (pushMessage(event)) stats.delivered(this.name);
@@ -91,12 +119,15 @@ export class SseTransport implements Transport {
 
   /** Register a stream; it leaves the registry when it disconnects. */
   #track(session: Session, res: Response, room: string): TrackedConnection {
+    const expiresAt = tokenExpiryOf(res);
     const connection: TrackedConnection = {
       transport: this.name,
       user: userOf(res),
       room,
+      ...(expiresAt !== undefined && { expiresAt }),
       drop: () => res.socket?.destroy(),
       close: (reason) => this.#goodbye(session, res, reason),
+      expire: () => this.#expired(session, res),
     };
     session.once("disconnected", this.ctx.connections.add(connection));
     return connection;
@@ -115,6 +146,24 @@ export class SseTransport implements Transport {
     return gone;
   }
 
+  /**
+   * The token ran out: an `expired` event, then the end. No `retry:` hint: reconnecting with the
+   * same token would be refused (401); the client refreshes its token and reconnects with its cursor.
+   */
+  #expired(session: Session, res: Response): void {
+    if (!writable(res)) return;
+    if (session.isConnected) res.write(`event:expired\ndata:${JSON.stringify({ reason: TOKEN_EXPIRED_REASON })}\n\n`);
+    res.end();
+  }
+
+  /** Every interval, each stream that sent nothing since the last tick gets a heartbeat event. */
+  #heartbeat(): void {
+    for (const liveness of this.#streams) {
+      if (!liveness.active && writable(liveness.res)) liveness.res.write(HEARTBEAT_EVENT);
+      liveness.active = false;
+    }
+  }
+
   /** The event's bytes; framed as one HTTP/1.1 chunk when the response is chunked (it is, unless the client spoke HTTP/1.0). */
   #chunkOf(event: FeedEvent, chunked: boolean): Buffer {
     if (this.#formatted.event !== event) {
@@ -129,6 +178,7 @@ export class SseTransport implements Transport {
   }
 
   close(reason: CloseReason = "shutdown"): Promise<void> {
+    clearInterval(this.#heartbeatTimer);
     return this.ctx.connections.closeAll(this.name, reason);
   }
 }

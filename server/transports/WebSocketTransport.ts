@@ -14,6 +14,7 @@ import {
   ClientFrameSchema,
   ERROR_CODES,
   PROTOCOL_VERSION,
+  TOKEN_EXPIRED_REASON,
   describeIssues,
   type Principal,
   type ServerFrame,
@@ -59,13 +60,24 @@ function queryValue(url: URL, name: string): string | string[] | undefined {
 
 const PATH = new RegExp(`^/v1${ROUTES.websocket.replace(":room", "([^/]*)")}$`);
 
+/** The idle app-level heartbeat: browsers do not expose ping frames to pages. */
+const HEARTBEAT = JSON.stringify({ type: "heartbeat" } satisfies ServerFrame);
+
+/** What the heartbeat timer knows of one socket. */
+interface Liveness {
+  readonly connection: TrackedConnection;
+  /** A pong came since the last ping. */
+  alive: boolean;
+  /** Something was sent since the last tick: no heartbeat frame needed. */
+  active: boolean;
+}
+
 export class WebSocketTransport implements Transport {
   readonly name = "websocket" as const;
   readonly #wss: WebSocketServer;
-  readonly #alive = new WeakSet<WebSocket>();
   readonly #pingTimer: NodeJS.Timeout;
   /** Open sockets, for the heartbeat (the registry owns the bookkeeping). */
-  readonly #sockets = new Set<WebSocket>();
+  readonly #sockets = new Map<WebSocket, Liveness>();
   /** The last message framed: every subscriber of a room gets the same bytes, framed once. */
   #framed: { event: FeedEvent | null; frame: Buffer } = { event: null, frame: Buffer.alloc(0) };
 
@@ -103,28 +115,30 @@ export class WebSocketTransport implements Transport {
 
   async #accept(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, rawRoom: string): Promise<void> {
     // Authentication first: a caller without a valid token learns nothing else.
-    const user = await this.ctx.auth.verify(tokenOf(req, url));
+    const { principal: user, expiresAt } = await this.ctx.auth.verifySession(tokenOf(req, url));
     const room = parseRoom(rawRoom);
     const cursor: Cursor = { since: parseSince(queryValue(url, "since")), epoch: parseEpoch(queryValue(url, "epoch")) };
     this.ctx.connections.admit(this.name, user);
     await this.ctx.limits.connect(clientAddress(req.socket));
     if (socket.destroyed) return;
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#open(ws, socket, user, room, cursor));
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#open(ws, socket, user, room, cursor, expiresAt));
   }
 
-  #open(ws: WebSocket, socket: Duplex, user: Principal, room: string, cursor: Cursor): void {
+  #open(ws: WebSocket, socket: Duplex, user: Principal, room: string, cursor: Cursor, expiresAt: number): void {
     const { feed, stats, logger, connections, limits } = this.ctx;
     const connection: TrackedConnection = {
       transport: this.name,
       user,
       room,
+      expiresAt,
       drop: () => ws.terminate(),
       close: (reason) => this.#goodbye(ws, reason),
+      expire: () => this.#expire(ws),
     };
     const untrack = connections.add(connection);
     const tooSlow = () => connections.cutIfSlow(connection, ws.bufferedAmount, () => ws.close(CLOSE_CODES.tryAgainLater, "consumer too slow"));
-    this.#sockets.add(ws);
-    this.#alive.add(ws);
+    const liveness: Liveness = { connection, alive: true, active: false };
+    this.#sockets.set(ws, liveness);
     /** Ids this connection has sent and not yet had acknowledged: the ack must precede the message. */
     const awaitingAck = new Set<string>();
     /** This socket's key for counting its refused sends. */
@@ -134,6 +148,7 @@ export class WebSocketTransport implements Transport {
       // Never write to a closing socket.
       if (ws.readyState !== WebSocket.OPEN) return false;
       ws.send(frame);
+      liveness.active = true;
       return !tooSlow();
     };
     const sendFrame = (frame: ServerFrame) => send(JSON.stringify(frame));
@@ -146,6 +161,7 @@ export class WebSocketTransport implements Transport {
       if (ws.readyState !== WebSocket.OPEN || !socket.writable) return false;
       holdUntilTurnEnds(socket);
       socket.write(frame);
+      liveness.active = true;
       return !tooSlow();
     };
     const ack = ({ id, seq, ts }: { id: string; seq: number; ts: number }) => {
@@ -153,7 +169,8 @@ export class WebSocketTransport implements Transport {
     };
 
     const follower = feed.follow(room, cursor.since, {
-      start: (next, epoch) => sendFrame({ type: "hello", protocol: PROTOCOL_VERSION, next, ...(epoch && { epoch }), instance: this.ctx.instance }),
+      start: (next, epoch) =>
+        sendFrame({ type: "hello", protocol: PROTOCOL_VERSION, next, ...(epoch && { epoch }), instance: this.ctx.instance, heartbeatMs: this.ctx.config.wsPingIntervalMs }),
       reset: (oldest) => sendFrame({ type: "reset", oldest }),
       deliver: (event) => {
         const { message } = event;
@@ -166,7 +183,24 @@ export class WebSocketTransport implements Transport {
       },
     }, cursor.epoch);
 
-    ws.on("pong", () => this.#alive.add(ws));
+    ws.on("pong", () => (liveness.alive = true));
+    /** A refreshed token of the same user extends the connection; anything else leaves it as it was. */
+    const refresh = (token: string) => {
+      this.ctx.auth.verifySession(token).then(
+        (verified) => {
+          if (verified.principal.id !== user.id) {
+            sendFrame({ type: "error", code: ERROR_CODES.unauthorized, message: "the token belongs to another user" });
+            return;
+          }
+          connections.extend(connection, verified.expiresAt);
+          sendFrame({ type: "refreshed", expiresAt: verified.expiresAt });
+        },
+        (error: unknown) => {
+          const message = error instanceof WirelabError ? error.message : "the token could not be checked";
+          sendFrame({ type: "error", code: ERROR_CODES.unauthorized, message });
+        },
+      );
+    };
     ws.on("message", (data: RawData, isBinary: boolean) => {
       // Once closing (a 1008 for a flood, a shutdown), frames still in the buffer are not acted on.
       if (ws.readyState !== WebSocket.OPEN) return;
@@ -192,6 +226,7 @@ export class WebSocketTransport implements Transport {
         });
         return;
       }
+      if (command.data.type === "refresh") return refresh(command.data.token);
       const { type: _type, ...input } = command.data;
       awaitingAck.add(input.id);
       // The limit is checked before the store: a refused send is not stored, and its id is in the refusal.
@@ -240,6 +275,13 @@ export class WebSocketTransport implements Transport {
     });
   }
 
+  /** The token ran out without a refresh: 1008, and a peer that never completes the closing handshake is cut. */
+  #expire(ws: WebSocket): void {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    ws.close(CLOSE_CODES.policyViolation, TOKEN_EXPIRED_REASON);
+    setTimeout(() => ws.terminate(), 2_000).unref();
+  }
+
   #frameOf(event: FeedEvent): Buffer {
     if (this.#framed.event !== event) {
       this.#framed = { event, frame: frameText(`{"type":"message","message":${event.json}}`) };
@@ -247,14 +289,23 @@ export class WebSocketTransport implements Transport {
     return this.#framed.frame;
   }
 
+  /**
+   * Every interval: a peer that has not answered the previous ping is a zombie (half-open TCP) and
+   * is terminated; the others get a ping, and an app-level heartbeat frame if nothing else was sent
+   * to them since the last tick, so a page (which cannot see pings) learns the link is alive.
+   */
   #heartbeat(): void {
-    for (const ws of this.#sockets) {
-      if (!this.#alive.has(ws)) {
+    for (const [ws, liveness] of this.#sockets) {
+      if (ws.readyState !== WebSocket.OPEN) continue;
+      if (!liveness.alive) {
+        this.ctx.connections.reportZombie(liveness.connection);
         ws.terminate();
         continue;
       }
-      this.#alive.delete(ws);
+      liveness.alive = false;
       ws.ping();
+      if (!liveness.active) ws.send(HEARTBEAT);
+      liveness.active = false;
     }
   }
 

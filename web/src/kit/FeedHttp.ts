@@ -77,7 +77,8 @@ export class FeedHttp {
   constructor(
     private readonly options: {
       baseUrl: string;
-      token: string;
+      /** Read at every request: the client swaps in a refreshed token. */
+      readonly token: string;
       transport: TransportName;
       fetch: FetchLike;
       timeoutMs: number;
@@ -96,6 +97,11 @@ export class FeedHttp {
       body: JSON.stringify({ name }),
     });
     return readJson<SessionResponse>(response, await response.text());
+  }
+
+  /** A fresh token for the same user (POST /v1/session/refresh with the current, still-valid token). */
+  refreshSession(signal?: AbortSignal): Promise<SessionResponse> {
+    return this.request<SessionResponse>("POST", "/v1/session/refresh", "{}", signal);
   }
 
   poll(room: string, query: PollQuery, signal?: AbortSignal): Promise<PollResponse> {
@@ -131,13 +137,21 @@ export class FeedHttp {
     stats.counters.requests += 1;
     const bytesOut = body === undefined ? 0 : utf8Length(body);
     stats.counters.bytesOut += bytesOut;
-    const response = await this.options.fetch(url, {
-      method,
-      headers,
-      ...(body !== undefined && { body }),
-      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-    });
-    const text = await response.text();
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.options.fetch(url, {
+        method,
+        headers,
+        ...(body !== undefined && { body }),
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+      text = await response.text();
+    } catch (error) {
+      // No answer within the time-out (and not our own abort): the link is as good as dead.
+      if (timeout.aborted && !signal?.aborted) stats.counters.zombies += 1;
+      throw error;
+    }
     const instance = response.headers.get(INSTANCE_HEADER);
     if (instance) this.options.served?.(instance);
     const bytesIn = utf8Length(text);

@@ -125,6 +125,8 @@ export type PollResponse = z.infer<typeof PollResponseSchema>;
 /** Client → server WebSocket commands. */
 export const ClientFrameSchema = z.discriminatedUnion("type", [
   SendRequestSchema.extend({ type: z.literal("send") }),
+  /** A refreshed token of the same user (POST /v1/session/refresh): extends this connection's life. */
+  z.object({ type: z.literal("refresh"), token: z.string().min(1).max(4096) }),
 ]);
 export type ClientFrame = z.infer<typeof ClientFrameSchema>;
 
@@ -136,6 +138,8 @@ export const ServerFrameSchema = z.discriminatedUnion("type", [
     next: z.number().int().nonnegative(),
     epoch: EpochSchema.optional(),
     instance: z.string().optional(),
+    /** The server sends something at least this often (a heartbeat frame when idle). */
+    heartbeatMs: z.number().int().positive().optional(),
   }),
   z.object({ type: z.literal("message"), message: MessageSchema }),
   z.object({ type: z.literal("ack"), id: z.string(), seq: z.number().int().positive(), ts: epochMs }),
@@ -148,6 +152,10 @@ export const ServerFrameSchema = z.discriminatedUnion("type", [
     /** With `rate_limited`: when the refused send may be sent again, in ms. */
     retryAfterMs: z.number().int().nonnegative().optional(),
   }),
+  /** Sent on a connection that was idle for heartbeatMs: the link is alive. */
+  z.object({ type: z.literal("heartbeat") }),
+  /** A `refresh` was accepted: the connection now lives until `expiresAt`. */
+  z.object({ type: z.literal("refreshed"), expiresAt: epochMs }),
 ]);
 export type ServerFrame = z.infer<typeof ServerFrameSchema>;
 
@@ -157,7 +165,11 @@ export const SseHelloSchema = z.object({
   next: z.number().int().nonnegative(),
   epoch: EpochSchema.optional(),
   instance: z.string().optional(),
+  /** The server sends an event at least this often (`event: heartbeat` when idle). */
+  heartbeatMs: z.number().int().positive().optional(),
 });
+/** SSE `event: expired` data: the stream's token ran out; refresh it and reconnect. */
+export const SseExpiredSchema = z.object({ reason: z.string() });
 export const SseResetSchema = z.object({ oldest: z.number().int().nonnegative() });
 
 export const ErrorBodySchema = z.object({
@@ -202,6 +214,9 @@ export const CLOSE_CODES = {
   serviceRestart: 1012,
   tryAgainLater: 1013,
 } as const;
+
+/** The close reason (with 1008) and SSE event of a stream whose token ran out. */
+export const TOKEN_EXPIRED_REASON = "token expired";
 
 export interface TrafficSnapshot {
   /** Requests in flight or streams open right now. */
