@@ -9,6 +9,7 @@
  * - past its address's cap a new connection gets 429 too_many_connections the same way.
  * Connections under the caps are never touched.
  */
+import { clientAddress } from "../clientAddress.js";
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
@@ -34,12 +35,7 @@ export function openFilesLimit(): number | null {
     return null;
   }
 }
-
-/** A client address as one key: IPv4-mapped IPv6 ("::ffff:1.2.3.4") counts as the IPv4 address. */
-export function clientAddress(socket: { remoteAddress?: string | undefined }): string {
-  const address = socket.remoteAddress ?? "unknown";
-  return address.startsWith("::ffff:") ? address.slice(7) : address;
-}
+export { clientAddress };
 
 export interface ConnectionCapsOptions {
   maxConnections: number;
