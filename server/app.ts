@@ -24,6 +24,7 @@ import type { NetworkEmulator } from "./netem/index.js";
 import { setSpan } from "./http/locals.js";
 import { createLogger } from "./logger.js";
 import { LabLibrary } from "./LabLibrary.js";
+import { WirelabMetrics } from "./metrics/WirelabMetrics.js";
 import { labRoutes } from "./http/labs.js";
 import { packageRoot } from "./paths.js";
 import { TrafficStats } from "./stats/TrafficStats.js";
@@ -39,6 +40,8 @@ export interface Wirelab {
   /** Which backend holds the feed (SQLite or Redis), and where. */
   readonly feedInfo: FeedBackendInfo;
   readonly stats: TrafficStats;
+  /** Prometheus metrics (served at GET /metrics unless config.metrics is false); rate limits report refusals here. */
+  readonly metrics: WirelabMetrics;
   readonly transports: Record<TransportName, Transport>;
   readonly faults: FaultController;
   readonly logger: Logger;
@@ -66,9 +69,10 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
   const feed = new Feed(backend, { replayPageSize: config.replayPageSize });
   const auth = new TokenIssuer(config.secret, config.tokenTtlSeconds);
   const stats = new TrafficStats();
+  const metrics = new WirelabMetrics(stats);
   const instance = randomBytes(4).toString("hex");
   const presence = new PresenceTracker(instance, backend.presence, (error) => log.warn({ err: error }, "presence could not be written"));
-  const transports = createTransports({ feed, auth, stats, config, logger: log, instance, presence });
+  const transports = createTransports({ feed, auth, stats, metrics, config, logger: log, instance, presence });
 
   let closing: Promise<void> | undefined;
   const app = express();
@@ -79,7 +83,10 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
   app.use((req, res, next) => {
     const span = stats.begin(req.socket);
     setSpan(res, span);
-    res.once("close", () => stats.end(span));
+    res.once("close", () => {
+      stats.end(span);
+      metrics.httpRequest(span.bucket, res.headersSent ? res.statusCode : null);
+    });
     res.setHeader(INSTANCE_HEADER, instance);
     next();
   });
@@ -91,6 +98,14 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
     const reason = closing ? "shutting down" : feed.ready ? null : `the feed's store (${backend.info.kind}) is unreachable`;
     res.status(reason ? 503 : 200).json({ status: reason ? "not_ready" : "ready", instance, feed: backend.info.kind, ...(reason && { reason }) });
   });
+  // Public, like /healthz: Prometheus scrapes without a token. config.metrics turns it off.
+  if (config.metrics) {
+    app.get("/metrics", async (_req, res) => {
+      const body = await metrics.metrics();
+      res.setHeader("cache-control", "no-store");
+      res.type(metrics.contentType).send(body);
+    });
+  }
 
   const v1 = express.Router();
   v1.use((req, res, next) => {
@@ -111,7 +126,7 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
   });
   sessionRoutes(v1, auth, config);
   v1.use(authenticate(auth));
-  apiRoutes(v1, { feed, stats, presence, maxBodyBytes: config.maxPayloadBytes });
+  apiRoutes(v1, { feed, stats, metrics, presence, maxBodyBytes: config.maxPayloadBytes });
   labRoutes(v1, new LabLibrary(config.labsDir ?? join(packageRoot(), "labs")));
   adminRoutes(v1, {
     faults: () => faults,
@@ -141,6 +156,7 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
   const faults: FaultController = new FaultController({
     server,
     transports,
+    metrics,
     listen: { port: config.port, host: config.host },
     logger: log,
     ...(hooks.restart && { restart: hooks.restart }),
@@ -200,7 +216,8 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
       presence.close();
       await directory.close();
       await feed.close();
+      metrics.close();
     })());
 
-  return { url, instance, config: { ...config, port }, server, feed, feedInfo: backend.info, stats, transports, faults, logger: log, close };
+  return { url, instance, config: { ...config, port }, server, feed, feedInfo: backend.info, stats, metrics, transports, faults, logger: log, close };
 }

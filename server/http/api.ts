@@ -16,6 +16,7 @@ import { WirelabError, badRequest, sendError } from "../errors.js";
 import type { Feed } from "../feed/Feed.js";
 import type { PresenceTracker } from "../presence/PresenceTracker.js";
 import type { TrafficStats } from "../stats/TrafficStats.js";
+import type { WirelabMetrics } from "../metrics/WirelabMetrics.js";
 import { classify, declaredTransport, setUser, userOf } from "./locals.js";
 import { parseRoom } from "./params.js";
 import type { Logger } from "pino";
@@ -57,7 +58,7 @@ export function requireInstructor(_req: Request, res: Response, next: NextFuncti
   next();
 }
 
-export function apiRoutes(router: Router, deps: { feed: Feed; stats: TrafficStats; presence: PresenceTracker; maxBodyBytes: number }): void {
+export function apiRoutes(router: Router, deps: { feed: Feed; stats: TrafficStats; metrics: WirelabMetrics; presence: PresenceTracker; maxBodyBytes: number }): void {
   router.get("/stats", (_req, res) => {
     const body: StatsResponse = { ...deps.stats.snapshot(), instance: deps.presence.instance, presence: { members: deps.presence.localMembers } };
     res.json(body);
@@ -79,6 +80,7 @@ export function apiRoutes(router: Router, deps: { feed: Feed; stats: TrafficStat
     const room = parseRoom(req.params.room);
     const input = validate(SendRequestSchema, req.body);
     const { message, created } = await deps.feed.publish(room, userOf(res), input);
+    if (created) deps.metrics.stored(declaredTransport(req) ?? "api");
     res.status(created ? 201 : 200).json({ seq: message.seq, id: message.id, ts: message.ts });
   });
 }

@@ -50,12 +50,14 @@ export class SseTransport implements Transport {
         headers: { "cache-control": "no-store", "x-accel-buffering": "no" },
       });
       if (!session.isConnected) return;
+      if (since !== undefined) this.ctx.metrics.resumed(this.name);
 
       const push = (data: string, event: string, id: number): boolean => {
         if (!session.isConnected || !writable(res)) return false;
         session.push(data, event, String(id));
         if (res.writableLength > config.maxBufferedBytes) {
           logger.warn({ transport: this.name, room, buffered: res.writableLength }, "slow SSE consumer cut");
+          this.ctx.metrics.dropped(this.name, "slow_consumer");
           res.destroy();
           return false;
         }
@@ -73,6 +75,7 @@ export class SseTransport implements Transport {
         socket.write(this.#chunkOf(event, res.chunkedEncoding));
         if (socket.writableLength > config.maxBufferedBytes) {
           logger.warn({ transport: this.name, room, buffered: socket.writableLength }, "slow SSE consumer cut");
+          this.ctx.metrics.dropped(this.name, "slow_consumer");
           res.destroy();
           return false;
         }
@@ -82,7 +85,10 @@ export class SseTransport implements Transport {
         start: (next, roomEpoch) => push(JSON.stringify({ protocol: PROTOCOL_VERSION, next, ...(roomEpoch && { epoch: roomEpoch }), instance: this.ctx.instance }), "hello", next),
         reset: (oldest) => push(JSON.stringify({ oldest }), "reset", Math.max(oldest - 1, 0)),
         deliver: (event) => {
-          if (pushMessage(event)) stats.delivered(this.name);
+          if (pushMessage(event)) {
+            stats.delivered(this.name);
+            this.ctx.metrics.delivered(this.name, event.message);
+          }
         },
         fail: (error) => {
           logger.error({ err: error, transport: this.name, room }, "SSE stream failed");

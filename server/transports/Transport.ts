@@ -12,11 +12,14 @@ import type { WirelabConfig } from "../config.js";
 import type { Feed } from "../feed/Feed.js";
 import type { PresenceTracker } from "../presence/PresenceTracker.js";
 import type { TrafficStats } from "../stats/TrafficStats.js";
+import type { WirelabMetrics } from "../metrics/WirelabMetrics.js";
 
 export interface TransportContext {
   feed: Feed;
   auth: TokenIssuer;
   stats: TrafficStats;
+  /** Prometheus metrics: resumes, cuts, zombies, delivery latency (TrafficStats feeds the rest). */
+  metrics: WirelabMetrics;
   config: WirelabConfig;
   logger: Logger;
   /** This instance's id (new at every start), named in stream hellos. */

@@ -113,6 +113,7 @@ export class WebSocketTransport implements Transport {
     this.#alive.add(ws);
     /** Ids this connection has sent and not yet had acknowledged: the ack must precede the message. */
     const awaitingAck = new Set<string>();
+    if (cursor.since !== undefined) this.ctx.metrics.resumed(this.name);
 
     const send = (frame: string): boolean => {
       // Never write to a closing socket.
@@ -120,6 +121,7 @@ export class WebSocketTransport implements Transport {
       ws.send(frame);
       if (ws.bufferedAmount > config.maxBufferedBytes) {
         logger.warn({ transport: this.name, room, buffered: ws.bufferedAmount }, "slow WebSocket consumer cut");
+        this.ctx.metrics.dropped(this.name, "slow_consumer");
         ws.close(CLOSE_CODES.tryAgainLater, "consumer too slow");
         return false;
       }
@@ -137,6 +139,7 @@ export class WebSocketTransport implements Transport {
       socket.write(frame);
       if (ws.bufferedAmount > config.maxBufferedBytes) {
         logger.warn({ transport: this.name, room, buffered: ws.bufferedAmount }, "slow WebSocket consumer cut");
+        this.ctx.metrics.dropped(this.name, "slow_consumer");
         ws.close(CLOSE_CODES.tryAgainLater, "consumer too slow");
         return false;
       }
@@ -152,7 +155,10 @@ export class WebSocketTransport implements Transport {
       deliver: (event) => {
         const { message } = event;
         if (message.from.id === user.id) ack(message);
-        if (sendFramed(this.#frameOf(event))) stats.delivered(this.name);
+        if (sendFramed(this.#frameOf(event))) {
+          stats.delivered(this.name);
+          this.ctx.metrics.delivered(this.name, message);
+        }
       },
       fail: (error) => {
         logger.error({ err: error, transport: this.name, room }, "WebSocket stream failed");
@@ -187,7 +193,10 @@ export class WebSocketTransport implements Transport {
       const { type: _type, ...input } = command.data;
       awaitingAck.add(input.id);
       feed.publish(room, user, input).then(
-        ({ message }) => ack(message),
+        ({ message, created }) => {
+          ack(message);
+          if (created) this.ctx.metrics.stored(this.name);
+        },
         (error: unknown) => {
           awaitingAck.delete(input.id);
           if (error instanceof WirelabError) {
@@ -220,6 +229,7 @@ export class WebSocketTransport implements Transport {
   #heartbeat(): void {
     for (const ws of this.#sockets) {
       if (!this.#alive.has(ws)) {
+        this.ctx.metrics.zombieTerminated(this.name);
         ws.terminate();
         continue;
       }
