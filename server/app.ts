@@ -27,6 +27,7 @@ import type { NetworkEmulator } from "./netem/index.js";
 import { setSpan } from "./http/locals.js";
 import { createLogger } from "./logger.js";
 import { LabLibrary } from "./LabLibrary.js";
+import { WirelabMetrics } from "./metrics/WirelabMetrics.js";
 import { labRoutes } from "./http/labs.js";
 import { packageRoot } from "./paths.js";
 import { TrafficStats } from "./stats/TrafficStats.js";
@@ -43,6 +44,8 @@ export interface Wirelab {
   /** Which backend holds the feed (SQLite or Redis), and where. */
   readonly feedInfo: FeedBackendInfo;
   readonly stats: TrafficStats;
+  /** Prometheus metrics (served at GET /metrics unless config.metrics is false); rate limits report refusals here. */
+  readonly metrics: WirelabMetrics;
   readonly transports: Record<TransportName, Transport>;
   readonly faults: FaultController;
   readonly logger: Logger;
@@ -80,6 +83,7 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
   const feed = new Feed(backend, { replayPageSize: config.replayPageSize });
   const auth = new TokenIssuer(await sessionSecret(config), config.tokenTtlSeconds);
   const stats = new TrafficStats();
+  const metrics = new WirelabMetrics(stats);
   const instance = randomBytes(4).toString("hex");
   const presence = new PresenceTracker(instance, backend.presence, (error) => log.warn({ err: error }, "presence could not be written"));
   const connections = new ConnectionRegistry({
@@ -96,7 +100,15 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
     shedIdleMs: config.shedIdleMs,
     limited: (name) => limits.limited(name),
   });
-  const transports = createTransports({ feed, auth, stats, config, logger: log, instance, presence, connections, limits });
+  limits.onLimited((name) => metrics.rateLimited(name));
+  connections.onEvent((event) => {
+    if (event.kind === "slow") metrics.dropped(event.transport, "slow_consumer");
+    else if (event.kind === "expired") metrics.dropped(event.transport, "token_expired");
+    else if (event.kind === "zombie") metrics.zombieTerminated(event.transport);
+    else if (event.kind === "refused") metrics.rateLimited("connections-user");
+    // "dropped" (an instructor's drop) is counted by the fault controller, which names the cause.
+  });
+  const transports = createTransports({ feed, auth, stats, config, logger: log, instance, presence, connections, limits, metrics });
 
   let closing: Promise<void> | undefined;
   const app = express();
@@ -107,7 +119,10 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
   app.use((req, res, next) => {
     const span = stats.begin(req.socket);
     setSpan(res, span);
-    res.once("close", () => stats.end(span));
+    res.once("close", () => {
+      stats.end(span);
+      metrics.httpRequest(span.bucket, res.headersSent ? res.statusCode : null);
+    });
     res.setHeader(INSTANCE_HEADER, instance);
     next();
   });
@@ -119,6 +134,14 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
     const reason = closing ? "shutting down" : feed.ready ? null : `the feed's store (${backend.info.kind}) is unreachable`;
     res.status(reason ? 503 : 200).json({ status: reason ? "not_ready" : "ready", instance, feed: backend.info.kind, ...(reason && { reason }) });
   });
+  // Public, like /healthz: Prometheus scrapes without a token. config.metrics turns it off.
+  if (config.metrics) {
+    app.get("/metrics", async (_req, res) => {
+      const body = await metrics.metrics();
+      res.setHeader("cache-control", "no-store");
+      res.type(metrics.contentType).send(body);
+    });
+  }
 
   const v1 = express.Router();
   v1.use((req, res, next) => {
@@ -139,7 +162,7 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
   });
   sessionRoutes(v1, auth, config, limits);
   v1.use(authenticate(auth));
-  apiRoutes(v1, { feed, stats, presence, limits, maxBodyBytes: config.maxPayloadBytes });
+  apiRoutes(v1, { feed, stats, metrics, presence, limits, maxBodyBytes: config.maxPayloadBytes });
   labRoutes(v1, new LabLibrary(config.labsDir ?? join(packageRoot(), "labs")));
   adminRoutes(v1, {
     faults: () => faults,
@@ -173,6 +196,7 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
   const faults: FaultController = new FaultController({
     server,
     transports,
+    metrics,
     listen: { port: config.port, host: config.host },
     logger: log,
     ...(hooks.restart && { restart: hooks.restart }),
@@ -236,7 +260,8 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
       presence.close();
       await directory.close();
       await feed.close();
+      metrics.close();
     })());
 
-  return { url, instance, config: { ...config, port }, server, feed, feedInfo: backend.info, stats, transports, connections, limits, caps, faults, logger: log, close };
+  return { url, instance, config: { ...config, port }, server, feed, feedInfo: backend.info, stats, metrics, transports, connections, limits, caps, faults, logger: log, close };
 }

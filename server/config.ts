@@ -113,6 +113,11 @@ export interface WirelabConfig {
   webRoot: string | null;
   /** pino log level. Defaults to "info" (env LOG_LEVEL). */
   logLevel: string;
+  /**
+   * Serve Prometheus metrics at GET /metrics (outside /v1, without a token, as Prometheus scrapes).
+   * Defaults to true.
+   */
+  metrics: boolean;
 }
 
 /**
@@ -155,6 +160,7 @@ const defaults = (env: NodeJS.ProcessEnv): WirelabConfig => ({
   labsDir: null,
   webRoot: null,
   logLevel: env.LOG_LEVEL ?? "info",
+  metrics: true,
 });
 
 /** What a load test lifts: a benchmark sends from one session and connects thousands from a few addresses. */
@@ -209,6 +215,7 @@ export function resolveConfig(options: WirelabOptions = {}, env: NodeJS.ProcessE
   if (config.redisUrl !== null && memory) {
     throw new TypeError("--redis and --memory cannot be combined: with Redis the history lives in Redis");
   }
+  if (typeof config.metrics !== "boolean") throw new TypeError(`metrics must be true or false, got ${String(config.metrics)}`);
   if (config.secret !== null && config.secret.length < 16) throw new TypeError("the token secret must be at least 16 characters");
   if (config.instructorKey.length < 8) throw new TypeError("the instructor key must be at least 8 characters");
   return config;

@@ -17,6 +17,7 @@ import { embeddedBackend } from "../server/feed/backends.js";
 import type { FeedBus, FeedEvent, FeedListener, FeedSubscription } from "../server/feed/types.js";
 import { TokenIssuer } from "../server/auth.js";
 import { TrafficStats } from "../server/stats/TrafficStats.js";
+import { WirelabMetrics } from "../server/metrics/WirelabMetrics.js";
 import { LongPollTransport } from "../server/transports/LongPollTransport.js";
 import { setUser } from "../server/http/locals.js";
 import { LocalPresenceStore, PresenceTracker } from "../server/presence/PresenceTracker.js";
@@ -96,10 +97,12 @@ describe("subscription readiness", () => {
   test("a parked long poll is woken by a message stored before its subscription took effect", async () => {
     const { bus, feed } = lateFeed();
     const config = resolveConfig({ port: 0, memory: true, secret: TEST_SECRET });
+    const stats = new TrafficStats();
     const transport = new LongPollTransport({
       feed,
       auth: new TokenIssuer(TEST_SECRET, 60),
-      stats: new TrafficStats(),
+      stats,
+      metrics: new WirelabMetrics(stats),
       config,
       logger: pino({ level: "silent" }),
       instance: "test",

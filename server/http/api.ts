@@ -18,6 +18,7 @@ import type { PresenceTracker } from "../presence/PresenceTracker.js";
 import type { TrafficStats } from "../stats/TrafficStats.js";
 import { clientAddress } from "../limits/ConnectionCaps.js";
 import type { RateLimits } from "../limits/RateLimits.js";
+import type { WirelabMetrics } from "../metrics/WirelabMetrics.js";
 import { classify, declaredTransport, setUser, userOf } from "./locals.js";
 import { parseRoom } from "./params.js";
 import type { Logger } from "pino";
@@ -69,7 +70,7 @@ export function requireInstructor(_req: Request, res: Response, next: NextFuncti
   next();
 }
 
-export function apiRoutes(router: Router, deps: { feed: Feed; stats: TrafficStats; presence: PresenceTracker; limits: RateLimits; maxBodyBytes: number }): void {
+export function apiRoutes(router: Router, deps: { feed: Feed; stats: TrafficStats; metrics: WirelabMetrics; presence: PresenceTracker; limits: RateLimits; maxBodyBytes: number }): void {
   router.get("/stats", (_req, res) => {
     const body: StatsResponse = { ...deps.stats.snapshot(), instance: deps.presence.instance, presence: { members: deps.presence.localMembers } };
     res.json(body);
@@ -93,6 +94,7 @@ export function apiRoutes(router: Router, deps: { feed: Feed; stats: TrafficStat
     // Checked before the store: a refused send is not stored (429 says when to send it again).
     await deps.limits.send(userOf(res).id);
     const { message, created } = await deps.feed.publish(room, userOf(res), input);
+    if (created) deps.metrics.stored(declaredTransport(req) ?? "api");
     res.status(created ? 201 : 200).json({ seq: message.seq, id: message.id, ts: message.ts });
   });
 }

@@ -67,6 +67,7 @@ export class LongPollTransport implements Transport {
         if (writable(res)) {
           res.status(200).type("application/json").send(feed.pageJson(page));
           this.ctx.stats.delivered(this.name, page.messages.length);
+          this.ctx.metrics.delivered(this.name, page.messages);
         }
       } finally {
         subscription?.close();

@@ -32,6 +32,7 @@ export class ShortPollTransport implements Transport {
       if (writable(res)) {
         res.status(200).type("application/json").send(this.ctx.feed.pageJson(page));
         this.ctx.stats.delivered(this.name, page.messages.length);
+        this.ctx.metrics.delivered(this.name, page.messages);
       }
     });
   }

@@ -73,6 +73,7 @@ export class SseTransport implements Transport {
       this.#streams.add(liveness);
       session.once("disconnected", () => this.#streams.delete(liveness));
       const connection = this.#track(session, res, room);
+      if (since !== undefined) this.ctx.metrics.resumed(this.name);
 
       const push = (data: string, event: string, id: number): boolean => {
         if (!session.isConnected || !writable(res)) return false;
@@ -102,7 +103,10 @@ export class SseTransport implements Transport {
           ),
         reset: (oldest) => push(JSON.stringify({ oldest }), "reset", Math.max(oldest - 1, 0)),
         deliver: (event) => {
-          if (pushMessage(event)) stats.delivered(this.name);
+          if (pushMessage(event)) {
+            stats.delivered(this.name);
+            this.ctx.metrics.delivered(this.name, event.message);
+          }
         },
         fail: (error) => {
           logger.error({ err: error, transport: this.name, room }, "SSE stream failed");

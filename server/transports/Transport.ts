@@ -14,11 +14,14 @@ import type { PresenceTracker } from "../presence/PresenceTracker.js";
 import type { TrafficStats } from "../stats/TrafficStats.js";
 import type { CloseReason, ConnectionRegistry } from "./ConnectionRegistry.js";
 import type { RateLimits } from "../limits/RateLimits.js";
+import type { WirelabMetrics } from "../metrics/WirelabMetrics.js";
 
 export interface TransportContext {
   feed: Feed;
   auth: TokenIssuer;
   stats: TrafficStats;
+  /** Prometheus metrics: resumes, cuts, zombies, delivery latency (TrafficStats feeds the rest). */
+  metrics: WirelabMetrics;
   config: WirelabConfig;
   logger: Logger;
   /** This instance's id (new at every start), named in stream hellos. */

@@ -143,6 +143,7 @@ export class WebSocketTransport implements Transport {
     const awaitingAck = new Set<string>();
     /** This socket's key for counting its refused sends. */
     const refusalKey = randomUUID();
+    if (cursor.since !== undefined) this.ctx.metrics.resumed(this.name);
 
     const send = (frame: string): boolean => {
       // Never write to a closing socket.
@@ -175,7 +176,10 @@ export class WebSocketTransport implements Transport {
       deliver: (event) => {
         const { message } = event;
         if (message.from.id === user.id) ack(message);
-        if (sendFramed(this.#frameOf(event))) stats.delivered(this.name);
+        if (sendFramed(this.#frameOf(event))) {
+          stats.delivered(this.name);
+          this.ctx.metrics.delivered(this.name, message);
+        }
       },
       fail: (error) => {
         logger.error({ err: error, transport: this.name, room }, "WebSocket stream failed");
@@ -231,7 +235,10 @@ export class WebSocketTransport implements Transport {
       awaitingAck.add(input.id);
       // The limit is checked before the store: a refused send is not stored, and its id is in the refusal.
       limits.send(user.id).then(() => feed.publish(room, user, input)).then(
-        ({ message }) => ack(message),
+        ({ message, created }) => {
+          ack(message);
+          if (created) this.ctx.metrics.stored(this.name);
+        },
         (error: unknown) => {
           awaitingAck.delete(input.id);
           if (error instanceof RateLimitedError) {
