@@ -7,6 +7,7 @@ import type { Server } from "node:http";
 import type { Logger } from "pino";
 import { TRANSPORTS, type TransportName } from "../web/src/protocol/index.js";
 import type { Transport } from "./transports/index.js";
+import type { WirelabMetrics } from "./metrics/WirelabMetrics.js";
 
 export interface FaultStatus {
   /** Epoch ms until which new connections are refused, or null. */
@@ -22,6 +23,7 @@ export class FaultController {
     private readonly deps: {
       server: Server;
       transports: Record<TransportName, Transport>;
+      metrics: WirelabMetrics;
       listen: { port: number; host: string };
       logger: Logger;
       /** Restart the whole server in place; absent when nothing supervises this instance. */
@@ -42,6 +44,7 @@ export class FaultController {
   drop(target: TransportName | "all"): Partial<Record<TransportName, number>> {
     const names = target === "all" ? TRANSPORTS : [target];
     const dropped = Object.fromEntries(names.map((name) => [name, this.deps.transports[name].dropAll()]));
+    for (const name of names) this.deps.metrics.dropped(name, "fault", dropped[name]);
     this.deps.logger.info({ fault: "drop", dropped }, "connections dropped");
     return dropped;
   }

@@ -8,7 +8,9 @@ import type { Logger } from "pino";
 import { resolveConfig, type WirelabConfig, type WirelabOptions } from "./config.js";
 import { startWirelab, type Wirelab } from "./app.js";
 import { createLogger } from "./logger.js";
+import { sessionSecret } from "./sessionSecret.js";
 import { NetworkEmulator } from "./netem/index.js";
+import type { CloseReason } from "./transports/ConnectionRegistry.js";
 
 export class WirelabSupervisor {
   #current: Wirelab;
@@ -26,7 +28,10 @@ export class WirelabSupervisor {
 
   static async start(options: WirelabOptions = {}, logger?: Logger): Promise<WirelabSupervisor> {
     // Resolve once: a restart must reuse the same secret (tokens stay valid) and instructor key.
-    const config = resolveConfig(options);
+    const resolved = resolveConfig(options);
+    // Draw (or read) the secret once, so an in-place restart keeps tokens valid even for a
+    // memory-only feed. With Redis each start reads the shared key, after the feed connects.
+    const config = resolved.redisUrl === null ? { ...resolved, secret: await sessionSecret(resolved) } : resolved;
     const log = logger ?? createLogger(config.logLevel);
     let supervisor: WirelabSupervisor | undefined;
     const first = await startWirelab(config, log, {
@@ -68,7 +73,7 @@ export class WirelabSupervisor {
   restart(downtimeMs = 1_000): Promise<void> {
     this.#restarting ??= (async () => {
       this.logger.info({ downtimeMs }, "restart: stopping");
-      await this.#current.close();
+      await this.#current.close("restart");
       await new Promise((resolve) => setTimeout(resolve, downtimeMs));
       this.#current = await startWirelab(this.config, this.logger, {
         network: () => this.#network,
@@ -82,9 +87,10 @@ export class WirelabSupervisor {
     return this.#restarting;
   }
 
-  async close(): Promise<void> {
+  /** Stop for good ("shutdown") or to come back ("restart": what SIGTERM means to a supervised service). */
+  async close(reason: CloseReason = "shutdown"): Promise<void> {
     await this.#restarting?.catch(() => {});
-    await this.#current.close();
+    await this.#current.close(reason);
     await this.#network?.close();
   }
 }

@@ -11,10 +11,13 @@ import express from "express";
 import type { Logger } from "pino";
 import { ERROR_CODES, INSTANCE_HEADER, TRANSPORT_HEADER, type TransportName } from "../web/src/protocol/index.js";
 import { TokenIssuer } from "./auth.js";
+import { sessionSecret } from "./sessionSecret.js";
 import { resolveConfig, type WirelabConfig, type WirelabOptions } from "./config.js";
 import { WirelabError, refuseUpgrade } from "./errors.js";
 import { Feed } from "./feed/Feed.js";
-import { openFeedBackend, type FeedBackendInfo } from "./feed/backends.js";
+import { RedisFeedBackend, openFeedBackend, type FeedBackendInfo } from "./feed/backends.js";
+import { ConnectionCaps } from "./limits/ConnectionCaps.js";
+import { RateLimits } from "./limits/RateLimits.js";
 import { PresenceTracker } from "./presence/PresenceTracker.js";
 import { InstanceDirectory } from "./cluster/InstanceDirectory.js";
 import { adminRoutes } from "./http/admin.js";
@@ -24,10 +27,12 @@ import type { NetworkEmulator } from "./netem/index.js";
 import { setSpan } from "./http/locals.js";
 import { createLogger } from "./logger.js";
 import { LabLibrary } from "./LabLibrary.js";
+import { WirelabMetrics } from "./metrics/WirelabMetrics.js";
 import { labRoutes } from "./http/labs.js";
 import { packageRoot } from "./paths.js";
 import { TrafficStats } from "./stats/TrafficStats.js";
 import { createTransports, type Transport } from "./transports/index.js";
+import { ConnectionRegistry, type CloseReason } from "./transports/ConnectionRegistry.js";
 
 export interface Wirelab {
   readonly url: string;
@@ -39,11 +44,23 @@ export interface Wirelab {
   /** Which backend holds the feed (SQLite or Redis), and where. */
   readonly feedInfo: FeedBackendInfo;
   readonly stats: TrafficStats;
+  /** Prometheus metrics (served at GET /metrics unless config.metrics is false); rate limits report refusals here. */
+  readonly metrics: WirelabMetrics;
   readonly transports: Record<TransportName, Transport>;
   readonly faults: FaultController;
   readonly logger: Logger;
-  /** Stop accepting, tell open clients to go away, then close the store. */
-  close(): Promise<void>;
+  /** Every transport's open connections. */
+  readonly connections: ConnectionRegistry;
+  /** The rate limits; `limits.onLimited(name => …)` hears of every refusal (rate limits and connection caps). */
+  readonly limits: RateLimits;
+  /** The per-process and per-address TCP connection caps. */
+  readonly caps: ConnectionCaps;
+  /**
+   * Stop accepting, tell open clients why ("shutdown", the default, says the server goes for
+   * good; "restart" — SIGTERM, an in-place restart — asks them to come back), finish in-flight
+   * work, close the store.
+   */
+  close(reason?: CloseReason): Promise<void>;
 }
 
 function webRootOf(config: WirelabConfig): string | null {
@@ -64,11 +81,34 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
   const log = logger ?? createLogger(config.logLevel);
   const backend = await openFeedBackend(config, log);
   const feed = new Feed(backend, { replayPageSize: config.replayPageSize, pageCacheBytes: config.pageCacheBytes, maxPageBytes: config.maxPageBytes });
-  const auth = new TokenIssuer(config.secret, config.tokenTtlSeconds);
+  const auth = new TokenIssuer(await sessionSecret(config), config.tokenTtlSeconds);
   const stats = new TrafficStats();
+  const metrics = new WirelabMetrics(stats);
   const instance = randomBytes(4).toString("hex");
   const presence = new PresenceTracker(instance, backend.presence, (error) => log.warn({ err: error }, "presence could not be written"));
-  const transports = createTransports({ feed, auth, stats, config, logger: log, instance, presence });
+  const connections = new ConnectionRegistry({
+    maxPerUser: config.maxConnectionsPerUser,
+    maxBufferedBytes: config.maxBufferedBytes,
+    logger: log,
+  });
+  // With the Redis feed the limits are counted in Redis, so they hold across instances.
+  const limits = new RateLimits(config, backend instanceof RedisFeedBackend ? backend.redis : null);
+  const caps = new ConnectionCaps({
+    maxConnections: config.maxConnections,
+    softCap: config.connectionsSoftCap,
+    maxPerIp: config.maxConnectionsPerIp,
+    shedIdleMs: config.shedIdleMs,
+    limited: (name) => limits.limited(name),
+  });
+  limits.onLimited((name) => metrics.rateLimited(name));
+  connections.onEvent((event) => {
+    if (event.kind === "slow") metrics.dropped(event.transport, "slow_consumer");
+    else if (event.kind === "expired") metrics.dropped(event.transport, "token_expired");
+    else if (event.kind === "zombie") metrics.zombieTerminated(event.transport);
+    else if (event.kind === "refused") metrics.rateLimited("connections-user");
+    // "dropped" (an instructor's drop) is counted by the fault controller, which names the cause.
+  });
+  const transports = createTransports({ feed, auth, stats, config, logger: log, instance, presence, connections, limits, metrics });
 
   let closing: Promise<void> | undefined;
   const app = express();
@@ -79,7 +119,10 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
   app.use((req, res, next) => {
     const span = stats.begin(req.socket);
     setSpan(res, span);
-    res.once("close", () => stats.end(span));
+    res.once("close", () => {
+      stats.end(span);
+      metrics.httpRequest(span.bucket, res.headersSent ? res.statusCode : null);
+    });
     res.setHeader(INSTANCE_HEADER, instance);
     next();
   });
@@ -91,6 +134,14 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
     const reason = closing ? "shutting down" : feed.ready ? null : `the feed's store (${backend.info.kind}) is unreachable`;
     res.status(reason ? 503 : 200).json({ status: reason ? "not_ready" : "ready", instance, feed: backend.info.kind, ...(reason && { reason }) });
   });
+  // Public, like /healthz: Prometheus scrapes without a token. config.metrics turns it off.
+  if (config.metrics) {
+    app.get("/metrics", async (_req, res) => {
+      const body = await metrics.metrics();
+      res.setHeader("cache-control", "no-store");
+      res.type(metrics.contentType).send(body);
+    });
+  }
 
   const v1 = express.Router();
   v1.use((req, res, next) => {
@@ -109,9 +160,9 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
     }
     next();
   });
-  sessionRoutes(v1, auth, config);
+  sessionRoutes(v1, auth, config, limits);
   v1.use(authenticate(auth));
-  apiRoutes(v1, { feed, stats, presence, maxBodyBytes: config.maxPayloadBytes });
+  apiRoutes(v1, { feed, stats, metrics, presence, limits, maxBodyBytes: config.maxPayloadBytes });
   labRoutes(v1, new LabLibrary(config.labsDir ?? join(packageRoot(), "labs")));
   adminRoutes(v1, {
     faults: () => faults,
@@ -137,25 +188,33 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
   app.use(notFound);
   app.use(errorHandler(log));
 
-  const server = createServer(app);
+  // A connection past a connection cap is answered before express sees it (only health passes).
+  const server = createServer((req, res) => {
+    if (!caps.refuseRequest(req, res)) app(req, res);
+  });
+  caps.attach(server);
   const faults: FaultController = new FaultController({
     server,
     transports,
+    metrics,
     listen: { port: config.port, host: config.host },
     logger: log,
     ...(hooks.restart && { restart: hooks.restart }),
   });
   server.on("upgrade", (req, socket, head) => {
+    if (caps.refuseUpgrade(req, socket)) return;
     const url = new URL(req.url ?? "/", "http://localhost");
     for (const transport of Object.values(transports)) {
       if (transport.upgrade?.(req, socket, head, url)) return;
     }
     refuseUpgrade(socket, new WirelabError(404, ERROR_CODES.notFound, `no WebSocket endpoint at ${url.pathname}`));
   });
-  // A client that sends garbage instead of HTTP gets a 400 and is cut; the server lives on.
-  server.on("clientError", (_error, socket: Socket) => {
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
-    else socket.destroy();
+  // A client that sends garbage instead of HTTP, or more header than the server reads, gets the
+  // JSON error body like every other refusal, and is cut; the server lives on.
+  server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => {
+    refuseUpgrade(socket, error.code === "HPE_HEADER_OVERFLOW"
+      ? new WirelabError(431, ERROR_CODES.headersTooLarge, "the request line and headers are larger than the server reads (16 KiB)")
+      : new WirelabError(400, ERROR_CODES.badRequest, "the request is not valid HTTP"));
   });
 
   try {
@@ -186,12 +245,13 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
     (error) => log.warn({ err: error }, "the instance directory could not be written"),
   );
 
-  const close = () =>
+  const close = (reason: CloseReason = "shutdown") =>
     (closing ??= (async () => {
       faults.close();
+      connections.startClosing();
       // The listener may already be closed (a refuse fault); close() then reports that, harmlessly.
       const stopped = new Promise<void>((done) => server.close(() => done()));
-      await Promise.all(Object.values(transports).map((t) => t.close()));
+      await Promise.all(Object.values(transports).map((t) => t.close(reason)));
       server.closeIdleConnections();
       // Streams were ended above; anything still open after a grace period is cut.
       const grace = setTimeout(() => server.closeAllConnections(), 2_000).unref();
@@ -200,7 +260,8 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
       presence.close();
       await directory.close();
       await feed.close();
+      metrics.close();
     })());
 
-  return { url, instance, config: { ...config, port }, server, feed, feedInfo: backend.info, stats, transports, faults, logger: log, close };
+  return { url, instance, config: { ...config, port }, server, feed, feedInfo: backend.info, stats, metrics, transports, connections, limits, caps, faults, logger: log, close };
 }

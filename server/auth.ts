@@ -14,6 +14,28 @@ const ISSUER = "wirelab";
 /** Verified tokens remembered, so a poller does not pay an HMAC check per request. */
 const VERIFIED_CACHE_SIZE = 50_000;
 
+/** Three parts of unpadded base64url, nothing else. */
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/**
+ * True when every part of a compact JWS is the one canonical unpadded base64url encoding of its
+ * bytes. Decoders are lax (they skip `=`, ignore the unused low bits of the last character), so
+ * without this many strings verify as one token: a tampered copy would pass as the original.
+ */
+export function isCanonicalCompactJws(token: string): boolean {
+  if (!COMPACT_JWS.test(token)) return false;
+  for (const part of token.split(".")) {
+    if (Buffer.from(part, "base64url").toString("base64url") !== part) return false;
+  }
+  return true;
+}
+
+/** Who holds a verified token, and until when (epoch ms) it is valid. */
+export interface VerifiedToken {
+  principal: Principal;
+  expiresAt: number;
+}
+
 export class TokenIssuer {
   readonly #key: Uint8Array;
   /**
@@ -21,7 +43,7 @@ export class TokenIssuer {
    * ever stored, and its expiry is checked on every hit, so the cache cannot accept what jose would
    * refuse. Oldest entries go first.
    */
-  readonly #verified = new Map<string, { principal: Principal; expiresAt: number }>();
+  readonly #verified = new Map<string, VerifiedToken>();
 
   constructor(
     secret: string,
@@ -31,9 +53,27 @@ export class TokenIssuer {
     this.#key = new TextEncoder().encode(secret);
   }
 
-  async issue(name: string, role: Role): Promise<SessionResponse> {
-    const user: Principal = { id: `u-${randomUUID()}`, name, role };
-    const now = Math.floor(Date.now() / 1000);
+  /** Lifetime of the tokens this issuer signs, in ms. */
+  get ttlMs(): number {
+    return this.ttlSeconds * 1000;
+  }
+
+  /** A new session: a new user id. */
+  issue(name: string, role: Role): Promise<SessionResponse> {
+    return this.#sign({ id: `u-${randomUUID()}`, name, role });
+  }
+
+  /**
+   * A fresh token for the holder of a still-valid one: the same user id, name and role (the id is
+   * half of every send's idempotency key, so it must not change while a client lives).
+   */
+  refresh(principal: Principal): Promise<SessionResponse> {
+    return this.#sign(principal);
+  }
+
+  async #sign(user: Principal): Promise<SessionResponse> {
+    const { name, role } = user;
+    const now = Math.floor(this.clock() / 1000);
     const exp = now + this.ttlSeconds;
     const token = await new SignJWT({ name, role })
       .setProtectedHeader({ alg: "HS256" })
@@ -47,10 +87,17 @@ export class TokenIssuer {
 
   /** Verify a token and return its holder; throws a 401 WirelabError otherwise. */
   async verify(token: string | undefined): Promise<Principal> {
+    return (await this.verifySession(token)).principal;
+  }
+
+  /** Verify a token and return its holder and expiry; throws a 401 WirelabError otherwise. */
+  async verifySession(token: string | undefined): Promise<VerifiedToken> {
     if (!token) throw unauthorized("a session token is required (Authorization: Bearer … or ?token=…)");
+    // Before the cache and before jose: only the one canonical spelling of a token is that token.
+    if (!isCanonicalCompactJws(token)) throw unauthorized("the session token is not valid");
     const known = this.#verified.get(token);
     if (known) {
-      if (this.clock() < known.expiresAt) return known.principal;
+      if (this.clock() < known.expiresAt) return known;
       this.#verified.delete(token);
       throw unauthorized("the session token has expired");
     }
@@ -66,9 +113,10 @@ export class TokenIssuer {
       // Tokens from before roles existed are learners.
       const role = (ROLES as readonly unknown[]).includes(payload.role) ? (payload.role as Role) : "learner";
       const principal: Principal = { id: payload.sub, name: payload.name, role };
+      const verified: VerifiedToken = { principal, expiresAt: payload.exp * 1000 };
       if (this.#verified.size >= VERIFIED_CACHE_SIZE) this.#verified.delete(this.#verified.keys().next().value!);
-      this.#verified.set(token, { principal, expiresAt: payload.exp * 1000 });
-      return principal;
+      this.#verified.set(token, verified);
+      return verified;
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw unauthorized("the session token has expired");
       if (error instanceof joseErrors.JOSEError) throw unauthorized("the session token is not valid");

@@ -8,7 +8,7 @@ import { createLogger } from "./logger.js";
 import { LAB_USAGE, labCommand } from "./commands/lab.js";
 import { UsageError } from "./commands/UsageError.js";
 
-const USAGE = `Usage: wirelab serve [--port N] [--host ADDR] [--data FILE | --memory | --redis URL] [--network-port N|off]
+const USAGE = `Usage: wirelab serve [--port N] [--host ADDR] [--data FILE | --memory | --redis URL] [--network-port N|off] [--load-test]
 
   --port N              port to listen on (env PORT; default 8080)
   --host ADDR           address to bind (env HOST; default 127.0.0.1; 0.0.0.0 serves a class)
@@ -18,11 +18,16 @@ const USAGE = `Usage: wirelab serve [--port N] [--host ADDR] [--data FILE | --me
                         (env WIRELAB_REDIS; e.g. redis://127.0.0.1:6379); give every instance the
                         same WIRELAB_SECRET so a session works on all of them
   --network-port N|off  port of the network emulator in front of the server (default: port + 1)
+  --load-test           lift the rate limits and the per-user and per-address connection caps, for a
+                        benchmark (wirelab bench uses it); never on a server people use
   -h, --help            show this help
 
 Environment: WIRELAB_SECRET signs session tokens; WIRELAB_INSTRUCTOR_KEY is the key that grants the
 instructor role (random and printed at start when unset); LOG_LEVEL sets the log level.
 `;
+
+/** Longest a graceful shutdown may take before the process exits anyway. */
+const DRAIN_LIMIT_MS = 10_000;
 
 async function serve(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -34,6 +39,7 @@ async function serve(args: string[]): Promise<void> {
       memory: { type: "boolean" },
       redis: { type: "string" },
       "network-port": { type: "string" },
+      "load-test": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -53,6 +59,7 @@ async function serve(args: string[]): Promise<void> {
       ...(values.host !== undefined && { host: values.host }),
       ...(values.data !== undefined && { dataFile: values.data }),
       ...(values.memory && { memory: true }),
+      ...(values["load-test"] && { loadTest: true }),
       ...(values.redis !== undefined && { redisUrl: values.redis }),
       ...(networkPort !== undefined && { networkPort: networkPort === "off" ? null : Number(networkPort) }),
     },
@@ -72,9 +79,24 @@ async function serve(args: string[]): Promise<void> {
   if (!config.autoInstructor) {
     logger.info({ instructorKey: config.instructorKey }, "instructor key: give it at POST /v1/session to get the instructor role");
   }
-  const stop = (signal: string) => {
+  // SIGTERM is how a service manager stops a service it will start again (a deploy, a restart):
+  // clients are told to come back (WebSocket 1012). Ctrl-C (SIGINT) stops it for good (1001).
+  // A second signal while draining exits at once.
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, "second signal: exiting without draining");
+      process.exit(1);
+    }
+    stopping = true;
     logger.info({ signal }, "shutting down");
-    supervisor.close().then(
+    // The drain is bounded: streams get 2 s to close, then are cut; whatever still hangs after
+    // that (a store that does not answer) must not keep a service manager waiting forever.
+    setTimeout(() => {
+      logger.error({ drainMs: DRAIN_LIMIT_MS }, "shutdown did not finish in time: exiting");
+      process.exit(1);
+    }, DRAIN_LIMIT_MS).unref();
+    supervisor.close(signal === "SIGTERM" ? "restart" : "shutdown").then(
       () => process.exit(0),
       (error: unknown) => {
         logger.error({ err: error }, "shutdown failed");
@@ -82,8 +104,8 @@ async function serve(args: string[]): Promise<void> {
       },
     );
   };
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
 }
 
 export async function main(argv: string[]): Promise<void> {

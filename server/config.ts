@@ -3,6 +3,7 @@
  * The CLI, tests and (later) the benchmark all build a config through resolveConfig().
  */
 import { randomBytes } from "node:crypto";
+import { DEFAULT_MAX_CONNECTIONS, openFilesLimit } from "./limits/ConnectionCaps.js";
 
 export interface WirelabConfig {
   /** TCP port to listen on; 0 picks a free one. Defaults to 8080 (or env PORT). */
@@ -25,8 +26,12 @@ export interface WirelabConfig {
   redisUrl: string | null;
   /** Prefix of every Redis key and channel, so several workbenches can share one Redis. Defaults to env WIRELAB_REDIS_PREFIX, else "wirelab:". */
   redisPrefix: string;
-  /** HMAC secret for session tokens. Defaults to env WIRELAB_SECRET, else random per start. */
-  secret: string;
+  /**
+   * HMAC secret for session tokens. Defaults to env WIRELAB_SECRET; when unset (null) it is kept
+   * beside the data so tokens survive a restart (see sessionSecret.ts): `<data file>.secret`
+   * (0600), a key in Redis, or random per process for a memory-only feed.
+   */
+  secret: string | null;
   /** Key that grants the instructor role at POST /v1/session. Defaults to env WIRELAB_INSTRUCTOR_KEY, else random per start (printed). */
   instructorKey: string;
   /**
@@ -34,18 +39,72 @@ export interface WirelabConfig {
    * server binds a loopback address (only this machine can reach it), false otherwise (a class server).
    */
   autoInstructor: boolean;
-  /** Lifetime of a session token in seconds. Defaults to 12 hours. */
+  /**
+   * Lifetime of a session token in seconds; POST /v1/session/refresh renews it for the same user,
+   * and a stream whose token runs out is closed (WebSocket 1008, SSE `event:expired`). Defaults to 900 (15 min).
+   */
   tokenTtlSeconds: number;
   /** Largest WebSocket frame and HTTP JSON body accepted, in bytes. Defaults to 64 KiB. */
   maxPayloadBytes: number;
   /** `retry:` hint sent to SSE clients, in ms. Defaults to 2,000. */
   sseRetryMs: number;
-  /** Interval of SSE comment heartbeats, in ms. Defaults to 15,000. */
+  /**
+   * Interval of SSE heartbeats, in ms: an idle stream gets an `event:heartbeat` (announced as
+   * `heartbeatMs` in the hello), so clients can tell a quiet room from a dead link. Defaults to 15,000.
+   */
   sseHeartbeatMs: number;
-  /** Interval of WebSocket pings; a peer that misses one is dropped. Defaults to 30,000. */
+  /**
+   * Interval of WebSocket pings; a peer that has not answered one by the next is terminated (a
+   * zombie). An idle socket also gets a `{"type":"heartbeat"}` frame each interval (browsers do
+   * not expose pings), announced as `heartbeatMs` in the hello. Defaults to 25,000.
+   */
   wsPingIntervalMs: number;
   /** A stream whose unsent output exceeds this many bytes is cut (it resumes on reconnect). Defaults to 8 MiB. */
   maxBufferedBytes: number;
+  /**
+   * Long-lived connections (SSE streams, WebSockets, parked long polls) one session may hold at
+   * once; over it a new one gets 429. Defaults to 100 (a dashboard holds 4, a lab a few dozen).
+   */
+  maxConnectionsPerUser: number;
+  /**
+   * Rate limits on (sends, stream opens, sessions, instructor keys). Off only for a load test
+   * (`wirelab serve --load-test`, which the benchmark uses). Defaults to true.
+   */
+  rateLimits: boolean;
+  /**
+   * Sends (HTTP or WebSocket) one session may make per second, sustained; over it (and its burst)
+   * a send is refused with 429 / a `rate_limited` error frame and not stored. Defaults to 50 (a
+   * lab's fastest sender sends 50 a second; a fast human far fewer).
+   */
+  sendsPerSecond: number;
+  /** Sends one session may make beyond sendsPerSecond in any 10 seconds. Defaults to 250 (a lab's burst is 200). */
+  sendBurst: number;
+  /** Refused sends within 10 seconds after which a WebSocket is closed with 1008 (policy violation). Defaults to 200. */
+  wsRefusalsBeforeClose: number;
+  /** SSE stream and WebSocket opens one client address may make per minute; over it 429. Defaults to 300. */
+  connectsPerMinute: number;
+  /** Sessions (POST /v1/session) one client address may create per minute; over it 429. Defaults to 60. */
+  sessionsPerMinute: number;
+  /** Wrong instructor keys one client address may give per minute; then every key attempt gets 429. Defaults to 5. */
+  instructorKeyFailuresPerMinute: number;
+  /** Open files kept free of client connections, for files, the store, Redis, logs. Defaults to 100. */
+  openFilesReserve: number;
+  /**
+   * TCP connections past which a new one is cut at once, so file descriptors never run out.
+   * Defaults to the open-files soft limit (Linux: /proc/self/limits) minus openFilesReserve,
+   * read at start; 10,000 where the limit cannot be read.
+   */
+  maxConnections: number;
+  /**
+   * TCP connections past which a new one is answered only at /healthz, /readyz and /metrics
+   * (everything else 503 + `Connection: close`), and cut if idle for shedIdleMs. Defaults to
+   * maxConnections minus 200 (minus a tenth when that is smaller).
+   */
+  connectionsSoftCap: number;
+  /** TCP connections one client address may hold; past it its new ones get 429 too_many_connections. Defaults to 5,000. */
+  maxConnectionsPerIp: number;
+  /** A connection past a cap that sends no request within this many ms is closed. Defaults to 2,000. */
+  shedIdleMs: number;
   /** Messages sent per page when replaying history to a stream. Defaults to 500. */
   replayPageSize: number;
   /**
@@ -79,9 +138,18 @@ export interface WirelabConfig {
   webRoot: string | null;
   /** pino log level. Defaults to "info" (env LOG_LEVEL). */
   logLevel: string;
+  /**
+   * Serve Prometheus metrics at GET /metrics (outside /v1, without a token, as Prometheus scrapes).
+   * Defaults to true.
+   */
+  metrics: boolean;
 }
 
-export type WirelabOptions = Partial<WirelabConfig> & { memory?: boolean };
+/**
+ * `loadTest` lifts the limits a benchmark's load would hit (rate limits, per-user and per-address
+ * connection caps), keeping the per-process cap that protects the file descriptors.
+ */
+export type WirelabOptions = Partial<WirelabConfig> & { memory?: boolean; loadTest?: boolean };
 
 const defaults = (env: NodeJS.ProcessEnv): WirelabConfig => ({
   port: env.PORT !== undefined ? Number(env.PORT) : 8080,
@@ -91,15 +159,28 @@ const defaults = (env: NodeJS.ProcessEnv): WirelabConfig => ({
   historyLimit: 10_000,
   redisUrl: env.WIRELAB_REDIS || null,
   redisPrefix: env.WIRELAB_REDIS_PREFIX || "wirelab:",
-  secret: env.WIRELAB_SECRET ?? randomBytes(32).toString("base64url"),
+  secret: env.WIRELAB_SECRET || null,
   instructorKey: env.WIRELAB_INSTRUCTOR_KEY ?? randomBytes(9).toString("base64url"),
   autoInstructor: true,
-  tokenTtlSeconds: 12 * 60 * 60,
+  tokenTtlSeconds: 15 * 60,
   maxPayloadBytes: 64 * 1024,
   sseRetryMs: 2_000,
   sseHeartbeatMs: 15_000,
-  wsPingIntervalMs: 30_000,
+  wsPingIntervalMs: 25_000,
   maxBufferedBytes: 8 * 1024 * 1024,
+  maxConnectionsPerUser: 100,
+  rateLimits: true,
+  sendsPerSecond: 50,
+  sendBurst: 250,
+  wsRefusalsBeforeClose: 200,
+  connectsPerMinute: 300,
+  sessionsPerMinute: 60,
+  instructorKeyFailuresPerMinute: 5,
+  openFilesReserve: 100,
+  maxConnections: 0, // derived in resolveConfig
+  connectionsSoftCap: 0, // derived in resolveConfig
+  maxConnectionsPerIp: 5_000,
+  shedIdleMs: 2_000,
   replayPageSize: 500,
   pageCacheBytes: 32 * 1024 * 1024,
   maxPageBytes: 1024 * 1024,
@@ -109,16 +190,31 @@ const defaults = (env: NodeJS.ProcessEnv): WirelabConfig => ({
   labsDir: null,
   webRoot: null,
   logLevel: env.LOG_LEVEL ?? "info",
+  metrics: true,
 });
+
+/** What a load test lifts: a benchmark sends from one session and connects thousands from a few addresses. */
+const LOAD_TEST_LIMITS: Partial<WirelabConfig> = {
+  rateLimits: false,
+  maxConnectionsPerUser: 1_000_000,
+  maxConnectionsPerIp: 1_000_000,
+};
 
 export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || host.startsWith("127.");
 }
 
 export function resolveConfig(options: WirelabOptions = {}, env: NodeJS.ProcessEnv = process.env): WirelabConfig {
-  const { memory, ...rest } = options;
+  const { memory, loadTest, ...rest } = options;
   const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
-  const config: WirelabConfig = { ...defaults(env), ...defined };
+  const config: WirelabConfig = { ...defaults(env), ...(loadTest && LOAD_TEST_LIMITS), ...defined };
+  if (options.maxConnections === undefined) {
+    const limit = openFilesLimit();
+    config.maxConnections = limit === null ? DEFAULT_MAX_CONNECTIONS : Math.max(1, limit - config.openFilesReserve);
+  }
+  if (options.connectionsSoftCap === undefined) {
+    config.connectionsSoftCap = Math.max(1, config.maxConnections - Math.min(200, Math.ceil(config.maxConnections / 10)));
+  }
   if (options.autoInstructor === undefined) config.autoInstructor = isLoopback(config.host);
   if (options.networkPort === undefined) config.networkPort = config.port === 0 ? 0 : config.port + 1;
   if (memory) {
@@ -130,10 +226,16 @@ export function resolveConfig(options: WirelabOptions = {}, env: NodeJS.ProcessE
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) {
     throw new TypeError(`port must be an integer from 0 to 65535, got ${config.port}`);
   }
-  for (const key of ["historyLimit", "tokenTtlSeconds", "maxPayloadBytes", "sseRetryMs", "sseHeartbeatMs", "wsPingIntervalMs", "maxBufferedBytes", "replayPageSize", "pageCacheBytes", "maxPageBytes", "maxRooms", "maxRoomHistoryBytes", "maxParkedPolls"] as const) {
+  for (const key of ["historyLimit", "tokenTtlSeconds", "maxPayloadBytes", "sseRetryMs", "sseHeartbeatMs", "wsPingIntervalMs", "maxBufferedBytes", "maxConnectionsPerUser", "replayPageSize",
+    "sendsPerSecond", "sendBurst", "wsRefusalsBeforeClose", "connectsPerMinute", "sessionsPerMinute", "instructorKeyFailuresPerMinute",
+    "openFilesReserve", "maxConnections", "connectionsSoftCap", "maxConnectionsPerIp", "shedIdleMs",
+    "pageCacheBytes", "maxPageBytes", "maxRooms", "maxRoomHistoryBytes", "maxParkedPolls"] as const) {
     if (!Number.isInteger(config[key]) || config[key] <= 0) {
       throw new TypeError(`${key} must be a positive integer, got ${config[key]}`);
     }
+  }
+  if (config.connectionsSoftCap > config.maxConnections) {
+    throw new TypeError(`connectionsSoftCap (${config.connectionsSoftCap}) must not exceed maxConnections (${config.maxConnections})`);
   }
   if (config.networkPort !== null && (!Number.isInteger(config.networkPort) || config.networkPort < 0 || config.networkPort > 65535)) {
     throw new TypeError(`networkPort must be an integer from 0 to 65535, got ${config.networkPort}`);
@@ -144,7 +246,8 @@ export function resolveConfig(options: WirelabOptions = {}, env: NodeJS.ProcessE
   if (config.redisUrl !== null && memory) {
     throw new TypeError("--redis and --memory cannot be combined: with Redis the history lives in Redis");
   }
-  if (config.secret.length < 16) throw new TypeError("the token secret must be at least 16 characters");
+  if (typeof config.metrics !== "boolean") throw new TypeError(`metrics must be true or false, got ${String(config.metrics)}`);
+  if (config.secret !== null && config.secret.length < 16) throw new TypeError("the token secret must be at least 16 characters");
   if (config.instructorKey.length < 8) throw new TypeError("the instructor key must be at least 8 characters");
   return config;
 }

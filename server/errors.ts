@@ -9,14 +9,23 @@ import { ERROR_CODES, type ErrorBody } from "../web/src/protocol/index.js";
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
 
+export interface WirelabErrorOptions {
+  /** Sent as `Retry-After` (seconds): when a refused client may try again. */
+  retryAfterSeconds?: number;
+}
+
 export class WirelabError extends Error {
+  readonly retryAfterSeconds: number | undefined;
+
   constructor(
     readonly status: number,
     readonly code: ErrorCode,
     message: string,
+    options: WirelabErrorOptions = {},
   ) {
     super(message);
     this.name = "WirelabError";
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 
   toBody(): ErrorBody {
@@ -36,11 +45,15 @@ export function sendError(res: ServerResponse, error: WirelabError): void {
   res.writeHead(error.status, {
     "content-type": "application/json; charset=utf-8",
     "content-length": Buffer.byteLength(body),
+    ...(error.retryAfterSeconds !== undefined && { "retry-after": String(error.retryAfterSeconds) }),
   });
   res.end(body);
 }
 
-/** Refuse a WebSocket upgrade with a real HTTP status and the JSON error body (no 101). */
+/**
+ * Answer on the raw socket with a real HTTP status and the JSON error body, then close: a
+ * refused WebSocket upgrade (no 101), or a request the HTTP parser could not take.
+ */
 export function refuseUpgrade(socket: Duplex, error: WirelabError): void {
   if (!socket.writable) {
     socket.destroy();
@@ -51,6 +64,7 @@ export function refuseUpgrade(socket: Duplex, error: WirelabError): void {
     `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? ""}\r\n` +
       "Connection: close\r\n" +
       "Content-Type: application/json; charset=utf-8\r\n" +
+      (error.retryAfterSeconds !== undefined ? `Retry-After: ${error.retryAfterSeconds}\r\n` : "") +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n` +
       body,
   );

@@ -122,6 +122,8 @@ describe("sending over HTTP", () => {
     ["missing id", JSON.stringify({ text: "hi" }), 400, "invalid_body"],
     ["empty text", JSON.stringify({ id: "a", text: "" }), 400, "invalid_body"],
     ["oversize text", JSON.stringify({ id: "a", text: "x".repeat(2001) }), 400, "invalid_body"],
+    // The limit counts UTF-16 code units (docs/protocol.md): 1,001 emoji are 2,002 units.
+    ["oversize text in emoji", JSON.stringify({ id: "a", text: "😀".repeat(1001) }), 400, "invalid_body"],
     ["oversize id", JSON.stringify({ id: "i".repeat(65), text: "hi" }), 400, "invalid_body"],
     ["bad sentAt", JSON.stringify({ id: "a", text: "hi", sentAt: "yesterday" }), 400, "invalid_body"],
     ["oversize body", JSON.stringify({ id: "a", text: "x".repeat(70_000) }), 413, "payload_too_large"],
@@ -240,6 +242,36 @@ describe("everything else", () => {
     expect(Number(preflight.headers.get("access-control-max-age"))).toBeGreaterThan(0);
     const poll = await fetch(`${server.url}/v1/rooms/lobby/messages?token=${token}`, { headers: { origin: "http://127.0.0.1:9" } });
     expect(poll.headers.get("access-control-allow-origin")).toBe("*");
+  });
+
+  test("a URL or headers larger than the server reads get a JSON error, not a bare status line", async () => {
+    const { request } = await import("node:http");
+    const { port } = new URL(server.url);
+    const answer = await new Promise<{ status: number; type: string; body: string }>((resolve, reject) => {
+      const req = request({ host: "127.0.0.1", port, path: `/v1/rooms/lobby/messages?since=0&pad=${"p".repeat(100_000)}` }, (res) => {
+        let body = "";
+        res.on("data", (chunk: Buffer) => (body += chunk));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, type: String(res.headers["content-type"]), body }));
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    expect(answer.status).toBe(431);
+    expect(answer.type).toMatch(/^application\/json/);
+    expect(JSON.parse(answer.body).error.code).toBe("headers_too_large");
+  });
+
+  test("a request that is not HTTP gets a JSON 400", async () => {
+    const { connect } = await import("node:net");
+    const { port } = new URL(server.url);
+    const reply = await new Promise<string>((resolve) => {
+      const socket = connect(Number(port), "127.0.0.1", () => socket.write("HELLO THERE\r\n\r\n"));
+      let text = "";
+      socket.on("data", (chunk) => (text += chunk));
+      socket.on("close", () => resolve(text));
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(reply.slice(reply.indexOf("\r\n\r\n") + 4)).error.code).toBe("bad_request");
   });
 
   test("after all of the above, the server still serves", async () => {

@@ -4,6 +4,8 @@
  * These tests hold the subscription back, store a message in the window, and check that the
  * follower and the long poll still deliver it: they read only once the subscription is ready.
  */
+import { ConnectionRegistry } from "../server/transports/ConnectionRegistry.js";
+import { RateLimits } from "../server/limits/RateLimits.js";
 import { createServer, type Server } from "node:http";
 import express from "express";
 import { pino } from "pino";
@@ -15,6 +17,7 @@ import { embeddedBackend } from "../server/feed/backends.js";
 import type { FeedBus, FeedEvent, FeedListener, FeedSubscription } from "../server/feed/types.js";
 import { TokenIssuer } from "../server/auth.js";
 import { TrafficStats } from "../server/stats/TrafficStats.js";
+import { WirelabMetrics } from "../server/metrics/WirelabMetrics.js";
 import { LongPollTransport } from "../server/transports/LongPollTransport.js";
 import { setUser } from "../server/http/locals.js";
 import { LocalPresenceStore, PresenceTracker } from "../server/presence/PresenceTracker.js";
@@ -94,14 +97,18 @@ describe("subscription readiness", () => {
   test("a parked long poll is woken by a message stored before its subscription took effect", async () => {
     const { bus, feed } = lateFeed();
     const config = resolveConfig({ port: 0, memory: true, secret: TEST_SECRET });
+    const stats = new TrafficStats();
     const transport = new LongPollTransport({
       feed,
       auth: new TokenIssuer(TEST_SECRET, 60),
-      stats: new TrafficStats(),
+      stats,
+      metrics: new WirelabMetrics(stats),
       config,
       logger: pino({ level: "silent" }),
       instance: "test",
       presence: new PresenceTracker("test", new LocalPresenceStore()),
+      limits: new RateLimits(config, null),
+      connections: new ConnectionRegistry({ maxPerUser: 10, maxBufferedBytes: config.maxBufferedBytes, logger: pino({ level: "silent" }) }),
     });
     const router = express.Router();
     // In the server, authentication runs before every transport route.

@@ -332,7 +332,8 @@ async function startWirelab(profileDir: string | null, memoryStore: boolean, clu
   const store = cluster.redisUrl !== null ? ["--redis", cluster.redisUrl] : memoryStore ? ["--memory"] : [];
   const servers: ServerProcess[] = [];
   try {
-    for (let i = 0; i < cluster.instances; i++) servers.push(await ServerProcess.start(["--network-port", "off", ...store], env));
+    // --load-test: the bench sends from one session and connects thousands from a few addresses.
+    for (let i = 0; i < cluster.instances; i++) servers.push(await ServerProcess.start(["--network-port", "off", "--load-test", ...store], env));
     const server = servers[0]!;
     const token = (await FeedHttp.createSession(server.url, "bench")).token;
     const sender = (await FeedHttp.createSession(server.url, "bench-sender")).token;

@@ -26,6 +26,8 @@ export class Feed {
   readonly #replayPageSize: number;
   readonly #maxPageBytes: number;
   readonly #clock: () => number;
+  /** Sends being stored right now: close() lets them finish, so an acknowledged send is never cut off. */
+  readonly #storing = new Set<Promise<unknown>>();
 
   constructor(
     private readonly backend: FeedBackend,
@@ -56,11 +58,15 @@ export class Feed {
     if (!this.backend.ready) throw unavailable();
     const draft = { id: input.id, from, text: input.text, ...(input.sentAt !== undefined && { sentAt: input.sentAt }) };
     let result: AppendResult;
+    const storing = this.backend.store.append(room, draft, this.#clock());
+    this.#storing.add(storing);
     try {
-      result = await this.backend.store.append(room, draft, this.#clock());
+      result = await storing;
     } catch (error) {
       if (!this.backend.ready) throw unavailable();
       throw error;
+    } finally {
+      this.#storing.delete(storing);
     }
     if (result.created) this.backend.bus.publish(result.json ? { message: result.message, json: result.json } : toFeedEvent(result.message));
     return result;
@@ -125,6 +131,7 @@ export class Feed {
   }
 
   async close(): Promise<void> {
+    await Promise.allSettled([...this.#storing]);
     await this.backend.bus.close();
     await this.backend.store.close();
   }

@@ -65,7 +65,8 @@ export class RedisFeedBackend implements OpenFeedBackend {
   readonly control: ControlChannel;
 
   private constructor(
-    private readonly redis: Redis,
+    /** The command connection (no offline queue), shared with the rate limits. */
+    readonly redis: Redis,
     subscriber: Redis,
     prefix: string,
     historyLimit: number,

@@ -16,6 +16,9 @@ import { WirelabError, badRequest, sendError } from "../errors.js";
 import type { Feed } from "../feed/Feed.js";
 import type { PresenceTracker } from "../presence/PresenceTracker.js";
 import type { TrafficStats } from "../stats/TrafficStats.js";
+import { clientAddress } from "../limits/ConnectionCaps.js";
+import type { RateLimits } from "../limits/RateLimits.js";
+import type { WirelabMetrics } from "../metrics/WirelabMetrics.js";
 import { classify, declaredTransport, setUser, userOf } from "./locals.js";
 import { parseRoom } from "./params.js";
 import type { Logger } from "pino";
@@ -33,7 +36,8 @@ function validate<T>(schema: { safeParse(v: unknown): { success: true; data: T }
 export function authenticate(auth: TokenIssuer) {
   return async (req: Request, res: Response, next: NextFunction) => {
     const url = new URL(req.originalUrl, "http://localhost");
-    setUser(res, await auth.verify(tokenOf(req, url)));
+    const { principal, expiresAt } = await auth.verifySession(tokenOf(req, url));
+    setUser(res, principal, expiresAt);
     next();
   };
 }
@@ -42,10 +46,19 @@ export function sessionRoutes(
   router: Router,
   auth: TokenIssuer,
   config: { maxPayloadBytes: number; instructorKey: string; autoInstructor: boolean },
+  limits: RateLimits,
 ): void {
   router.post("/session", jsonBody(config.maxPayloadBytes), async (req, res) => {
     const { name, instructorKey } = validate(SessionRequestSchema, req.body);
-    res.status(201).json(await auth.issue(name, roleFor(instructorKey, config)));
+    const address = clientAddress(req.socket);
+    // Key guesses are throttled first: a throttled address learns nothing about its key.
+    const role = instructorKey === undefined ? roleFor(undefined, config) : await limits.instructorKey(address, () => roleFor(instructorKey, config));
+    await limits.session(address);
+    res.status(201).json(await auth.issue(name, role));
+  });
+  // A still-valid token buys a fresh one for the same user (id, name, role); no body is read.
+  router.post("/session/refresh", authenticate(auth), async (_req, res) => {
+    res.status(200).json(await auth.refresh(userOf(res)));
   });
 }
 
@@ -57,7 +70,7 @@ export function requireInstructor(_req: Request, res: Response, next: NextFuncti
   next();
 }
 
-export function apiRoutes(router: Router, deps: { feed: Feed; stats: TrafficStats; presence: PresenceTracker; maxBodyBytes: number }): void {
+export function apiRoutes(router: Router, deps: { feed: Feed; stats: TrafficStats; metrics: WirelabMetrics; presence: PresenceTracker; limits: RateLimits; maxBodyBytes: number }): void {
   router.get("/stats", (_req, res) => {
     const body: StatsResponse = { ...deps.stats.snapshot(), instance: deps.presence.instance, presence: { members: deps.presence.localMembers } };
     res.json(body);
@@ -78,7 +91,10 @@ export function apiRoutes(router: Router, deps: { feed: Feed; stats: TrafficStat
   }, jsonBody(deps.maxBodyBytes), async (req, res) => {
     const room = parseRoom(req.params.room);
     const input = validate(SendRequestSchema, req.body);
+    // Checked before the store: a refused send is not stored (429 says when to send it again).
+    await deps.limits.send(userOf(res).id);
     const { message, created } = await deps.feed.publish(room, userOf(res), input);
+    if (created) deps.metrics.stored(declaredTransport(req) ?? "api");
     res.status(created ? 201 : 200).json({ seq: message.seq, id: message.id, ts: message.ts });
   });
 }

@@ -5,6 +5,8 @@ import type { TrafficSpan } from "../stats/TrafficStats.js";
 
 interface WirelabLocals {
   user?: Principal;
+  /** When the request's token runs out (epoch ms). */
+  tokenExpiresAt?: number;
   span?: TrafficSpan;
 }
 
@@ -14,8 +16,14 @@ export function userOf(res: Response): Principal {
   return user;
 }
 
-export function setUser(res: Response, user: Principal): void {
+export function setUser(res: Response, user: Principal, tokenExpiresAt?: number): void {
   (res.locals as WirelabLocals).user = user;
+  if (tokenExpiresAt !== undefined) (res.locals as WirelabLocals).tokenExpiresAt = tokenExpiresAt;
+}
+
+/** When the token of an authenticated request runs out (epoch ms), if known. */
+export function tokenExpiryOf(res: Response): number | undefined {
+  return (res.locals as WirelabLocals).tokenExpiresAt;
 }
 
 export function setSpan(res: Response, span: TrafficSpan): void {

@@ -4,6 +4,7 @@
  * transport from the requests it carries, asks the emulator for the conditions of that transport
  * whenever something changes, and runs the timed and random drops those conditions ask for.
  */
+import { recordProxied } from "../clientAddress.js";
 import { connect, type Socket } from "node:net";
 import type { ConnectionTransport } from "./classify.js";
 import { sameDrop, type DropConditions, type DropMode, type ResolvedConditions } from "./conditions.js";
@@ -68,6 +69,8 @@ export class EmulatedConnection {
     this.#held = env.blackholed(null) || this.#conditions.blackhole;
     // Half-open is allowed on both sides so that a FIN travels through the link like data does.
     this.#server = connect({ ...env.target, allowHalfOpen: true, noDelay: true });
+    // The server's limits count this connection under the client's address, not the emulator's.
+    recordProxied(this.#server, client);
     client.setNoDelay(true);
 
     const random = () => env.random();

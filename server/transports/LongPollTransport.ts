@@ -7,16 +7,13 @@ import { ERROR_CODES } from "../../web/src/protocol/index.js";
 import { WirelabError } from "../errors.js";
 import { classify, declaredTransport, userOf, writable } from "../http/locals.js";
 import { parsePollQuery, parseRoom } from "../http/params.js";
+import type { CloseReason } from "./ConnectionRegistry.js";
 import { ROUTES, type Transport, type TransportContext } from "./Transport.js";
 
-/** What a long poll over the parked cap is told to wait before it asks again. */
-const PARKED_RETRY_AFTER_SECONDS = 2;
+const shuttingDown = () => new WirelabError(503, ERROR_CODES.unavailable, "the server is shutting down", { retryAfterSeconds: 1 });
 
 export class LongPollTransport implements Transport {
   readonly name = "long-poll" as const;
-  /** Parked polls, with the function that answers each at once. */
-  readonly #parked = new Map<Response, () => void>();
-  #closing = false;
 
   constructor(private readonly ctx: TransportContext) {}
 
@@ -30,8 +27,8 @@ export class LongPollTransport implements Transport {
       classify(res, transport);
       // A stream client's history load or gap fill is no poller: its stream makes it present.
       if (transport === this.name) this.ctx.presence.touch(room, userOf(res), transport);
-      if (this.#closing) throw new WirelabError(503, ERROR_CODES.unavailable, "the server is shutting down");
-      const { feed } = this.ctx;
+      const { feed, connections } = this.ctx;
+      connections.admit(this.name, userOf(res));
       const since = query.since;
 
       // Subscribe, and read only once the subscription is in effect: a message stored after the
@@ -48,26 +45,33 @@ export class LongPollTransport implements Transport {
         await subscription?.ready;
         let page = await feed.read(room, since, query.limit, query.epoch);
         if (page.messages.length === 0 && !page.reset && since !== undefined && writable(res)) {
-          if (this.#parked.size >= this.ctx.config.maxParkedPolls) {
+          if (connections.count(this.name) >= this.ctx.config.maxParkedPolls) {
             // Each parked poll holds a socket, a subscription and a timer: past the cap, come back later.
-            res.setHeader("retry-after", String(PARKED_RETRY_AFTER_SECONDS));
-            throw new WirelabError(503, ERROR_CODES.unavailable, `this server holds at most ${this.ctx.config.maxParkedPolls} long polls at once: poll again later`);
+            throw new WirelabError(503, ERROR_CODES.unavailable, `this server holds at most ${this.ctx.config.maxParkedPolls} long polls at once: poll again later`, { retryAfterSeconds: 2 });
           }
           const timer = setTimeout(woken, query.wait);
-          this.#parked.set(res, woken);
+          // A parked poll is answered at once when the server closes (with a 503 below).
+          const untrack = connections.add({
+            transport: this.name,
+            user: userOf(res),
+            room,
+            drop: () => res.socket?.destroy(),
+            close: () => woken(),
+          });
           res.once("close", woken);
           await wake;
           clearTimeout(timer);
           res.off("close", woken);
-          this.#parked.delete(res);
+          untrack();
           if (!writable(res)) return;
-          if (this.#closing) throw new WirelabError(503, ERROR_CODES.unavailable, "the server is shutting down");
+          if (connections.closing) throw shuttingDown();
           page = await feed.read(room, since, query.limit, query.epoch);
         }
         // A woken herd of polls shares one page, and one serialisation of it.
         if (writable(res)) {
           res.status(200).type("application/json").send(feed.pageJson(page));
           this.ctx.stats.delivered(this.name, page.messages.length);
+          this.ctx.metrics.delivered(this.name, page.messages);
         }
       } finally {
         subscription?.close();
@@ -76,17 +80,14 @@ export class LongPollTransport implements Transport {
   }
 
   get parked(): number {
-    return this.#parked.size;
+    return this.ctx.connections.count(this.name);
   }
 
   dropAll(): number {
-    const count = this.#parked.size;
-    for (const res of this.#parked.keys()) res.socket?.destroy();
-    return count;
+    return this.ctx.connections.dropAll(this.name);
   }
 
-  async close(): Promise<void> {
-    this.#closing = true;
-    for (const answer of this.#parked.values()) answer();
+  close(reason: CloseReason = "shutdown"): Promise<void> {
+    return this.ctx.connections.closeAll(this.name, reason);
   }
 }

@@ -5,12 +5,11 @@
 import type { Request, Response, Router } from "express";
 import { classify, declaredTransport, userOf, writable } from "../http/locals.js";
 import { parsePollQuery, parseRoom } from "../http/params.js";
+import type { CloseReason } from "./ConnectionRegistry.js";
 import { ROUTES, type Transport, type TransportContext } from "./Transport.js";
 
 export class ShortPollTransport implements Transport {
   readonly name = "short-poll" as const;
-  readonly #inFlight = new Set<Response>();
-
   constructor(private readonly ctx: TransportContext) {}
 
   mount(router: Router): void {
@@ -23,24 +22,27 @@ export class ShortPollTransport implements Transport {
       classify(res, transport);
       // A stream client's history load or gap fill is no poller: its stream makes it present.
       if (transport === this.name) this.ctx.presence.touch(room, userOf(res), transport);
-      this.#inFlight.add(res);
-      res.once("close", () => this.#inFlight.delete(res));
+      // A short poll is answered at once: tracked (a drop cuts it) but not held against the user's cap.
+      const { connections } = this.ctx;
+      connections.admit(this.name, userOf(res), false);
+      const untrack = connections.add({ transport: this.name, user: userOf(res), room, drop: () => res.socket?.destroy(), close: () => {} }, false);
+      res.once("close", untrack);
       const page = await this.ctx.feed.read(room, query.since, query.limit, query.epoch);
       // Pollers at the same cursor share one page, and one serialisation of it.
       if (writable(res)) {
         res.status(200).type("application/json").send(this.ctx.feed.pageJson(page));
         this.ctx.stats.delivered(this.name, page.messages.length);
+        this.ctx.metrics.delivered(this.name, page.messages);
       }
     });
   }
 
   dropAll(): number {
-    const count = this.#inFlight.size;
-    for (const res of this.#inFlight) res.socket?.destroy();
-    return count;
+    return this.ctx.connections.dropAll(this.name);
   }
 
-  async close(): Promise<void> {
-    // Short polls are answered at once; nothing is held open.
+  async close(_reason?: CloseReason): Promise<void> {
+    // Short polls are answered at once; nothing is held open. New ones are refused from now on.
+    this.ctx.connections.startClosing();
   }
 }

@@ -12,17 +12,26 @@ import type { WirelabConfig } from "../config.js";
 import type { Feed } from "../feed/Feed.js";
 import type { PresenceTracker } from "../presence/PresenceTracker.js";
 import type { TrafficStats } from "../stats/TrafficStats.js";
+import type { CloseReason, ConnectionRegistry } from "./ConnectionRegistry.js";
+import type { RateLimits } from "../limits/RateLimits.js";
+import type { WirelabMetrics } from "../metrics/WirelabMetrics.js";
 
 export interface TransportContext {
   feed: Feed;
   auth: TokenIssuer;
   stats: TrafficStats;
+  /** Prometheus metrics: resumes, cuts, zombies, delivery latency (TrafficStats feeds the rest). */
+  metrics: WirelabMetrics;
   config: WirelabConfig;
   logger: Logger;
   /** This instance's id (new at every start), named in stream hellos. */
   instance: string;
   /** Who is in which room: transports report their clients here. */
   presence: PresenceTracker;
+  /** Every transport's open connections: caps, drop-all, close-all, refusal while closing. */
+  connections: ConnectionRegistry;
+  /** Rate limits: sends per session, stream opens per address. */
+  limits: RateLimits;
 }
 
 export interface Transport {
@@ -33,8 +42,8 @@ export interface Transport {
   upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): boolean;
   /** Cut every open connection at once, as a network failure would; returns how many. */
   dropAll(): number;
-  /** Graceful shutdown: tell open clients to go away, then stop. */
-  close(): Promise<void>;
+  /** Graceful shutdown: tell open clients why they are closed (restart or for good), then stop. */
+  close(reason?: CloseReason): Promise<void>;
 }
 
 /** Route paths, shared so that docs, transports and tests agree. */

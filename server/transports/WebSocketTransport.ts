@@ -3,6 +3,7 @@
  * violations the ws library detects close the connection with their RFC 6455 code
  * (1009 frame too big, 1007 invalid UTF-8); a bad command only earns an error frame.
  */
+import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
@@ -13,9 +14,10 @@ import {
   ClientFrameSchema,
   ERROR_CODES,
   PROTOCOL_VERSION,
+  TOKEN_EXPIRED_REASON,
   describeIssues,
+  type Principal,
   type ServerFrame,
-  type User,
 } from "../../web/src/protocol/index.js";
 import { WirelabError, refuseUpgrade } from "../errors.js";
 import { tokenOf } from "../auth.js";
@@ -23,6 +25,9 @@ import { parseEpoch, parseRoom, parseSince } from "../http/params.js";
 import type { Cursor } from "../feed/cursor.js";
 import type { FeedEvent } from "../feed/types.js";
 import { holdUntilTurnEnds } from "./holdUntilTurnEnds.js";
+import { clientAddress } from "../limits/ConnectionCaps.js";
+import { RateLimitedError } from "../limits/RateLimits.js";
+import type { CloseReason, TrackedConnection } from "./ConnectionRegistry.js";
 import { ROUTES, type Transport, type TransportContext } from "./Transport.js";
 
 /**
@@ -55,13 +60,24 @@ function queryValue(url: URL, name: string): string | string[] | undefined {
 
 const PATH = new RegExp(`^/v1${ROUTES.websocket.replace(":room", "([^/]*)")}$`);
 
+/** The idle app-level heartbeat: browsers do not expose ping frames to pages. */
+const HEARTBEAT = JSON.stringify({ type: "heartbeat" } satisfies ServerFrame);
+
+/** What the heartbeat timer knows of one socket. */
+interface Liveness {
+  readonly connection: TrackedConnection;
+  /** A pong came since the last ping. */
+  alive: boolean;
+  /** Something was sent since the last tick: no heartbeat frame needed. */
+  active: boolean;
+}
+
 export class WebSocketTransport implements Transport {
   readonly name = "websocket" as const;
   readonly #wss: WebSocketServer;
-  readonly #sockets = new Set<WebSocket>();
-  readonly #alive = new WeakSet<WebSocket>();
   readonly #pingTimer: NodeJS.Timeout;
-  #closing = false;
+  /** Open sockets, for the heartbeat (the registry owns the bookkeeping). */
+  readonly #sockets = new Map<WebSocket, Liveness>();
   /** The last message framed: every subscriber of a room gets the same bytes, framed once. */
   #framed: { event: FeedEvent | null; frame: Buffer } = { event: null, frame: Buffer.alloc(0) };
 
@@ -99,31 +115,42 @@ export class WebSocketTransport implements Transport {
 
   async #accept(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, rawRoom: string): Promise<void> {
     // Authentication first: a caller without a valid token learns nothing else.
-    const user = await this.ctx.auth.verify(tokenOf(req, url));
+    const { principal: user, expiresAt } = await this.ctx.auth.verifySession(tokenOf(req, url));
     const room = parseRoom(rawRoom);
     const cursor: Cursor = { since: parseSince(queryValue(url, "since")), epoch: parseEpoch(queryValue(url, "epoch")) };
-    if (this.#closing) throw new WirelabError(503, ERROR_CODES.unavailable, "the server is shutting down");
+    this.ctx.connections.admit(this.name, user);
+    await this.ctx.limits.connect(clientAddress(req.socket));
     if (socket.destroyed) return;
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#open(ws, socket, user, room, cursor));
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#open(ws, socket, user, room, cursor, expiresAt));
   }
 
-  #open(ws: WebSocket, socket: Duplex, user: User, room: string, cursor: Cursor): void {
-    const { feed, stats, logger, config } = this.ctx;
-    this.#sockets.add(ws);
-    this.#alive.add(ws);
+  #open(ws: WebSocket, socket: Duplex, user: Principal, room: string, cursor: Cursor, expiresAt: number): void {
+    const { feed, stats, logger, connections, limits } = this.ctx;
+    const connection: TrackedConnection = {
+      transport: this.name,
+      user,
+      room,
+      expiresAt,
+      drop: () => ws.terminate(),
+      close: (reason) => this.#goodbye(ws, reason),
+      expire: () => this.#expire(ws),
+    };
+    const untrack = connections.add(connection);
+    const tooSlow = () => connections.cutIfSlow(connection, ws.bufferedAmount, () => ws.close(CLOSE_CODES.tryAgainLater, "consumer too slow"));
+    const liveness: Liveness = { connection, alive: true, active: false };
+    this.#sockets.set(ws, liveness);
     /** Ids this connection has sent and not yet had acknowledged: the ack must precede the message. */
     const awaitingAck = new Set<string>();
+    /** This socket's key for counting its refused sends. */
+    const refusalKey = randomUUID();
+    if (cursor.since !== undefined) this.ctx.metrics.resumed(this.name);
 
     const send = (frame: string): boolean => {
       // Never write to a closing socket.
       if (ws.readyState !== WebSocket.OPEN) return false;
       ws.send(frame);
-      if (ws.bufferedAmount > config.maxBufferedBytes) {
-        logger.warn({ transport: this.name, room, buffered: ws.bufferedAmount }, "slow WebSocket consumer cut");
-        ws.close(CLOSE_CODES.tryAgainLater, "consumer too slow");
-        return false;
-      }
-      return true;
+      liveness.active = true;
+      return !tooSlow();
     };
     const sendFrame = (frame: ServerFrame) => send(JSON.stringify(frame));
     /**
@@ -135,24 +162,24 @@ export class WebSocketTransport implements Transport {
       if (ws.readyState !== WebSocket.OPEN || !socket.writable) return false;
       holdUntilTurnEnds(socket);
       socket.write(frame);
-      if (ws.bufferedAmount > config.maxBufferedBytes) {
-        logger.warn({ transport: this.name, room, buffered: ws.bufferedAmount }, "slow WebSocket consumer cut");
-        ws.close(CLOSE_CODES.tryAgainLater, "consumer too slow");
-        return false;
-      }
-      return true;
+      liveness.active = true;
+      return !tooSlow();
     };
     const ack = ({ id, seq, ts }: { id: string; seq: number; ts: number }) => {
       if (awaitingAck.delete(id)) sendFrame({ type: "ack", id, seq, ts });
     };
 
     const follower = feed.follow(room, cursor.since, {
-      start: (next, epoch) => sendFrame({ type: "hello", protocol: PROTOCOL_VERSION, next, ...(epoch && { epoch }), instance: this.ctx.instance }),
+      start: (next, epoch) =>
+        sendFrame({ type: "hello", protocol: PROTOCOL_VERSION, next, ...(epoch && { epoch }), instance: this.ctx.instance, heartbeatMs: this.ctx.config.wsPingIntervalMs }),
       reset: (oldest) => sendFrame({ type: "reset", oldest }),
       deliver: (event) => {
         const { message } = event;
         if (message.from.id === user.id) ack(message);
-        if (sendFramed(this.#frameOf(event))) stats.delivered(this.name);
+        if (sendFramed(this.#frameOf(event))) {
+          stats.delivered(this.name);
+          this.ctx.metrics.delivered(this.name, message);
+        }
       },
       fail: (error) => {
         logger.error({ err: error, transport: this.name, room }, "WebSocket stream failed");
@@ -160,8 +187,27 @@ export class WebSocketTransport implements Transport {
       },
     }, cursor.epoch);
 
-    ws.on("pong", () => this.#alive.add(ws));
+    ws.on("pong", () => (liveness.alive = true));
+    /** A refreshed token of the same user extends the connection; anything else leaves it as it was. */
+    const refresh = (token: string) => {
+      this.ctx.auth.verifySession(token).then(
+        (verified) => {
+          if (verified.principal.id !== user.id) {
+            sendFrame({ type: "error", code: ERROR_CODES.unauthorized, message: "the token belongs to another user" });
+            return;
+          }
+          connections.extend(connection, verified.expiresAt);
+          sendFrame({ type: "refreshed", expiresAt: verified.expiresAt });
+        },
+        (error: unknown) => {
+          const message = error instanceof WirelabError ? error.message : "the token could not be checked";
+          sendFrame({ type: "error", code: ERROR_CODES.unauthorized, message });
+        },
+      );
+    };
     ws.on("message", (data: RawData, isBinary: boolean) => {
+      // Once closing (a 1008 for a flood, a shutdown), frames still in the buffer are not acted on.
+      if (ws.readyState !== WebSocket.OPEN) return;
       if (isBinary) {
         sendFrame({ type: "error", code: ERROR_CODES.binaryFrame, message: "send JSON commands as text frames" });
         return;
@@ -184,12 +230,26 @@ export class WebSocketTransport implements Transport {
         });
         return;
       }
+      if (command.data.type === "refresh") return refresh(command.data.token);
       const { type: _type, ...input } = command.data;
       awaitingAck.add(input.id);
-      feed.publish(room, user, input).then(
-        ({ message }) => ack(message),
+      // The limit is checked before the store: a refused send is not stored, and its id is in the refusal.
+      limits.send(user.id).then(() => feed.publish(room, user, input)).then(
+        ({ message, created }) => {
+          ack(message);
+          if (created) this.ctx.metrics.stored(this.name);
+        },
         (error: unknown) => {
           awaitingAck.delete(input.id);
+          if (error instanceof RateLimitedError) {
+            if (ws.readyState !== WebSocket.OPEN) return;
+            sendFrame({ type: "error", code: error.code, message: error.message, id: input.id, retryAfterMs: error.retryAfterMs });
+            // A client that keeps sending while refused is cut (1008); an honest one waits retryAfterMs.
+            void limits.refusedOnWebSocket(refusalKey).then((persists) => {
+              if (persists && ws.readyState === WebSocket.OPEN) ws.close(CLOSE_CODES.policyViolation, "rate limit exceeded: too many refused sends");
+            });
+            return;
+          }
           if (error instanceof WirelabError) {
             // Refused, not failed (the store is unreachable): the client may send it again later.
             sendFrame({ type: "error", code: error.code, message: error.message, id: input.id });
@@ -206,8 +266,27 @@ export class WebSocketTransport implements Transport {
     ws.once("close", () => {
       leave();
       follower.close();
+      untrack();
       this.#sockets.delete(ws);
     });
+  }
+
+  /** 1012 when the server comes back (restart), 1001 when it goes for good; a peer that never completes the closing handshake is cut. */
+  #goodbye(ws: WebSocket, reason: CloseReason): Promise<void> {
+    if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      ws.once("close", () => resolve());
+      if (reason === "restart") ws.close(CLOSE_CODES.serviceRestart, "server restarting");
+      else ws.close(CLOSE_CODES.goingAway, "server shutting down");
+      setTimeout(() => ws.terminate(), 2_000).unref();
+    });
+  }
+
+  /** The token ran out without a refresh: 1008, and a peer that never completes the closing handshake is cut. */
+  #expire(ws: WebSocket): void {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    ws.close(CLOSE_CODES.policyViolation, TOKEN_EXPIRED_REASON);
+    setTimeout(() => ws.terminate(), 2_000).unref();
   }
 
   #frameOf(event: FeedEvent): Buffer {
@@ -217,36 +296,33 @@ export class WebSocketTransport implements Transport {
     return this.#framed.frame;
   }
 
+  /**
+   * Every interval: a peer that has not answered the previous ping is a zombie (half-open TCP) and
+   * is terminated; the others get a ping, and an app-level heartbeat frame if nothing else was sent
+   * to them since the last tick, so a page (which cannot see pings) learns the link is alive.
+   */
   #heartbeat(): void {
-    for (const ws of this.#sockets) {
-      if (!this.#alive.has(ws)) {
+    for (const [ws, liveness] of this.#sockets) {
+      if (ws.readyState !== WebSocket.OPEN) continue;
+      if (!liveness.alive) {
+        this.ctx.connections.reportZombie(liveness.connection);
         ws.terminate();
         continue;
       }
-      this.#alive.delete(ws);
+      liveness.alive = false;
       ws.ping();
+      if (!liveness.active) ws.send(HEARTBEAT);
+      liveness.active = false;
     }
   }
 
   dropAll(): number {
-    const count = this.#sockets.size;
-    for (const ws of this.#sockets) ws.terminate();
-    return count;
+    return this.ctx.connections.dropAll(this.name);
   }
 
-  async close(): Promise<void> {
-    this.#closing = true;
+  async close(reason: CloseReason = "shutdown"): Promise<void> {
     clearInterval(this.#pingTimer);
-    const closed = [...this.#sockets].map(
-      (ws) =>
-        new Promise<void>((resolve) => {
-          ws.once("close", () => resolve());
-          ws.close(CLOSE_CODES.goingAway, "server shutting down");
-          // A peer that never completes the closing handshake is cut.
-          setTimeout(() => ws.terminate(), 2_000).unref();
-        }),
-    );
-    await Promise.all(closed);
+    await this.ctx.connections.closeAll(this.name, reason);
     this.#wss.close();
   }
 }

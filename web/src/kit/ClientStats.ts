@@ -17,6 +17,13 @@ export interface ClientCounters {
   gapsFilled: number;
   /** Times the server said the cursor was outside its history. */
   resets: number;
+  /**
+   * Connections given up as dead because of silence: a stream with no data and no heartbeat
+   * within its bound, or a request (poll, send) that timed out. Each is followed by a reconnect.
+   */
+  zombies: number;
+  /** Session tokens renewed: refreshed in time (same user), or replaced by a new session after expiry. */
+  tokenRenewals: number;
 }
 
 export class ClientStats {
@@ -29,6 +36,8 @@ export class ClientStats {
     duplicates: 0,
     gapsFilled: 0,
     resets: 0,
+    zombies: 0,
+    tokenRenewals: 0,
   };
   /** Recent latency samples in ms (arrival − sentAt), oldest first, at most `maxSamples`. */
   readonly latencies: number[] = [];

@@ -17,6 +17,8 @@ import { ClientStats } from "./ClientStats.js";
 import { Emitter } from "./Emitter.js";
 import { FeedHttp, HttpError, isRetryable, type FetchLike, type WireRecord } from "./FeedHttp.js";
 import { Sequencer } from "./Sequencer.js";
+import { SendPacer } from "./SendPacer.js";
+import { readTokenClaims, type TokenGrant } from "./tokens.js";
 
 export type ConnectionState = "idle" | "connecting" | "open" | "reconnecting" | "closed";
 
@@ -25,6 +27,28 @@ export interface FeedClientOptions {
   baseUrl: string;
   /** Session token from POST /v1/session. */
   token: string;
+  /** When the token runs out (epoch ms, the session's `expiresAt`). Defaults to the token's own `exp` claim. */
+  expiresAt?: number;
+  /**
+   * Fraction of the token's lifetime after which the client refreshes it (POST /v1/session/refresh,
+   * same user); 0 never refreshes ahead of time (an expired token is still renewed on the way).
+   * Defaults to 0.8.
+   */
+  refreshAt?: number;
+  /**
+   * How to get a new session when the token can no longer be refreshed (it expired while the
+   * client slept, or the server forgot its secret): a new session is a new user id. Defaults to
+   * POST /v1/session with the token's name; null gives up instead (the client closes).
+   */
+  renewSession?: (() => Promise<TokenGrant>) | null;
+  /**
+   * A stream (SSE, WebSocket) with no data and no heartbeat for this long, in ms, is closed as a
+   * zombie and reconnected. Defaults to 2 × the heartbeat interval the server announces in its
+   * hello + `livenessMarginMs`; without an announced interval, streams are not watched.
+   */
+  livenessTimeoutMs?: number;
+  /** Slack over two heartbeat intervals before a silent stream counts as dead, in ms. Defaults to 5,000. */
+  livenessMarginMs?: number;
   /** Defaults to "lobby". */
   room?: string;
   /** Recent messages to load before going live. Defaults to 50; 0 starts at the live edge. */
@@ -33,8 +57,10 @@ export interface FeedClientOptions {
   since?: number;
   /** Reconnect policy. Defaults to 500 ms base, 30 s cap, unlimited attempts. */
   backoff?: Partial<BackoffOptions>;
-  /** Retries of one send after the first try. Defaults to 5. */
+  /** Retries of one send after the first try (refusals for the rate limit are waited out, not counted). Defaults to 5. */
   sendRetries?: number;
+  /** Sends in flight at once; more wait their turn, in order. Defaults to 16. */
+  maxSendsInFlight?: number;
   /** Time-out of one HTTP request or WebSocket ack in ms (a long poll adds its wait). Defaults to 10,000. */
   requestTimeoutMs?: number;
   /** Latency samples kept. Defaults to 10,000. */
@@ -51,6 +77,8 @@ export interface FeedClientEvents {
   reset: (oldest: number) => void;
   error: (error: Error) => void;
   wire: (record: WireRecord) => void;
+  /** The client now uses another token (refreshed, or a new session): share it with whoever else needs it. */
+  token: (grant: TokenGrant) => void;
 }
 
 /** The one client interface the dashboard, labs and benchmark program against. */
@@ -75,6 +103,33 @@ export interface ConnectionHooks {
   opened(): void;
 }
 
+/**
+ * How a run may end without failing: "rotate" — the client closed it itself to reopen it at once
+ * with a refreshed token (no backoff, no reconnect counted, the state stays as it is).
+ */
+export type RunEnd = void | "rotate";
+
+/** A stream was closed because its token ran out (WebSocket 1008 "token expired", SSE `event:expired`). */
+export class TokenExpiredError extends Error {
+  constructor(message = "the session token expired") {
+    super(message);
+    this.name = "TokenExpiredError";
+  }
+}
+
+/** A stream fell silent for longer than its bound: closed as a zombie. */
+export class SilentConnectionError extends Error {
+  constructor(silentMs: number) {
+    super(`no data and no heartbeat for ${silentMs} ms: the connection is dead`);
+    this.name = "SilentConnectionError";
+  }
+}
+
+/** A refused token (401) or an expired stream: renewing the token may help, retrying as is cannot. */
+function isTokenRefusal(error: unknown): boolean {
+  return error instanceof TokenExpiredError || (error instanceof HttpError && error.status === 401);
+}
+
 /** A random message id; getRandomValues works in insecure browser contexts too (randomUUID does not). */
 export function newMessageId(): string {
   const bytes = new Uint8Array(16);
@@ -87,13 +142,22 @@ export abstract class BaseFeedClient extends Emitter<FeedClientEvents> implement
   readonly room: string;
   readonly stats: ClientStats;
   protected readonly http: FeedHttp;
-  protected readonly options: Required<Omit<FeedClientOptions, "since" | "backoff">> & { backoff: BackoffOptions };
+  protected readonly options: Required<Omit<FeedClientOptions, "since" | "backoff" | "expiresAt" | "livenessTimeoutMs">> &
+    Pick<FeedClientOptions, "livenessTimeoutMs"> & { backoff: BackoffOptions };
   readonly #sequencer: Sequencer;
+  readonly #pacer: SendPacer;
   #state: ConnectionState = "idle";
   #run: AbortController | null = null;
   #filling = false;
   #instance: string | undefined;
   #epoch: string | undefined;
+  #token: string;
+  #expiresAt: number | undefined;
+  /** When the current token was issued (or learned), epoch ms: the start of its lifetime. */
+  #issuedAt: number;
+  #refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  /** One renewal at a time, shared by everyone who needs it. */
+  #renewing: Promise<void> | null = null;
 
   constructor(options: FeedClientOptions) {
     super();
@@ -101,22 +165,34 @@ export abstract class BaseFeedClient extends Emitter<FeedClientEvents> implement
       room: DEFAULT_ROOM,
       history: LIMITS.pollLimitDefault,
       sendRetries: 5,
+      maxSendsInFlight: 16,
       requestTimeoutMs: 10_000,
       maxLatencySamples: 10_000,
       fetch: globalThis.fetch.bind(globalThis),
       random: Math.random,
       clock: Date.now,
+      refreshAt: 0.8,
+      livenessMarginMs: 5_000,
+      renewSession: null,
       ...options,
       backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
     };
+    if (options.renewSession === undefined) this.options.renewSession = this.#newSessionOfSameName();
+    this.#token = options.token;
+    const claims = readTokenClaims(options.token);
+    this.#expiresAt = options.expiresAt ?? claims.expiresAt;
+    this.#issuedAt = claims.issuedAt ?? this.options.clock();
     this.room = this.options.room;
     this.stats = new ClientStats(this.options.maxLatencySamples);
     this.#sequencer = new Sequencer(options.since);
+    this.#pacer = new SendPacer(this.options.maxSendsInFlight, this.options.clock);
     // The transport name is read lazily: subclass fields are not set yet while this runs.
     const self = this;
     this.http = new FeedHttp({
       baseUrl: this.options.baseUrl,
-      token: this.options.token,
+      get token() {
+        return self.#token;
+      },
       get transport() {
         return self.transport;
       },
@@ -131,6 +207,54 @@ export abstract class BaseFeedClient extends Emitter<FeedClientEvents> implement
 
   get state(): ConnectionState {
     return this.#state;
+  }
+
+  /** The session token in use now (it changes when the client refreshes it). */
+  get token(): string {
+    return this.#token;
+  }
+
+  /** When the token in use runs out (epoch ms), if known. */
+  get tokenExpiresAt(): number | undefined {
+    return this.#expiresAt;
+  }
+
+  /**
+   * How long a stream may stay silent before it counts as dead: the option, else two of the
+   * server's heartbeat intervals plus the margin; undefined (not watched) when neither is known.
+   */
+  protected livenessBound(heartbeatMs: number | undefined): number | undefined {
+    if (this.options.livenessTimeoutMs !== undefined) return this.options.livenessTimeoutMs;
+    return heartbeatMs === undefined ? undefined : 2 * heartbeatMs + this.options.livenessMarginMs;
+  }
+
+  /**
+   * Watch a stream for silence: returns `seen()` (call it on every byte that arrives) and
+   * `stop()`. `dead()` runs once, after `boundMs()` ms without a `seen()`; the bound is read
+   * at every check, so it can change once the hello announced the heartbeat. One interval timer
+   * per stream, not a timer reset per message.
+   */
+  protected watchSilence(boundMs: () => number | undefined, dead: (silentMs: number) => void): { seen(): void; stop(): void } {
+    let last = this.options.clock();
+    let stopped = false;
+    const check = () => {
+      if (stopped) return;
+      const bound = boundMs();
+      const silent = this.options.clock() - last;
+      if (bound !== undefined && silent > bound) {
+        stop();
+        this.stats.counters.zombies += 1;
+        dead(silent);
+        return;
+      }
+      timer = setTimeout(check, Math.max(50, Math.min((bound ?? 1_000) / 4, 1_000)));
+    };
+    let timer = setTimeout(check, 50);
+    const stop = () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+    return { seen: () => (last = this.options.clock()), stop };
   }
 
   get cursor(): number | undefined {
@@ -171,24 +295,108 @@ export abstract class BaseFeedClient extends Emitter<FeedClientEvents> implement
     if (this.#run) return;
     const run = new AbortController();
     this.#run = run;
+    this.#scheduleRefresh();
     void this.#loop(run.signal);
   }
 
   close(): void {
     this.#run?.abort();
     this.#run = null;
+    clearTimeout(this.#refreshTimer);
+    this.#refreshTimer = undefined;
     this.#setState("closed");
+  }
+
+  /**
+   * A new token is in use. Streams learn of it their own way (the WebSocket client sends a
+   * `refresh` frame, the SSE client reopens its stream); polls simply send it with the next request.
+   */
+  protected tokenChanged(): void {}
+
+  /** Refresh ahead of expiry, at `refreshAt` of the token's lifetime. */
+  #scheduleRefresh(): void {
+    clearTimeout(this.#refreshTimer);
+    this.#refreshTimer = undefined;
+    if (!this.#run || this.options.refreshAt <= 0 || this.#expiresAt === undefined) return;
+    const due = this.#issuedAt + this.options.refreshAt * (this.#expiresAt - this.#issuedAt);
+    this.#refreshTimer = setTimeout(() => {
+      this.#refreshTimer = undefined;
+      this.renewToken().then(
+        () => this.#scheduleRefresh(),
+        (error: unknown) => {
+          this.emit("error", error instanceof Error ? error : new Error(String(error)));
+          // Not refused, just not reached: try again while the token still lives (the stream
+          // recovers by itself if it runs out meanwhile).
+          const left = (this.#expiresAt ?? 0) - this.options.clock();
+          if (this.#run && left > 0 && isRetryable(error)) {
+            this.#refreshTimer = setTimeout(() => this.#scheduleRefresh(), Math.max(250, left / 4));
+          }
+        },
+      );
+    }, Math.max(0, due - this.options.clock()));
+  }
+
+  /**
+   * Get a new token: refresh the current one (same user), or, if the server refuses it (expired,
+   * or unknown to it), a new session through `renewSession`. Throws when neither works.
+   */
+  protected renewToken(): Promise<void> {
+    return (this.#renewing ??= (async () => {
+      try {
+        let grant: TokenGrant;
+        try {
+          grant = await this.http.refreshSession();
+        } catch (error) {
+          if (!(error instanceof HttpError && error.status === 401) || !this.options.renewSession) throw error;
+          grant = await this.options.renewSession();
+        }
+        this.#token = grant.token;
+        this.#expiresAt = grant.expiresAt;
+        this.#issuedAt = this.options.clock();
+        this.stats.counters.tokenRenewals += 1;
+        this.emit("token", { token: grant.token, expiresAt: grant.expiresAt });
+        this.tokenChanged();
+      } finally {
+        this.#renewing = null;
+      }
+    })());
+  }
+
+  /** The default fallback: a new session under the same display name (and so a new user id). */
+  #newSessionOfSameName(): (() => Promise<TokenGrant>) | null {
+    const { name } = readTokenClaims(this.options.token);
+    if (name === undefined) return null;
+    return () => FeedHttp.createSession(this.options.baseUrl, name, this.options.fetch);
   }
 
   async send(text: string, options: { id?: string } = {}): Promise<SendResponse> {
     const request: SendRequest = { id: options.id ?? newMessageId(), text, sentAt: this.options.clock() };
-    for (let attempt = 0; ; attempt++) {
+    let renewed = false;
+    for (let attempt = 0; ; ) {
+      await this.#pacer.acquire();
       try {
-        return await this.transmit(request);
+        const ack = await this.transmit(request);
+        this.#pacer.release("accepted");
+        return ack;
       } catch (error) {
+        // Over the server's rate limit: the pacer holds every send until the server's Retry-After,
+        // then this one goes again. It was not stored, so nothing is lost by waiting.
+        if (error instanceof HttpError && error.rateLimited) {
+          this.#pacer.release("rate-limited", error.retryAfterMs ?? 1_000);
+          continue;
+        }
+        this.#pacer.release("failed");
+        // A refused token: renew it once and send again (a new session means a new sender id).
+        if (isTokenRefusal(error) && !renewed && attempt < this.options.sendRetries) {
+          renewed = true;
+          await this.renewToken();
+          attempt += 1;
+          continue;
+        }
         // The same id on every try: the server stores it once, however often it arrives.
         if (attempt >= this.options.sendRetries || !isRetryable(error)) throw error;
         await sleep(backoffDelay(attempt, this.options.backoff, this.options.random));
+        attempt += 1;
       }
     }
   }
@@ -198,27 +406,58 @@ export abstract class BaseFeedClient extends Emitter<FeedClientEvents> implement
     return this.http.send(this.room, request);
   }
 
-  /** Run one connection until it ends: resolve on a clean end, throw on failure. */
-  protected abstract run(signal: AbortSignal, hooks: ConnectionHooks): Promise<void>;
+  /** Run one connection until it ends: resolve on a clean end ("rotate": reopen at once), throw on failure. */
+  protected abstract run(signal: AbortSignal, hooks: ConnectionHooks): Promise<RunEnd>;
 
   async #loop(signal: AbortSignal): Promise<void> {
     let failures = 0;
+    let lastError: unknown;
+    /** The next attempt reopens the same connection with a new token: no state change, no reconnect counted. */
+    let rotating = false;
+    /** The token was renewed since the last successful open: a second refusal is final. */
+    let renewedSinceOpen = false;
     for (let attempt = 0; !signal.aborted; attempt++) {
-      if (attempt > 0) this.stats.counters.reconnects += 1;
-      this.#setState(attempt === 0 ? "connecting" : "reconnecting");
+      lastError = undefined;
+      if (!rotating) {
+        if (attempt > 0) this.stats.counters.reconnects += 1;
+        this.#setState(attempt === 0 ? "connecting" : "reconnecting");
+      }
+      rotating = false;
       try {
+        // A token that ran out while we were away is renewed before it is refused.
+        if (this.#expiresAt !== undefined && this.options.clock() >= this.#expiresAt && !renewedSinceOpen) {
+          await this.renewToken();
+          renewedSinceOpen = true;
+        }
         if (this.cursor === undefined && this.options.history > 0) {
           this.applyPage(await this.http.poll(this.room, { limit: this.options.history }, signal));
         }
-        await this.run(signal, {
+        const end = await this.run(signal, {
           opened: () => {
             failures = 0;
+            renewedSinceOpen = false;
             this.#setState("open");
           },
         });
+        if (end === "rotate") {
+          rotating = true;
+          continue;
+        }
       } catch (error) {
-        if (!signal.aborted) this.emit("error", error instanceof Error ? error : new Error(String(error)));
-        if (error instanceof HttpError && !error.retryable) {
+        if (signal.aborted) return;
+        if (isTokenRefusal(error) && !renewedSinceOpen) {
+          // Expired or refused: renew the token and reconnect at once, resuming from the cursor.
+          try {
+            await this.renewToken();
+            renewedSinceOpen = true;
+            continue;
+          } catch (renewError) {
+            error = renewError;
+          }
+        }
+        lastError = error;
+        this.emit("error", error instanceof Error ? error : new Error(String(error)));
+        if ((error instanceof HttpError && !error.retryable) || error instanceof TokenExpiredError) {
           // The server refuses this client (bad token, bad room): retrying cannot help.
           if (this.#run?.signal === signal) this.close();
           return;
@@ -232,7 +471,9 @@ export abstract class BaseFeedClient extends Emitter<FeedClientEvents> implement
         return;
       }
       this.#setState("reconnecting");
-      await sleep(backoffDelay(failures - 1, this.options.backoff, this.options.random), signal);
+      // A refusal that says when to come back (429/503 with Retry-After) is waited out at least that long.
+      const asked = lastError instanceof HttpError ? (lastError.retryAfterMs ?? 0) : 0;
+      await sleep(Math.max(asked, backoffDelay(failures - 1, this.options.backoff, this.options.random)), signal);
     }
   }
 

@@ -3,6 +3,7 @@
  * records. Uses the `fetch` it is given (the platform's by default).
  */
 import {
+  ERROR_CODES,
   INSTANCE_HEADER,
   TRANSPORT_HEADER,
   TRANSPORT_PARAM,
@@ -40,9 +41,16 @@ export class HttpError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** How long the server asked the client to wait before trying again (Retry-After, or a frame's retryAfterMs). */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = "HttpError";
+  }
+
+  /** Refused for going too fast: wait retryAfterMs, then the same request will do. */
+  get rateLimited(): boolean {
+    return this.code === ERROR_CODES.rateLimited;
   }
 
   /** Worth retrying: the server is unavailable or overloaded, not refusing the request itself. */
@@ -69,7 +77,8 @@ export class FeedHttp {
   constructor(
     private readonly options: {
       baseUrl: string;
-      token: string;
+      /** Read at every request: the client swaps in a refreshed token. */
+      readonly token: string;
       transport: TransportName;
       fetch: FetchLike;
       timeoutMs: number;
@@ -88,6 +97,11 @@ export class FeedHttp {
       body: JSON.stringify({ name }),
     });
     return readJson<SessionResponse>(response, await response.text());
+  }
+
+  /** A fresh token for the same user (POST /v1/session/refresh with the current, still-valid token). */
+  refreshSession(signal?: AbortSignal): Promise<SessionResponse> {
+    return this.request<SessionResponse>("POST", "/v1/session/refresh", "{}", signal);
   }
 
   poll(room: string, query: PollQuery, signal?: AbortSignal): Promise<PollResponse> {
@@ -123,13 +137,21 @@ export class FeedHttp {
     stats.counters.requests += 1;
     const bytesOut = body === undefined ? 0 : utf8Length(body);
     stats.counters.bytesOut += bytesOut;
-    const response = await this.options.fetch(url, {
-      method,
-      headers,
-      ...(body !== undefined && { body }),
-      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-    });
-    const text = await response.text();
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.options.fetch(url, {
+        method,
+        headers,
+        ...(body !== undefined && { body }),
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+      text = await response.text();
+    } catch (error) {
+      // No answer within the time-out (and not our own abort): the link is as good as dead.
+      if (timeout.aborted && !signal?.aborted) stats.counters.zombies += 1;
+      throw error;
+    }
     const instance = response.headers.get(INSTANCE_HEADER);
     if (instance) this.options.served?.(instance);
     const bytesIn = utf8Length(text);
@@ -148,7 +170,15 @@ function readJson<T>(response: Response, text: string): T {
   }
   if (!response.ok) {
     const error = (body as ErrorBody).error;
-    throw new HttpError(response.status, error?.code ?? "unknown", error?.message ?? `HTTP ${response.status}`);
+    throw new HttpError(response.status, error?.code ?? "unknown", error?.message ?? `HTTP ${response.status}`, retryAfterMs(response.headers.get("retry-after")));
   }
   return body as T;
+}
+
+/** Retry-After (RFC 9110 §10.2.3: seconds, or an HTTP date) in ms; undefined when absent or unreadable. */
+export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  if (header === null || header.trim() === "") return undefined;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }

@@ -4,7 +4,7 @@
  */
 import type { Message } from "../protocol/index.js";
 import { utf8Length } from "./ClientStats.js";
-import { BaseFeedClient, type ConnectionHooks, type FeedClientOptions } from "./FeedClient.js";
+import { BaseFeedClient, SilentConnectionError, TokenExpiredError, type ConnectionHooks, type FeedClientOptions, type RunEnd } from "./FeedClient.js";
 import { HttpError, displayPath } from "./FeedHttp.js";
 
 /** The part of the EventSource API this client uses (the browser's and the `eventsource` package's). */
@@ -22,6 +22,8 @@ export interface SseClientOptions extends FeedClientOptions {
 export class SseClient extends BaseFeedClient {
   readonly transport = "sse" as const;
   readonly #EventSource: EventSourceConstructor;
+  /** Reopen the open stream with the new token (set while a stream runs). */
+  #rotate: (() => void) | null = null;
 
   constructor(options: SseClientOptions) {
     super(options);
@@ -30,11 +32,20 @@ export class SseClient extends BaseFeedClient {
     this.#EventSource = ctor;
   }
 
-  protected run(signal: AbortSignal, hooks: ConnectionHooks): Promise<void> {
+  /**
+   * A stream cannot be handed a new token: it is closed and reopened at once with the new one,
+   * resuming from the cursor (nothing lost; what the two streams share is dropped as a duplicate).
+   */
+  protected override tokenChanged(): void {
+    this.#rotate?.();
+  }
+
+  protected run(signal: AbortSignal, hooks: ConnectionHooks): Promise<RunEnd> {
     const url = new URL(`/v1/rooms/${this.room}/events`, this.options.baseUrl);
-    url.searchParams.set("token", this.options.token);
+    const token = this.token;
+    url.searchParams.set("token", token);
     this.cursorParams(url);
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<RunEnd>((resolve, reject) => {
       const started = this.options.clock();
       const source = new this.#EventSource(url.href);
       this.stats.counters.requests += 1;
@@ -42,24 +53,49 @@ export class SseClient extends BaseFeedClient {
         const durationMs = this.options.clock() - started;
         this.emit("wire", { kind: "http", at: started, method: "GET", path: displayPath(url), status: 200, bytesOut: 0, bytesIn: 0, durationMs });
       });
-      const finish = (error?: Error) => {
+      let heartbeatMs: number | undefined;
+      let greeted = false;
+      // Until the hello, the bound is the request time-out; then the announced heartbeat's.
+      const watch = this.watchSilence(
+        () => (greeted ? this.livenessBound(heartbeatMs) : this.options.requestTimeoutMs),
+        (silentMs) => finish(new SilentConnectionError(silentMs)),
+      );
+      const finish = (error?: Error, end?: RunEnd) => {
+        watch.stop();
         source.close();
+        if (this.#rotate === rotate) this.#rotate = null;
         signal.removeEventListener("abort", onAbort);
         if (error) reject(error);
-        else resolve();
+        else resolve(end);
       };
+      const rotate = () => {
+        // Only once the stream is up; a stream still opening picks the new token up at its hello.
+        if (greeted) finish(undefined, "rotate");
+      };
+      this.#rotate = rotate;
       const onAbort = () => finish();
       signal.addEventListener("abort", onAbort, { once: true });
 
       const data = <T>(event: { data?: string }, name: string): T => {
+        watch.seen();
         const text = event.data ?? "";
         this.stats.counters.bytesIn += utf8Length(text);
         this.emit("wire", { kind: "sse", at: this.options.clock(), event: name, bytes: utf8Length(text) });
         return JSON.parse(text) as T;
       };
       source.addEventListener("hello", (event) => {
-        this.greeted(data<{ next: number; epoch?: string; instance?: string }>(event, "hello"));
+        const hello = data<{ next: number; epoch?: string; instance?: string; heartbeatMs?: number }>(event, "hello");
+        heartbeatMs = hello.heartbeatMs;
+        greeted = true;
+        this.greeted(hello);
         hooks.opened();
+        // The token was renewed while this stream was opening: reopen with the new one.
+        if (this.token !== token) rotate();
+      });
+      source.addEventListener("heartbeat", (event) => void data(event, "heartbeat"));
+      source.addEventListener("expired", (event) => {
+        data(event, "expired");
+        finish(new TokenExpiredError("the event stream's token expired"));
       });
       source.addEventListener("reset", (event) => this.applyReset(data<{ oldest: number }>(event, "reset").oldest));
       source.addEventListener("message", (event) => this.receive([data<Message>(event, "message")]));

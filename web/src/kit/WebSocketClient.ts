@@ -2,9 +2,9 @@
  * WebSockets: one socket carries both directions. Sends go out as `send` frames and resolve on
  * the matching `ack`; if the socket drops first, the send is retried with the same id.
  */
-import { ERROR_CODES, type Message, type SendRequest, type SendResponse, type ServerFrame } from "../protocol/index.js";
+import { CLOSE_CODES, ERROR_CODES, TOKEN_EXPIRED_REASON, type Message, type SendRequest, type SendResponse, type ServerFrame } from "../protocol/index.js";
 import { utf8Length } from "./ClientStats.js";
-import { BaseFeedClient, type ConnectionHooks, type FeedClientOptions } from "./FeedClient.js";
+import { BaseFeedClient, SilentConnectionError, TokenExpiredError, type ConnectionHooks, type FeedClientOptions } from "./FeedClient.js";
 import { HttpError, displayPath } from "./FeedHttp.js";
 
 /** The part of the WebSocket API this client uses (the browser's and the `ws` package's). */
@@ -12,6 +12,8 @@ export interface WebSocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
+  /** Cut without a closing handshake (the `ws` package has it; browsers do not). */
+  terminate?(): void;
   addEventListener(type: "open" | "message" | "close" | "error", listener: (event: { data?: unknown; code?: number; reason?: string; message?: string }) => void): void;
 }
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
@@ -55,11 +57,21 @@ export class WebSocketClient extends BaseFeedClient {
     });
   }
 
-  #write(socket: WebSocketLike, frame: string): void {
+  #write(socket: WebSocketLike, frame: string, type = "send"): void {
     socket.send(frame);
     const bytes = utf8Length(frame);
     this.stats.counters.bytesOut += bytes;
-    this.emit("wire", { kind: "ws", at: this.options.clock(), direction: "out", bytes, frame: "send" });
+    this.emit("wire", { kind: "ws", at: this.options.clock(), direction: "out", bytes, frame: type });
+  }
+
+  /** The open socket learns of a refreshed token in a `refresh` frame: it lives on, no reconnect. */
+  protected override tokenChanged(): void {
+    const socket = this.#socket;
+    if (socket && socket.readyState === OPEN) this.#write(socket, JSON.stringify({ type: "refresh", token: this.token }), "refresh");
+  }
+
+  #failPending(message: string): void {
+    for (const id of [...this.#pending.keys()]) this.#settle(id, { error: new Error(message) });
   }
 
   #settle(id: string, outcome: { ack: SendResponse } | { error: Error }): void {
@@ -73,7 +85,8 @@ export class WebSocketClient extends BaseFeedClient {
 
   protected run(signal: AbortSignal, hooks: ConnectionHooks): Promise<void> {
     const url = new URL(`/v1/rooms/${this.room}/ws`, this.options.baseUrl.replace(/^http/, "ws"));
-    url.searchParams.set("token", this.options.token);
+    const token = this.token;
+    url.searchParams.set("token", token);
     this.cursorParams(url);
     return new Promise<void>((resolve, reject) => {
       const started = this.options.clock();
@@ -88,8 +101,29 @@ export class WebSocketClient extends BaseFeedClient {
       let failure: Error | undefined;
       const onAbort = () => socket.close(1000, "client closed");
       signal.addEventListener("abort", onAbort, { once: true });
+      let heartbeatMs: number | undefined;
+      let greeted = false;
+      /** Settled already (a silent socket is given up without waiting for its close event). */
+      let abandoned = false;
+      const abandon = (error: Error) => {
+        abandoned = true;
+        signal.removeEventListener("abort", onAbort);
+        if (this.#socket === socket) this.#socket = null;
+        this.#failPending("the WebSocket fell silent before the ack");
+        // A dead link never completes a closing handshake: cut where we can, close otherwise.
+        if (socket.terminate) socket.terminate();
+        else socket.close(CLOSE_CODES.normal, "no heartbeat");
+        reject(error);
+      };
+      // Until the hello, the bound is the request time-out; then the announced heartbeat's.
+      const watch = this.watchSilence(
+        () => (greeted ? this.livenessBound(heartbeatMs) : this.options.requestTimeoutMs),
+        (silentMs) => abandon(new SilentConnectionError(silentMs)),
+      );
 
       socket.addEventListener("message", (event) => {
+        if (abandoned) return;
+        watch.seen();
         const text = typeof event.data === "string" ? event.data : String(event.data);
         const bytes = utf8Length(text);
         this.stats.counters.bytesIn += bytes;
@@ -97,8 +131,15 @@ export class WebSocketClient extends BaseFeedClient {
         this.emit("wire", { kind: "ws", at: this.options.clock(), direction: "in", bytes, frame: frame.type });
         switch (frame.type) {
           case "hello":
+            heartbeatMs = frame.heartbeatMs;
+            greeted = true;
             this.greeted(frame);
             hooks.opened();
+            // The token was renewed while this socket was opening: hand it the new one.
+            if (this.token !== token) this.tokenChanged();
+            break;
+          case "heartbeat":
+          case "refreshed":
             break;
           case "message":
             this.receive([frame.message as Message]);
@@ -111,9 +152,10 @@ export class WebSocketClient extends BaseFeedClient {
             break;
           case "error":
             if (frame.id !== undefined) {
-              // "unavailable": the server could not store it right now, so a retry may succeed.
-              const status = frame.code === ERROR_CODES.unavailable ? 503 : 400;
-              this.#settle(frame.id, { error: new HttpError(status, frame.code, frame.message) });
+              // "unavailable": the server could not store it right now; "rate_limited": not this fast.
+              // Either way a retry (after retryAfterMs) may succeed.
+              const status = frame.code === ERROR_CODES.unavailable ? 503 : frame.code === ERROR_CODES.rateLimited ? 429 : 400;
+              this.#settle(frame.id, { error: new HttpError(status, frame.code, frame.message, frame.retryAfterMs) });
             } else {
               this.emit("error", new Error(`${frame.code}: ${frame.message}`));
             }
@@ -121,15 +163,21 @@ export class WebSocketClient extends BaseFeedClient {
         }
       });
       socket.addEventListener("error", (event) => {
-        failure = new Error(`the WebSocket failed${event.message ? `: ${event.message}` : ""}`);
+        // The ws package names a refused upgrade's status ("Unexpected server response: 401");
+        // browsers say nothing, and the client renews a token it knows has expired anyway.
+        const status = /Unexpected server response: (\d{3})/.exec(event.message ?? "")?.[1];
+        failure = status
+          ? new HttpError(Number(status), "refused", `the WebSocket upgrade was refused with HTTP ${status}`)
+          : new Error(`the WebSocket failed${event.message ? `: ${event.message}` : ""}`);
       });
       socket.addEventListener("close", (event) => {
+        watch.stop();
+        if (abandoned) return;
         signal.removeEventListener("abort", onAbort);
         if (this.#socket === socket) this.#socket = null;
-        for (const id of [...this.#pending.keys()]) {
-          this.#settle(id, { error: new Error(`the WebSocket closed (${event.code ?? "?"}) before the ack`) });
-        }
+        this.#failPending(`the WebSocket closed (${event.code ?? "?"}) before the ack`);
         if (signal.aborted || event.code === 1000) resolve();
+        else if (event.code === CLOSE_CODES.policyViolation && event.reason === TOKEN_EXPIRED_REASON) reject(new TokenExpiredError("the WebSocket's token expired"));
         else reject(failure ?? new Error(`the WebSocket closed with ${event.code ?? "no code"} ${event.reason ?? ""}`.trim()));
       });
     });

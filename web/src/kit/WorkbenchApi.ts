@@ -46,7 +46,8 @@ export class WorkbenchApi {
 
   constructor(
     readonly baseUrl: string,
-    private readonly token: string,
+    /** The token, or where to read the current one (tokens are refreshed). */
+    private readonly token: string | (() => string),
     fetchImpl?: FetchLike,
   ) {
     this.#fetch = fetchImpl ?? globalThis.fetch.bind(globalThis);
@@ -125,7 +126,7 @@ export class WorkbenchApi {
   async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const response = await this.#fetch(new URL(path, this.baseUrl), {
       method,
-      headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined && { "content-type": "application/json" }) },
+      headers: { authorization: `Bearer ${typeof this.token === "string" ? this.token : this.token()}`, ...(body !== undefined && { "content-type": "application/json" }) },
       ...(body !== undefined && { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(10_000),
     });

@@ -14,6 +14,8 @@ export * from "./ClientStats.js";
 export * from "./FeedClient.js";
 export * from "./FeedHttp.js";
 export * from "./Sequencer.js";
+export * from "./SendPacer.js";
+export * from "./tokens.js";
 export * from "./WorkbenchApi.js";
 export { LongPollClient, ShortPollClient, SseClient, WebSocketClient };
 export type { LongPollClientOptions, ShortPollClientOptions, SseClientOptions, WebSocketClientOptions };

@@ -11,7 +11,8 @@ import { TimeSeries } from "./TimeSeries.js";
 
 export interface ServerStatsOptions {
   baseUrl: string;
-  token: string;
+  /** The token, or where to read the current one (tokens are refreshed). */
+  token: string | (() => string);
   /** Defaults to the platform's fetch. */
   fetch?: FetchLike;
   /** Defaults to Date.now. */
@@ -91,7 +92,7 @@ export class ServerStats extends Emitter<ServerStatsEvents> {
     const { fetch, baseUrl, token, clock } = this.#options;
     try {
       const response = await fetch(new URL("/v1/stats", baseUrl), {
-        headers: { authorization: `Bearer ${token}` },
+        headers: { authorization: `Bearer ${typeof token === "string" ? token : token()}` },
         signal: AbortSignal.timeout(10_000),
       });
       if (!response.ok) throw new Error(`GET /v1/stats answered ${response.status}`);

@@ -81,6 +81,9 @@ export class Workbench extends Emitter<WorkbenchEvents> {
     const { baseUrl } = options;
     this.feedUrl = options.feedUrl ?? baseUrl;
     const token = options.session.token;
+    // The clients refresh the session's token (same user); stats and controls use the newest.
+    let currentToken = token;
+    const latestToken = () => currentToken;
     const fetch = options.fetch;
     this.monitors = Object.fromEntries(
       TRANSPORTS.map((transport) => {
@@ -92,11 +95,12 @@ export class Workbench extends Emitter<WorkbenchEvents> {
           ...(fetch && { fetch }),
           ...options.clientOptions,
         });
+        client.on("token", (grant) => (currentToken = grant.token));
         return [transport, new TransportMonitor(client, { origin: this.origin, clock: this.#clock })];
       }),
     ) as Record<TransportName, TransportMonitor>;
-    this.controls = options.session.user.role === "instructor" ? new InstructorControls(new WorkbenchApi(baseUrl, token, fetch), this.#clock) : undefined;
-    this.server = new ServerStats({ baseUrl, token, origin: this.origin, clock: this.#clock, ...(fetch && { fetch }) });
+    this.controls = options.session.user.role === "instructor" ? new InstructorControls(new WorkbenchApi(baseUrl, latestToken, fetch), this.#clock) : undefined;
+    this.server = new ServerStats({ baseUrl, token: latestToken, origin: this.origin, clock: this.#clock, ...(fetch && { fetch }) });
   }
 
   get user() {

@@ -48,6 +48,16 @@ export function isRoomName(value: string): boolean {
 
 const epochMs = z.number().int().nonnegative();
 
+/**
+ * A string of at most `max` UTF-16 code units (what JavaScript's `length` and an HTML
+ * `maxlength` count). zod's own max() counts code points, so 2,000 emoji would pass as 2,000.
+ */
+const utf16 = (min: number, max: number, label: string) =>
+  z
+    .string()
+    .min(min, `${label} must not be empty`)
+    .refine((value) => value.length <= max, `${label} must be at most ${max} characters (UTF-16 code units)`);
+
 export const ROLES = ["learner", "instructor"] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -55,8 +65,7 @@ export const SessionRequestSchema = z.object({
   name: z
     .string()
     .trim()
-    .min(1, "name must not be empty")
-    .max(LIMITS.nameMaxLength, `name must be at most ${LIMITS.nameMaxLength} characters`),
+    .pipe(utf16(1, LIMITS.nameMaxLength, "name")),
   /** The instructor key printed at server start; grants the instructor role (admin API). */
   instructorKey: z.string().max(200).optional(),
 });
@@ -77,11 +86,8 @@ export const SessionResponseSchema = z.object({
 export type SessionResponse = z.infer<typeof SessionResponseSchema>;
 
 export const SendRequestSchema = z.object({
-  id: z.string().min(1, "id must not be empty").max(LIMITS.idMaxLength, `id must be at most ${LIMITS.idMaxLength} characters`),
-  text: z
-    .string()
-    .min(1, "text must not be empty")
-    .max(LIMITS.textMaxLength, `text must be at most ${LIMITS.textMaxLength} characters`),
+  id: utf16(1, LIMITS.idMaxLength, "id"),
+  text: utf16(1, LIMITS.textMaxLength, "text"),
   sentAt: epochMs.optional(),
 });
 export type SendRequest = z.infer<typeof SendRequestSchema>;
@@ -124,6 +130,8 @@ export type PollResponse = z.infer<typeof PollResponseSchema>;
 /** Client → server WebSocket commands. */
 export const ClientFrameSchema = z.discriminatedUnion("type", [
   SendRequestSchema.extend({ type: z.literal("send") }),
+  /** A refreshed token of the same user (POST /v1/session/refresh): extends this connection's life. */
+  z.object({ type: z.literal("refresh"), token: z.string().min(1).max(4096) }),
 ]);
 export type ClientFrame = z.infer<typeof ClientFrameSchema>;
 
@@ -135,11 +143,24 @@ export const ServerFrameSchema = z.discriminatedUnion("type", [
     next: z.number().int().nonnegative(),
     epoch: EpochSchema.optional(),
     instance: z.string().optional(),
+    /** The server sends something at least this often (a heartbeat frame when idle). */
+    heartbeatMs: z.number().int().positive().optional(),
   }),
   z.object({ type: z.literal("message"), message: MessageSchema }),
   z.object({ type: z.literal("ack"), id: z.string(), seq: z.number().int().positive(), ts: epochMs }),
   z.object({ type: z.literal("reset"), oldest: z.number().int().nonnegative() }),
-  z.object({ type: z.literal("error"), code: z.string(), message: z.string(), id: z.string().optional() }),
+  z.object({
+    type: z.literal("error"),
+    code: z.string(),
+    message: z.string(),
+    id: z.string().optional(),
+    /** With `rate_limited`: when the refused send may be sent again, in ms. */
+    retryAfterMs: z.number().int().nonnegative().optional(),
+  }),
+  /** Sent on a connection that was idle for heartbeatMs: the link is alive. */
+  z.object({ type: z.literal("heartbeat") }),
+  /** A `refresh` was accepted: the connection now lives until `expiresAt`. */
+  z.object({ type: z.literal("refreshed"), expiresAt: epochMs }),
 ]);
 export type ServerFrame = z.infer<typeof ServerFrameSchema>;
 
@@ -149,7 +170,11 @@ export const SseHelloSchema = z.object({
   next: z.number().int().nonnegative(),
   epoch: EpochSchema.optional(),
   instance: z.string().optional(),
+  /** The server sends an event at least this often (`event: heartbeat` when idle). */
+  heartbeatMs: z.number().int().positive().optional(),
 });
+/** SSE `event: expired` data: the stream's token ran out; refresh it and reconnect. */
+export const SseExpiredSchema = z.object({ reason: z.string() });
 export const SseResetSchema = z.object({ oldest: z.number().int().nonnegative() });
 
 export const ErrorBodySchema = z.object({
@@ -172,6 +197,14 @@ export const ERROR_CODES = {
   upgradeRequired: "upgrade_required",
   internal: "internal",
   unavailable: "unavailable",
+  /** The request is not HTTP the server can parse. */
+  badRequest: "bad_request",
+  /** The request line or headers are larger than the server reads (a long URL, say). */
+  headersTooLarge: "headers_too_large",
+  /** Over a rate limit: wait (Retry-After) and try again. */
+  rateLimited: "rate_limited",
+  /** Over a connection cap (per user or per process): close a connection or try later. */
+  tooManyConnections: "too_many_connections",
   /** A send would create a room beyond the server's room cap (HTTP 507). */
   tooManyRooms: "too_many_rooms",
 } as const;
@@ -184,8 +217,13 @@ export const CLOSE_CODES = {
   policyViolation: 1008,
   messageTooBig: 1009,
   internalError: 1011,
+  /** The server restarts (SIGTERM, an in-place restart): reconnect shortly. */
+  serviceRestart: 1012,
   tryAgainLater: 1013,
 } as const;
+
+/** The close reason (with 1008) and SSE event of a stream whose token ran out. */
+export const TOKEN_EXPIRED_REASON = "token expired";
 
 export interface TrafficSnapshot {
   /** Requests in flight or streams open right now. */
