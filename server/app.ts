@@ -84,6 +84,7 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
   const auth = new TokenIssuer(await sessionSecret(config), config.tokenTtlSeconds);
   const stats = new TrafficStats();
   const metrics = new WirelabMetrics(stats);
+  metrics.watchPageCache(() => feed.pageCacheBytes);
   const instance = randomBytes(4).toString("hex");
   const presence = new PresenceTracker(instance, backend.presence, (error) => log.warn({ err: error }, "presence could not be written"));
   const connections = new ConnectionRegistry({

@@ -103,6 +103,9 @@ describe("the shared page cache is bounded by bytes", () => {
     // The pages served add up to far more than the budget: the cache did evict, and it is in use.
     expect(served).toBeGreaterThan(4 * budget);
     expect(server.feed.pageCacheBytes).toBeGreaterThan(0);
+    // And /metrics reports it.
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toContain(`wirelab_page_cache_bytes ${server.feed.pageCacheBytes}\n`);
     // A page read twice of an unchanged room is the same answer (served from the cache or not).
     const again = await http.poll("big-3", "since=15&limit=1000");
     expect(again.text).toBe((await http.poll("big-3", "since=15&limit=1000")).text);

@@ -166,6 +166,18 @@ export class WirelabMetrics {
     }
   }
 
+  /** Report the bytes the feed's shared page cache holds (read at each scrape). */
+  watchPageCache(bytes: () => number): void {
+    new Gauge({
+      name: "wirelab_page_cache_bytes",
+      help: "Bytes the shared history-page cache holds, in its own measure (twice each page's JSON plus bookkeeping); at most pageCacheBytes.",
+      registers: [this.#registry],
+      collect() {
+        this.set(bytes());
+      },
+    });
+  }
+
   /** A send was stored (a new message, not a resend of a stored id). */
   stored(transport: StatsBucket): void {
     this.#messagesIn.inc({ transport });
