@@ -200,6 +200,12 @@ describe.each<Backend>(["sqlite", "redis"])("the number of rooms is bounded (%s)
     await until(() => frames.some((f) => f.type === "error"), "the error frame");
     expect(frames.find((f) => f.type === "error")).toMatchObject({ code: ERROR_CODES.tooManyRooms, id: "w1" });
 
+    // The client kit takes it as final: one request, no retries.
+    const kit = client(server, "short-poll", http.token, { room: "seven" });
+    const requestsBefore = kit.stats.counters.requests;
+    await expect(kit.send("hi")).rejects.toMatchObject({ status: 507, code: ERROR_CODES.tooManyRooms });
+    expect(kit.stats.counters.requests - requestsBefore).toBe(1);
+
     // The rooms that exist keep working.
     expect((await http.send("one", "again")).status).toBe(201);
     expect((await http.send("three", "first")).status).toBe(201);

@@ -55,7 +55,8 @@ export class HttpError extends Error {
 
   /** Worth retrying: the server is unavailable or overloaded, not refusing the request itself. */
   get retryable(): boolean {
-    return this.status >= 500 || this.status === 429 || this.status === 408;
+    // 507 (the server's room cap) is final: no retry can make room.
+    return (this.status >= 500 && this.status !== 507) || this.status === 429 || this.status === 408;
   }
 }
 
