@@ -34,6 +34,20 @@ export interface WirelabConfig {
    * server binds a loopback address (only this machine can reach it), false otherwise (a class server).
    */
   autoInstructor: boolean;
+  /**
+   * Browser origins allowed to call the API and open streams, besides the server's own pages
+   * (loopback names and, bound to every address, this machine's addresses, on the server's or the
+   * emulator's port). Exact origins like "https://wirelab.school.example"; they may call, but never
+   * get the instructor role without the key. Defaults to env WIRELAB_ALLOWED_ORIGINS
+   * (comma-separated), else none.
+   */
+  allowedOrigins: string[];
+  /**
+   * Host names accepted in the Host header besides localhost, *.localhost, loopback and this
+   * machine's addresses (the rest is refused against DNS rebinding). Exact names, or "*.name" for
+   * its subdomains. Defaults to env WIRELAB_ALLOWED_HOSTS (comma-separated), else none.
+   */
+  allowedHosts: string[];
   /** Lifetime of a session token in seconds. Defaults to 12 hours. */
   tokenTtlSeconds: number;
   /** Largest WebSocket frame and HTTP JSON body accepted, in bytes. Defaults to 64 KiB. */
@@ -69,6 +83,8 @@ const defaults = (env: NodeJS.ProcessEnv): WirelabConfig => ({
   secret: env.WIRELAB_SECRET ?? randomBytes(32).toString("base64url"),
   instructorKey: env.WIRELAB_INSTRUCTOR_KEY ?? randomBytes(9).toString("base64url"),
   autoInstructor: true,
+  allowedOrigins: commaList(env.WIRELAB_ALLOWED_ORIGINS),
+  allowedHosts: commaList(env.WIRELAB_ALLOWED_HOSTS),
   tokenTtlSeconds: 12 * 60 * 60,
   maxPayloadBytes: 64 * 1024,
   sseRetryMs: 2_000,
@@ -80,6 +96,28 @@ const defaults = (env: NodeJS.ProcessEnv): WirelabConfig => ({
   webRoot: null,
   logLevel: env.LOG_LEVEL ?? "info",
 });
+
+function commaList(text: string | undefined): string[] {
+  return (text ?? "").split(",").map((item) => item.trim()).filter((item) => item !== "");
+}
+
+/** An origin as a browser sends it (scheme://host[:port], nothing else), normalised; throws otherwise. */
+function parseOrigin(text: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    // reported below
+  }
+  const bare = url && url.pathname === "/" && !url.search && !url.hash && !url.username && !url.password;
+  if (!url || !bare || (url.protocol !== "http:" && url.protocol !== "https:")) {
+    throw new TypeError(`an allowed origin must be scheme://host[:port] (http or https, no path), got "${text}"`);
+  }
+  return url.origin;
+}
+
+/** A DNS name (optionally "*." for its subdomains) or a bracketed IPv6 literal, as URL.hostname gives it. */
+const HOST_NAME = /^((\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])$/;
 
 export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || host.startsWith("127.");
@@ -114,6 +152,12 @@ export function resolveConfig(options: WirelabOptions = {}, env: NodeJS.ProcessE
   if (config.redisUrl !== null && memory) {
     throw new TypeError("--redis and --memory cannot be combined: with Redis the history lives in Redis");
   }
+  config.allowedOrigins = config.allowedOrigins.map(parseOrigin);
+  config.allowedHosts = config.allowedHosts.map((name) => {
+    const lower = name.toLowerCase();
+    if (!HOST_NAME.test(lower)) throw new TypeError(`an allowed host must be a host name or *.name (no port), got "${name}"`);
+    return lower;
+  });
   if (config.secret.length < 16) throw new TypeError("the token secret must be at least 16 characters");
   if (config.instructorKey.length < 8) throw new TypeError("the instructor key must be at least 8 characters");
   return config;

@@ -93,7 +93,7 @@ function attempt(base: string): Promise<Attempts> {
 }
 
 const refusals = (origin: string) =>
-  logLines.filter((l) => l.origin === origin && l.status === 403).map((l) => `${l.method} ${String(l.path).split("?")[0]}`);
+  logLines.filter((l) => l.origin === origin && l.status === 403).map((l) => `${l.method} ${String(l.path)}`);
 
 describe("a foreign page", () => {
   test("is refused everything, on the server's port and on the emulator's", async () => {
