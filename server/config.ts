@@ -48,6 +48,12 @@ export interface WirelabConfig {
    * its subdomains. Defaults to env WIRELAB_ALLOWED_HOSTS (comma-separated), else none.
    */
   allowedHosts: string[];
+  /**
+   * Ports of TCP proxies on this machine that forward to this server (the cluster's front door):
+   * a page opened there is the server's own, like one opened at the emulator's port. Defaults to
+   * env WIRELAB_PROXY_PORTS (comma-separated), else none.
+   */
+  proxyPorts: number[];
   /** Lifetime of a session token in seconds. Defaults to 12 hours. */
   tokenTtlSeconds: number;
   /** Largest WebSocket frame and HTTP JSON body accepted, in bytes. Defaults to 64 KiB. */
@@ -85,6 +91,7 @@ const defaults = (env: NodeJS.ProcessEnv): WirelabConfig => ({
   autoInstructor: true,
   allowedOrigins: commaList(env.WIRELAB_ALLOWED_ORIGINS),
   allowedHosts: commaList(env.WIRELAB_ALLOWED_HOSTS),
+  proxyPorts: commaList(env.WIRELAB_PROXY_PORTS).map(Number),
   tokenTtlSeconds: 12 * 60 * 60,
   maxPayloadBytes: 64 * 1024,
   sseRetryMs: 2_000,
@@ -153,6 +160,9 @@ export function resolveConfig(options: WirelabOptions = {}, env: NodeJS.ProcessE
     throw new TypeError("--redis and --memory cannot be combined: with Redis the history lives in Redis");
   }
   config.allowedOrigins = config.allowedOrigins.map(parseOrigin);
+  for (const proxyPort of config.proxyPorts) {
+    if (!Number.isInteger(proxyPort) || proxyPort < 1 || proxyPort > 65535) throw new TypeError(`a proxy port must be an integer from 1 to 65535, got ${proxyPort}`);
+  }
   config.allowedHosts = config.allowedHosts.map((name) => {
     const lower = name.toLowerCase();
     if (!HOST_NAME.test(lower)) throw new TypeError(`an allowed host must be a host name or *.name (no port), got "${name}"`);

@@ -195,6 +195,21 @@ describe("the server's own origin, and no Origin at all", () => {
   });
 });
 
+test("a page opened at a proxy in front of the server (the cluster's front door) is its own", async () => {
+  const behindDoor = await startServer({ proxyPorts: [54_321] });
+  try {
+    const answer = await raw(`${behindDoor.url}/v1/session`, {
+      method: "POST",
+      headers: { origin: "http://localhost:54321", "content-type": "application/json" },
+      body: JSON.stringify({ name: "door" }),
+    });
+    expect(answer.status).toBe(201);
+    expect(answer.body.user.role).toBe("instructor");
+  } finally {
+    await behindDoor.close();
+  }
+});
+
 describe("a class server (bound to every address)", () => {
   const lanAddress = Object.values(networkInterfaces())
     .flat()
@@ -279,6 +294,8 @@ describe("configuration", () => {
     const config = resolveConfig({}, env);
     expect(config.allowedOrigins).toEqual(["http://a.example:8000", "https://b.example"]);
     expect(config.allowedHosts).toEqual(["a.example", "*.b.example"]);
+    expect(resolveConfig({}, { WIRELAB_PROXY_PORTS: "8080, 9000" }).proxyPorts).toEqual([8080, 9000]);
+    expect(() => resolveConfig({}, { WIRELAB_PROXY_PORTS: "door" })).toThrow(/proxy port/);
     expect(resolveConfig({}, {}).allowedOrigins).toEqual([]);
     expect(() => resolveConfig({ allowedOrigins: ["*"] }, {})).toThrow(/origin/);
     expect(() => resolveConfig({ allowedOrigins: ["http://a.example/path"] }, {})).toThrow(/origin/);

@@ -24,6 +24,8 @@ export interface OriginPolicyOptions {
   allowedOrigins: readonly string[];
   /** Further Host names (config.allowedHosts): exact, or "*.name" for subdomains. */
   allowedHosts: readonly string[];
+  /** Ports of proxies in front of this server (config.proxyPorts: the cluster's front door). */
+  proxyPorts: readonly number[];
   /** The network emulator's port, once it listens (it starts after the server), or null. */
   emulatorPort: () => number | null;
 }
@@ -85,7 +87,7 @@ export class OriginPolicy {
 
   /**
    * Is this one of the server's own pages: a loopback name (or, bound to every address, one of this
-   * machine's addresses) on the server's port or the emulator's? Those are served by this server
+   * machine's addresses) on the server's port, the emulator's or a proxy's? Those are served by this server
    * alone, whatever the allow-list says; only they (or no browser at all) get the loopback
    * workbench's automatic instructor role.
    */
@@ -100,7 +102,8 @@ export class OriginPolicy {
     if (url.protocol !== "http:" || url.origin !== origin.toLowerCase()) return false;
     const port = url.port === "" ? 80 : Number(url.port);
     const emulator = this.#options.emulatorPort();
-    if (port !== this.#serverPort && (emulator === null || emulator === 0 || port !== emulator)) return false;
+    const ours = port === this.#serverPort || (emulator !== null && emulator !== 0 && port === emulator) || this.#options.proxyPorts.includes(port);
+    if (!ours) return false;
     const h = url.hostname;
     if (isLocalhostName(h) || h === "127.0.0.1" || h === "[::1]" || h === this.#boundHost) return true;
     // Bound to every address, every address of this machine on this port is this server.
