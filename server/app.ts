@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import express from "express";
 import type { Logger } from "pino";
-import { ERROR_CODES, INSTANCE_HEADER, TRANSPORT_HEADER, type TransportName } from "../web/src/protocol/index.js";
+import { ERROR_CODES, INSTANCE_HEADER, type TransportName } from "../web/src/protocol/index.js";
 import { TokenIssuer } from "./auth.js";
 import { sessionSecret } from "./sessionSecret.js";
 import { resolveConfig, type WirelabConfig, type WirelabOptions } from "./config.js";
@@ -25,6 +25,7 @@ import { apiRoutes, authenticate, errorHandler, notFound, sessionRoutes } from "
 import { FaultController } from "./FaultController.js";
 import type { NetworkEmulator } from "./netem/index.js";
 import { setSpan } from "./http/locals.js";
+import { OriginPolicy, checkHost, checkOrigin, logRefusal } from "./http/OriginPolicy.js";
 import { createLogger } from "./logger.js";
 import { LabLibrary } from "./LabLibrary.js";
 import { WirelabMetrics } from "./metrics/WirelabMetrics.js";
@@ -111,6 +112,9 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
   });
   const transports = createTransports({ feed, auth, stats, config, logger: log, instance, presence, connections, limits, metrics });
 
+  // The emulator starts after this server, on a port of its own: ask for it at each check.
+  const origins = new OriginPolicy({ ...config, emulatorPort: () => hooks.network?.()?.port ?? config.networkPort });
+
   let closing: Promise<void> | undefined;
   const app = express();
   app.disable("x-powered-by");
@@ -127,6 +131,7 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
     res.setHeader(INSTANCE_HEADER, instance);
     next();
   });
+  app.use(checkHost(origins, log));
   // Liveness: the process answers. Readiness: it can also store what it is sent.
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok", instance });
@@ -145,23 +150,13 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
   }
 
   const v1 = express.Router();
-  v1.use((req, res, next) => {
+  v1.use((_req, res, next) => {
     res.setHeader("cache-control", "no-store");
-    // Tokens are bearer tokens, never cookies, so any origin may call: the dashboard does, through
-    // the network emulator on another port. Preflights are cached so a send pays for one per URL.
-    res.setHeader("access-control-allow-origin", "*");
-    // Only a cross-origin page (it sends Origin) needs leave to read the instance header.
-    if (req.headers.origin !== undefined) res.setHeader("access-control-expose-headers", INSTANCE_HEADER);
-    if (req.method === "OPTIONS") {
-      res.setHeader("access-control-allow-methods", "GET, POST, PUT, DELETE");
-      res.setHeader("access-control-allow-headers", `authorization, content-type, ${TRANSPORT_HEADER}, last-event-id`);
-      res.setHeader("access-control-max-age", "7200");
-      res.status(204).end();
-      return;
-    }
     next();
   });
-  sessionRoutes(v1, auth, config, limits);
+  // Only the server's own pages (the dashboard, on its port or the emulator's) and allowed origins.
+  v1.use(checkOrigin(origins, log));
+  sessionRoutes(v1, auth, config, limits, (req) => req.headers.origin === undefined || origins.isOwnOrigin(req.headers.origin));
   v1.use(authenticate(auth));
   apiRoutes(v1, { feed, stats, metrics, presence, limits, maxBodyBytes: config.maxPayloadBytes });
   labRoutes(v1, new LabLibrary(config.labsDir ?? join(packageRoot(), "labs")));
@@ -203,6 +198,13 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
     ...(hooks.restart && { restart: hooks.restart }),
   });
   server.on("upgrade", (req, socket, head) => {
+    // A WebSocket is not bound by CORS: without this, any page could open one (and read it).
+    const refusal = origins.refusal(req);
+    if (refusal) {
+      logRefusal(log, req, refusal);
+      refuseUpgrade(socket, refusal);
+      return;
+    }
     if (caps.refuseUpgrade(req, socket)) return;
     const url = new URL(req.url ?? "/", "http://localhost");
     for (const transport of Object.values(transports)) {
@@ -238,6 +240,7 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
   faults.listenOn(port);
+  origins.listenOn(port);
   const directory: InstanceDirectory = new InstanceDirectory(
     { id: instance, url, pid: process.pid, startedAt: Date.now() },
     backend.presence,

@@ -127,7 +127,8 @@ export class TokenIssuer {
 
 /**
  * The role a new session gets: instructor with the right key, or on a workbench that only
- * its own machine can reach (bound to loopback); learner otherwise.
+ * its own machine can reach (bound to loopback); learner otherwise. The session route passes
+ * autoInstructor false for a page that is not the server's own (see OriginPolicy.isOwnOrigin).
  */
 export function roleFor(instructorKey: string | undefined, config: { instructorKey: string; autoInstructor: boolean }): Role {
   if (instructorKey !== undefined) {

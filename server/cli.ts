@@ -24,6 +24,8 @@ const USAGE = `Usage: wirelab serve [--port N] [--host ADDR] [--data FILE | --me
 
 Environment: WIRELAB_SECRET signs session tokens; WIRELAB_INSTRUCTOR_KEY is the key that grants the
 instructor role (random and printed at start when unset); LOG_LEVEL sets the log level.
+WIRELAB_ALLOWED_ORIGINS and WIRELAB_ALLOWED_HOSTS (comma-separated) add browser origins and Host
+names to the server's own (docs/security.md).
 `;
 
 /** Longest a graceful shutdown may take before the process exits anyway. */

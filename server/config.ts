@@ -40,6 +40,26 @@ export interface WirelabConfig {
    */
   autoInstructor: boolean;
   /**
+   * Browser origins allowed to call the API and open streams, besides the server's own pages
+   * (loopback names and, bound to every address, this machine's addresses, on the server's or the
+   * emulator's port). Exact origins like "https://wirelab.school.example"; they may call, but never
+   * get the instructor role without the key. Defaults to env WIRELAB_ALLOWED_ORIGINS
+   * (comma-separated), else none.
+   */
+  allowedOrigins: string[];
+  /**
+   * Host names accepted in the Host header besides localhost, *.localhost, loopback and this
+   * machine's addresses (the rest is refused against DNS rebinding). Exact names, or "*.name" for
+   * its subdomains. Defaults to env WIRELAB_ALLOWED_HOSTS (comma-separated), else none.
+   */
+  allowedHosts: string[];
+  /**
+   * Ports of TCP proxies on this machine that forward to this server (the cluster's front door):
+   * a page opened there is the server's own, like one opened at the emulator's port. Defaults to
+   * env WIRELAB_PROXY_PORTS (comma-separated), else none.
+   */
+  proxyPorts: number[];
+  /**
    * Lifetime of a session token in seconds; POST /v1/session/refresh renews it for the same user,
    * and a stream whose token runs out is closed (WebSocket 1008, SSE `event:expired`). Defaults to 900 (15 min).
    */
@@ -162,6 +182,9 @@ const defaults = (env: NodeJS.ProcessEnv): WirelabConfig => ({
   secret: env.WIRELAB_SECRET || null,
   instructorKey: env.WIRELAB_INSTRUCTOR_KEY ?? randomBytes(9).toString("base64url"),
   autoInstructor: true,
+  allowedOrigins: commaList(env.WIRELAB_ALLOWED_ORIGINS),
+  allowedHosts: commaList(env.WIRELAB_ALLOWED_HOSTS),
+  proxyPorts: commaList(env.WIRELAB_PROXY_PORTS).map(Number),
   tokenTtlSeconds: 15 * 60,
   maxPayloadBytes: 64 * 1024,
   sseRetryMs: 2_000,
@@ -199,6 +222,28 @@ const LOAD_TEST_LIMITS: Partial<WirelabConfig> = {
   maxConnectionsPerUser: 1_000_000,
   maxConnectionsPerIp: 1_000_000,
 };
+
+function commaList(text: string | undefined): string[] {
+  return (text ?? "").split(",").map((item) => item.trim()).filter((item) => item !== "");
+}
+
+/** An origin as a browser sends it (scheme://host[:port], nothing else), normalised; throws otherwise. */
+function parseOrigin(text: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    // reported below
+  }
+  const bare = url && url.pathname === "/" && !url.search && !url.hash && !url.username && !url.password;
+  if (!url || !bare || (url.protocol !== "http:" && url.protocol !== "https:")) {
+    throw new TypeError(`an allowed origin must be scheme://host[:port] (http or https, no path), got "${text}"`);
+  }
+  return url.origin;
+}
+
+/** A DNS name (optionally "*." for its subdomains) or a bracketed IPv6 literal, as URL.hostname gives it. */
+const HOST_NAME = /^((\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])$/;
 
 export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || host.startsWith("127.");
@@ -246,6 +291,15 @@ export function resolveConfig(options: WirelabOptions = {}, env: NodeJS.ProcessE
   if (config.redisUrl !== null && memory) {
     throw new TypeError("--redis and --memory cannot be combined: with Redis the history lives in Redis");
   }
+  config.allowedOrigins = config.allowedOrigins.map(parseOrigin);
+  for (const proxyPort of config.proxyPorts) {
+    if (!Number.isInteger(proxyPort) || proxyPort < 1 || proxyPort > 65535) throw new TypeError(`a proxy port must be an integer from 1 to 65535, got ${proxyPort}`);
+  }
+  config.allowedHosts = config.allowedHosts.map((name) => {
+    const lower = name.toLowerCase();
+    if (!HOST_NAME.test(lower)) throw new TypeError(`an allowed host must be a host name or *.name (no port), got "${name}"`);
+    return lower;
+  });
   if (typeof config.metrics !== "boolean") throw new TypeError(`metrics must be true or false, got ${String(config.metrics)}`);
   if (config.secret !== null && config.secret.length < 16) throw new TypeError("the token secret must be at least 16 characters");
   if (config.instructorKey.length < 8) throw new TypeError("the instructor key must be at least 8 characters");

@@ -77,8 +77,10 @@ export class Cluster {
     try {
       for (let i = 1; i <= options.instances; i++) {
         const port = options.port === 0 ? 0 : options.port + i;
+        // A page opened at the front door is each instance's own page (port 0: known only later, tests).
+        const door = options.port === 0 ? {} : { WIRELAB_PROXY_PORTS: String(options.port) };
         instances.push(
-          await ServerProcess.start(["--redis", options.redisUrl, "--port", String(port), "--host", options.host, "--network-port", "off"], { ...env, ...shared }),
+          await ServerProcess.start(["--redis", options.redisUrl, "--port", String(port), "--host", options.host, "--network-port", "off"], { ...env, ...shared, ...door }),
         );
       }
       const backends = instances.map((s) => ({ host: options.host === "0.0.0.0" ? "127.0.0.1" : options.host, port: Number(new URL(s.url).port) }));

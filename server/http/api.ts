@@ -23,8 +23,23 @@ import { classify, declaredTransport, setUser, userOf } from "./locals.js";
 import { parseRoom } from "./params.js";
 import type { Logger } from "pino";
 
+/** Is this Content-Type JSON (any parameters, any case)? */
+function isJsonType(contentType: string | undefined): boolean {
+  return contentType?.split(";", 1)[0]!.trim().toLowerCase() === "application/json";
+}
+
+/**
+ * A JSON body, and only one that says so: a page may send text/plain or a form to any origin
+ * without a CORS preflight, so parsing those as JSON would let it skip the question.
+ */
 export function jsonBody(limitBytes: number) {
-  return express.json({ limit: limitBytes, strict: true, type: () => true });
+  const parse = express.json({ limit: limitBytes, strict: true, type: () => true });
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (!isJsonType(req.headers["content-type"])) {
+      throw new WirelabError(415, ERROR_CODES.unsupportedMediaType, "send the body as JSON, with Content-Type: application/json");
+    }
+    parse(req, res, next);
+  };
 }
 
 function validate<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: import("zod").ZodError } }, body: unknown): T {
@@ -47,12 +62,16 @@ export function sessionRoutes(
   auth: TokenIssuer,
   config: { maxPayloadBytes: number; instructorKey: string; autoInstructor: boolean },
   limits: RateLimits,
+  /** Is the caller one of the server's own pages (or no browser)? Only those are auto-instructors. */
+  fromOwnPage: (req: Request) => boolean,
 ): void {
   router.post("/session", jsonBody(config.maxPayloadBytes), async (req, res) => {
     const { name, instructorKey } = validate(SessionRequestSchema, req.body);
     const address = clientAddress(req.socket);
+    // An allowed but foreign origin may have a session, never the loopback instructor role unasked.
+    const asked = { ...config, autoInstructor: config.autoInstructor && fromOwnPage(req) };
     // Key guesses are throttled first: a throttled address learns nothing about its key.
-    const role = instructorKey === undefined ? roleFor(undefined, config) : await limits.instructorKey(address, () => roleFor(instructorKey, config));
+    const role = instructorKey === undefined ? roleFor(undefined, asked) : await limits.instructorKey(address, () => roleFor(instructorKey, asked));
     await limits.session(address);
     res.status(201).json(await auth.issue(name, role));
   });

@@ -186,6 +186,12 @@ export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 export const ERROR_CODES = {
   unauthorized: "unauthorized",
   forbidden: "forbidden",
+  /** A browser page from an origin this server does not serve (cross-site request or WebSocket). */
+  forbiddenOrigin: "forbidden_origin",
+  /** A Host header naming none of this server's names (DNS rebinding). */
+  forbiddenHost: "forbidden_host",
+  /** A JSON endpoint was sent something that does not say Content-Type: application/json. */
+  unsupportedMediaType: "unsupported_media_type",
   invalidJson: "invalid_json",
   invalidBody: "invalid_body",
   invalidCommand: "invalid_command",
