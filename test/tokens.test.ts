@@ -204,6 +204,22 @@ describe("a stream whose token runs out", () => {
   });
 });
 
+/** Sends m-0, m-1, … to the lobby over HTTP, remembering the ids in order. */
+function numberedSender(server: { url: string }, token: string): { ids: string[]; send(): Promise<void> } {
+  const ids: string[] = [];
+  const send = async () => {
+    const id = `m-${ids.length}`;
+    ids.push(id);
+    const response = await fetch(`${server.url}/v1/rooms/lobby/messages`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ id, text: id }),
+    });
+    expect(response.ok).toBe(true);
+  };
+  return { ids, send };
+}
+
 describe("the kit keeps its session alive", () => {
   test("refreshing in time: same user, no expiry close, no reconnect, every message once (every transport)", async () => {
     const server = await started({ tokenTtlSeconds: 4 });
@@ -212,17 +228,7 @@ describe("the kit keeps its session alive", () => {
     stops.push(() => clients.forEach((c) => c.close()));
     await Promise.all(clients.map(connected));
     const sender = await longLived("sender");
-    const ids: string[] = [];
-    const send = async () => {
-      const id = `m-${ids.length}`;
-      ids.push(id);
-      const response = await fetch(`${server.url}/v1/rooms/lobby/messages`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${sender.token}`, "content-type": "application/json" },
-        body: JSON.stringify({ id, text: id }),
-      });
-      expect(response.ok).toBe(true);
-    };
+    const { ids, send } = numberedSender(server, sender.token);
     // Two refreshes each, with messages on the way.
     while (!clients.every((c) => c.stats.counters.tokenRenewals >= 2)) {
       await send();
@@ -252,17 +258,7 @@ describe("the kit keeps its session alive", () => {
     stops.push(() => clients.forEach((c) => c.close()));
     await Promise.all(clients.map(connected));
     const sender = await longLived("sender");
-    const ids: string[] = [];
-    const send = async () => {
-      const id = `m-${ids.length}`;
-      ids.push(id);
-      const response = await fetch(`${server.url}/v1/rooms/lobby/messages`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${sender.token}`, "content-type": "application/json" },
-        body: JSON.stringify({ id, text: id }),
-      });
-      expect(response.ok).toBe(true);
-    };
+    const { ids, send } = numberedSender(server, sender.token);
     while (!clients.every((c) => c.stats.counters.tokenRenewals >= 1 && c.state === "open")) {
       await send();
       await new Promise((r) => setTimeout(r, 100));
