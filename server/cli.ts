@@ -15,14 +15,15 @@ const USAGE = `Usage: wirelab serve [--port N] [--host ADDR] [--data FILE | --me
   --data FILE           SQLite file that keeps the history (default wirelab.db)
   --memory              keep history in memory only (lost on restart)
   --redis URL           keep the feed in Redis, shared by every instance started with the same URL
-                        (env WIRELAB_REDIS; e.g. redis://127.0.0.1:6379); give every instance the
-                        same WIRELAB_SECRET so a session works on all of them
+                        (env WIRELAB_REDIS; e.g. redis://127.0.0.1:6379); the instances share one
+                        session secret, kept in Redis unless WIRELAB_SECRET sets it
   --network-port N|off  port of the network emulator in front of the server (default: port + 1)
   --load-test           lift the rate limits and the per-user and per-address connection caps, for a
                         benchmark (wirelab bench uses it); never on a server people use
   -h, --help            show this help
 
-Environment: WIRELAB_SECRET signs session tokens; WIRELAB_INSTRUCTOR_KEY is the key that grants the
+Environment: WIRELAB_SECRET signs session tokens (unset: one is kept beside the data, so tokens
+survive a restart); WIRELAB_INSTRUCTOR_KEY is the key that grants the
 instructor role (random and printed at start when unset); LOG_LEVEL sets the log level.
 WIRELAB_ALLOWED_ORIGINS and WIRELAB_ALLOWED_HOSTS (comma-separated) add browser origins and Host
 names to the server's own (docs/security.md).
