@@ -158,13 +158,14 @@ export class SessionKeeper extends Emitter<SessionKeeperEvents> {
 
   /**
    * Next refresh at `refreshAt` of the token's lifetime after it arrived. The lifetime is
-   * exp − iat, both the server's, so a browser clock that is off by minutes does not matter.
+   * exp − iat, both the server's, so a browser clock that is off by minutes does not matter; less
+   * a second, as iat is rounded down to one.
    */
   #schedule(): void {
     this.#clearTimer();
     if (this.#state !== "running") return;
     const { issuedAt } = readTokenClaims(this.#session.token);
-    const lifetime = issuedAt === undefined ? this.#session.expiresAt - this.#receivedAt : this.#session.expiresAt - issuedAt;
+    const lifetime = issuedAt === undefined ? this.#session.expiresAt - this.#receivedAt : this.#session.expiresAt - issuedAt - 1_000;
     const due = this.#receivedAt + this.#options.refreshAt * Math.max(0, lifetime);
     this.#after(due - this.#options.clock());
   }
