@@ -368,4 +368,35 @@ describe("a session that outlives its first token (tokens live 15 minutes; here 
       await p.close();
     }
   }, 90_000);
+
+  test("a token that ran out while the computer slept: the page says so and offers the join form, it does not join as someone new", async () => {
+    // Another browser: the page clock is the context's, and this one is frozen to play the sleep.
+    const sleepy = await launchChromium();
+    try {
+      const { page: p } = await watchedPage(sleepy.context);
+      await p.clock.install();
+      const sessions: string[] = [];
+      p.on("request", (r) => {
+        if (r.method() === "POST" && new URL(r.url()).pathname.startsWith("/v1/session")) sessions.push(new URL(r.url()).pathname);
+      });
+      const joined = p.waitForResponse((r) => new URL(r.url()).pathname === "/v1/session", WAIT);
+      await p.goto(`${short.url}/?view=labs`);
+      await p.locator("wirelab-join input[name=name]").fill("ada");
+      await p.locator("wirelab-join input[name=name]").press("Enter");
+      const first = (await (await joined).json()) as SessionResponse;
+      await p.locator("wirelab-lab-list").getByText("Quick check").waitFor(WAIT);
+      // The lid closes before the refresh is due, and opens after the token has run out.
+      await p.clock.pauseAt(Date.now() + 100);
+      await until(() => Date.now() >= first.expiresAt, "the token to expire");
+      const refused = p.waitForResponse((r) => new URL(r.url()).pathname === "/v1/session/refresh", WAIT);
+      await p.clock.fastForward(10_000);
+      expect((await refused).status()).toBe(401);
+      await p.locator("wirelab-join").getByText("Your session ran out").waitFor(WAIT);
+      await p.clock.resume();
+      expect(sessions).toEqual(["/v1/session", "/v1/session/refresh"]);
+      expect(await p.locator("wirelab-app nav").count()).toBe(0); // no longer joined
+    } finally {
+      await sleepy.close();
+    }
+  }, 90_000);
 });
