@@ -11,8 +11,8 @@ import { fileURLToPath } from "node:url";
 import type { Download, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Wirelab } from "../../server/app.js";
-import { TRANSPORTS } from "../../web/src/protocol/index.js";
-import { startServer, tempDir } from "../helpers.js";
+import { TRANSPORTS, type SessionResponse } from "../../web/src/protocol/index.js";
+import { startServer, tempDir, until } from "../helpers.js";
 import { buildDashboard } from "./buildDashboard.js";
 import { launchChromium, watchedPage } from "./chromium.js";
 
@@ -332,4 +332,71 @@ describe("guided labs in the dashboard", () => {
     expect(pageErrors).toEqual([]);
     expect(dialogs).toEqual([]);
   }, 60_000);
+});
+
+describe("a session that outlives its first token (tokens live 15 minutes; here 5 s)", () => {
+  let short: Wirelab;
+  beforeAll(async () => {
+    short = await startServer({ webRoot: build.webRoot, labsDir: labs.dir, tokenTtlSeconds: 5 });
+  });
+  afterAll(() => short?.close());
+
+  test("the Labs view, a lab and its run keep working: the app refreshed the token, for the same user", async () => {
+    const p = await browser.context.newPage();
+    try {
+      const isPost = (path: string) => (r: { url(): string; request(): { method(): string } }) => new URL(r.url()).pathname === path && r.request().method() === "POST";
+      const joined = p.waitForResponse(isPost("/v1/session"), WAIT);
+      await p.goto(`${short.url}/?view=labs`);
+      await p.locator("wirelab-join input[name=name]").fill("ada");
+      await p.locator("wirelab-join input[name=name]").press("Enter");
+      const first = (await (await joined).json()) as SessionResponse;
+      await p.locator("wirelab-lab-list").getByText("Quick check").waitFor(WAIT);
+      // In this view the workbench's clients are closed: only the app's keeper can refresh.
+      const refreshed = await p.waitForResponse(isPost("/v1/session/refresh"), WAIT);
+      expect(refreshed.status()).toBe(200);
+      expect(((await refreshed.json()) as SessionResponse).user.id).toBe(first.user.id);
+      await until(() => Date.now() >= first.expiresAt, "the first token to expire");
+
+      await p.locator("wirelab-lab-list").getByText("Quick check").click();
+      await p.locator("wirelab-lab h2").filter({ hasText: "Quick check" }).waitFor(WAIT);
+      await p.locator("wirelab-lab-run button[type=submit]").click();
+      await p.locator('wirelab-lab-run .status[data-state="done"]').waitFor(WAIT);
+      expect(await p.locator('wirelab-lab-results tr[data-metric="delivered"] td').allInnerTexts()).toEqual(["5", "5", "5", "5"]);
+      // Still the same person: nobody was sent back to the join form.
+      expect(await p.locator("wirelab-join").count()).toBe(0);
+    } finally {
+      await p.close();
+    }
+  }, 90_000);
+
+  test("a token that ran out while the computer slept: the page says so and offers the join form, it does not join as someone new", async () => {
+    // Another browser: the page clock is the context's, and this one is frozen to play the sleep.
+    const sleepy = await launchChromium();
+    try {
+      const { page: p } = await watchedPage(sleepy.context);
+      await p.clock.install();
+      const sessions: string[] = [];
+      p.on("request", (r) => {
+        if (r.method() === "POST" && new URL(r.url()).pathname.startsWith("/v1/session")) sessions.push(new URL(r.url()).pathname);
+      });
+      const joined = p.waitForResponse((r) => new URL(r.url()).pathname === "/v1/session", WAIT);
+      await p.goto(`${short.url}/?view=labs`);
+      await p.locator("wirelab-join input[name=name]").fill("ada");
+      await p.locator("wirelab-join input[name=name]").press("Enter");
+      const first = (await (await joined).json()) as SessionResponse;
+      await p.locator("wirelab-lab-list").getByText("Quick check").waitFor(WAIT);
+      // The lid closes before the refresh is due, and opens after the token has run out.
+      await p.clock.pauseAt(Date.now() + 100);
+      await until(() => Date.now() >= first.expiresAt, "the token to expire");
+      const refused = p.waitForResponse((r) => new URL(r.url()).pathname === "/v1/session/refresh", WAIT);
+      await p.clock.fastForward(10_000);
+      expect((await refused).status()).toBe(401);
+      await p.locator("wirelab-join").getByText("Your session ran out").waitFor(WAIT);
+      await p.clock.resume();
+      expect(sessions).toEqual(["/v1/session", "/v1/session/refresh"]);
+      expect(await p.locator("wirelab-app nav").count()).toBe(0); // no longer joined
+    } finally {
+      await sleepy.close();
+    }
+  }, 90_000);
 });

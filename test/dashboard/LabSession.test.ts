@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Wirelab } from "../../server/app.js";
 import type { WirelabSupervisor } from "../../server/WirelabSupervisor.js";
 import { HttpError } from "../../web/src/kit/FeedHttp.js";
+import { SessionKeeper } from "../../web/src/kit/SessionKeeper.js";
 import { parseLab, type LabDefinition } from "../../web/src/lab/index.js";
 import { LabCatalog } from "../../web/src/measure/LabCatalog.js";
 import { LabSession, QUICK_TIME_SCALE, type LabSessionOptions } from "../../web/src/measure/LabSession.js";
@@ -316,5 +317,46 @@ describe("the network emulator", () => {
     await s.run();
     expect(s.state).toBe("done");
     expect(s.feedUrl).toBeNull();
+  }, 30_000);
+});
+
+describe("after the session's first token expired (tokens live 15 minutes)", () => {
+  let supervisor: WirelabSupervisor;
+  let first: SessionResponse;
+  let keeper: SessionKeeper;
+  const QUICKEST = parseLab("labs/06-q.md", `---\ntitle: Q\nsummary: S\nscenario:\n  transports: [websocket]\n  clients: 1\n  phases:\n    - burst: 1\n---\n`);
+
+  beforeAll(async () => {
+    supervisor = await startSupervisor({ labsDir: labs.dir, tokenTtlSeconds: 5 });
+    first = await session(supervisor);
+    // What the app keeps per joined session; half-way, so the refresh is well ahead of the expiry.
+    keeper = new SessionKeeper({ baseUrl: supervisor.url, session: first, refreshAt: 0.5 });
+    keeper.start();
+    await until(() => Date.now() >= first.expiresAt, "the first token to expire");
+    await expect(new LabCatalog({ baseUrl: supervisor.url, token: first.token }).list()).rejects.toMatchObject({ status: 401 });
+  }, 20_000);
+  afterAll(async () => {
+    keeper.stop();
+    await supervisor.close();
+  });
+
+  test("the keeper refreshed it for the same user; the catalog reads the keeper's token", async () => {
+    expect(keeper.state).toBe("running");
+    expect(keeper.token).not.toBe(first.token);
+    expect(keeper.user).toEqual(first.user);
+    const catalog = new LabCatalog({ baseUrl: supervisor.url, token: keeper.tokenSource });
+    expect((await catalog.list()).labs.map((l) => l.id)).toEqual(["01-quick", "02-long", "03-slow-count"]);
+    expect((await catalog.load("01-quick")).title).toBe("Quick");
+  });
+
+  test("a lab run reads it too: the instructor's status (so the emulator), the sends and the clients", async () => {
+    const s = new LabSession(QUICKEST, { baseUrl: supervisor.url, token: keeper.tokenSource, role: first.user.role, ...node });
+    await s.run();
+    expect(s.error).toBeNull();
+    expect(s.state).toBe("done");
+    const expected = new URL(supervisor.url);
+    expected.port = new URL(supervisor.network!.url).port;
+    expect(s.feedUrl).toBe(expected.origin);
+    expect(s.result!.transports.map((t) => [t.transport, t.delivered, t.lost])).toEqual([["websocket", 1, 0]]);
   }, 30_000);
 });

@@ -1,7 +1,8 @@
 import { EventSource } from "eventsource";
 import { WebSocket } from "ws";
-import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import type { Wirelab } from "../../server/app.js";
+import { FeedHttp, SessionKeeper } from "../../web/src/kit/index.js";
 import { Workbench } from "../../web/src/measure/Workbench.js";
 import { TRANSPORTS, startServer, until } from "../helpers.js";
 
@@ -15,11 +16,10 @@ afterEach(() => {
 });
 afterAll(() => server.close());
 
-async function join(room: string) {
-  const wb = await Workbench.join(server.url, "ada", room, {
-    tickMs: 100,
-    clientOptions: { EventSource: EventSource as never, WebSocket: WebSocket as never, intervalMs: 50, waitMs: 5_000, backoff: { baseMs: 50, capMs: 200 } },
-  });
+const clientOptions = { EventSource: EventSource as never, WebSocket: WebSocket as never, intervalMs: 50, waitMs: 5_000, backoff: { baseMs: 50, capMs: 200 } };
+
+async function join(room: string, on: { url: string } = server, options: { refreshAt?: number } = {}) {
+  const wb = await Workbench.join(on.url, "ada", room, { tickMs: 100, clientOptions: { ...clientOptions, ...options } });
   workbenches.push(wb);
   return wb;
 }
@@ -74,4 +74,54 @@ test("leaving before the start has finished connects nothing", async () => {
     expect(["idle", "closed"]).toContain(wb.monitors[t].state);
     expect(wb.monitors[t].counters.requests).toBe(0);
   }
+});
+
+describe("after the session's first token expired (tokens live 15 minutes)", () => {
+  let short: Wirelab;
+  beforeAll(async () => {
+    short = await startServer({ tokenTtlSeconds: 5 });
+  });
+  afterAll(() => short.close());
+
+  test("a workbench built later (back from the labs, where no client ran) starts with the keeper's token: same user, stats and controls work", async () => {
+    const first = await FeedHttp.createSession(short.url, "ada");
+    const keeper = new SessionKeeper({ baseUrl: short.url, session: first, refreshAt: 0.5 });
+    keeper.start();
+    try {
+      await until(() => Date.now() >= first.expiresAt, "the first token to expire");
+      const wb = new Workbench({ baseUrl: short.url, session: keeper, room: "wb-later", tickMs: 100, clientOptions });
+      workbenches.push(wb);
+      expect(wb.keeper).toBe(keeper);
+      await wb.start();
+      expect(wb.server.error).toBeUndefined();
+      expect(wb.server.latest).toBeDefined();
+      expect(wb.controls!.status).not.toBeNull();
+      expect(wb.controls!.message).toBeNull();
+      await until(() => TRANSPORTS.every((t) => wb.monitors[t].state === "open"), "all open");
+      await wb.send("websocket", "still me");
+      await until(() => TRANSPORTS.every((t) => wb.monitors[t].feed.items.length === 1), "the message everywhere");
+      expect(wb.monitors.sse.feed.items[0]!.from.id).toBe(first.user.id);
+      // Nobody had to start a new session (a new user) to get going.
+      for (const t of TRANSPORTS) expect(wb.monitors[t].client.stats.counters.tokenRenewals).toBe(0);
+    } finally {
+      keeper.stop();
+    }
+  }, 20_000);
+
+  test("the tokens its clients refresh feed its keeper, which its stats and controls read", async () => {
+    const wb = await join("wb-follow", short, { refreshAt: 0.5 });
+    const first = wb.session;
+    await wb.start();
+    await until(() => Date.now() >= first.expiresAt, "the first token to expire");
+    expect(wb.keeper.state).toBe("idle"); // not started here: it only followed the clients
+    expect(wb.keeper.token).not.toBe(first.token);
+    expect(wb.keeper.user).toEqual(first.user);
+    expect(wb.session.token).toBe(wb.keeper.token);
+    let ticks = 0;
+    wb.on("tick", () => ticks++);
+    await until(() => ticks >= 2, "two ticks after the first token expired");
+    expect(wb.server.error).toBeUndefined();
+    await wb.controls!.refresh();
+    expect(wb.controls!.message).toBeNull();
+  }, 20_000);
 });

@@ -1,12 +1,14 @@
 /**
  * The workbench page: a join form until the learner has a session, then the dashboard or the
- * labs. Joining gets a token (POST /v1/session); the address says which view is open
+ * labs. Joining gets a token (POST /v1/session), which a SessionKeeper refreshes for as long as
+ * the session is joined (tokens live 15 minutes); the address says which view is open
  * (`?view=labs`, `?lab=<id>`; see route.ts), so a lab can be assigned by link. The workbench's
  * four clients run only while the workbench is shown: a lab brings its own clients, and a
  * browser gives one server only six connections.
  */
 import { LitElement, css, html } from "lit";
-import { DEFAULT_ROOM, isRoomName, type SessionResponse } from "../protocol/index.js";
+import type { SessionKeeper } from "../kit/SessionKeeper.js";
+import { DEFAULT_ROOM, isRoomName } from "../protocol/index.js";
 import { LabCatalog } from "../measure/LabCatalog.js";
 import { Workbench } from "../measure/Workbench.js";
 import { formatElapsed } from "../measure/format.js";
@@ -24,7 +26,8 @@ import type { WirelabLabList } from "./wirelab-lab-list.js";
 
 /** What joining gave: enough to rebuild the workbench after a visit to the labs. */
 interface Joined {
-  session: SessionResponse;
+  /** The session and its current token, refreshed on a timer while joined; every view reads the token here. */
+  keeper: SessionKeeper;
   room: string;
   feedUrl: string;
   catalog: LabCatalog;
@@ -161,6 +164,7 @@ export class WirelabApp extends LitElement {
     super.disconnectedCallback();
     window.removeEventListener("popstate", this.#onPopState);
     this.workbench?.stop();
+    this.joined?.keeper.stop();
   }
 
   override render() {
@@ -180,7 +184,7 @@ export class WirelabApp extends LitElement {
               </nav>
               <div class="who">
                 ${wb ? html`<span>room <b data-room>${wb.room}</b></span>` : ""}
-                <span>you are <b>${joined.session.user.name}</b>${joined.session.user.role === "instructor" ? html` <span class="role">(instructor)</span>` : ""}</span>
+                <span>you are <b>${joined.keeper.user.name}</b>${joined.keeper.user.role === "instructor" ? html` <span class="role">(instructor)</span>` : ""}</span>
                 ${wb ? html`<span title="how long the server has been running">server up ${uptime === undefined ? "…" : formatElapsed(uptime)}</span>` : ""}
                 <button @click=${this.#leave}>Leave</button>
               </div>`
@@ -203,7 +207,7 @@ export class WirelabApp extends LitElement {
       case "workbench":
         return this.workbench ? html`<wirelab-dashboard .workbench=${this.workbench}></wirelab-dashboard>` : "";
       case "labs":
-        return html`<wirelab-lab-list .catalog=${joined.catalog} .role=${joined.session.user.role}></wirelab-lab-list>`;
+        return html`<wirelab-lab-list .catalog=${joined.catalog} .role=${joined.keeper.user.role}></wirelab-lab-list>`;
       case "lab":
         return html`<wirelab-lab .catalog=${joined.catalog} .env=${joined.labEnv} .labId=${route.id}></wirelab-lab>`;
     }
@@ -219,12 +223,17 @@ export class WirelabApp extends LitElement {
       const url = new URL(location.href);
       url.searchParams.set("room", room);
       history.replaceState(null, "", url);
+      // One keeper for the whole session: it refreshes the token even while the labs are shown and
+      // the workbench's clients (which refresh their own) are closed.
+      const keeper = workbench.keeper;
+      keeper.on("expired", () => this.#expired(keeper));
+      keeper.start();
       this.joined = {
-        session: workbench.session,
+        keeper,
         room: workbench.room,
         feedUrl: workbench.feedUrl,
-        catalog: new LabCatalog({ baseUrl: location.origin, token: workbench.session.token }),
-        labEnv: { baseUrl: location.origin, token: workbench.session.token, role: workbench.session.user.role },
+        catalog: new LabCatalog({ baseUrl: location.origin, token: keeper.tokenSource }),
+        labEnv: { baseUrl: location.origin, token: keeper.tokenSource, role: keeper.user.role },
       };
       if (this.route.view === "workbench") this.workbench = workbench;
       else workbench.stop(); // never started: nothing is open; the workbench view builds its own
@@ -254,7 +263,7 @@ export class WirelabApp extends LitElement {
     const joined = this.joined;
     if (!joined) return;
     if (this.route.view === "workbench") {
-      this.workbench ??= new Workbench({ baseUrl: location.origin, feedUrl: joined.feedUrl, session: joined.session, room: joined.room });
+      this.workbench ??= new Workbench({ baseUrl: location.origin, feedUrl: joined.feedUrl, session: joined.keeper, room: joined.room });
       const workbench = this.workbench;
       await workbench.start();
       await this.updateComplete;
@@ -273,7 +282,18 @@ export class WirelabApp extends LitElement {
   #leave(): void {
     this.workbench?.stop();
     this.workbench = undefined;
+    this.joined?.keeper.stop();
     this.joined = undefined;
+  }
+
+  /**
+   * The server refused to refresh the token (the computer slept past its expiry): say so and
+   * offer the join form, rather than quietly joining again as someone new.
+   */
+  #expired(keeper: SessionKeeper): void {
+    if (this.joined?.keeper !== keeper) return;
+    this.#leave();
+    this.error = "Your session ran out (the page was away longer than its token lives). Join again: you will be a new user in the room.";
   }
 }
 

@@ -22,7 +22,8 @@ import "./wirelab-markdown.js";
 
 export interface LabPageEnvironment {
   baseUrl: string;
-  token: string;
+  /** Where to read the session's current token (it is refreshed): the same function for the whole session. */
+  token: string | (() => string);
   role: Role;
 }
 

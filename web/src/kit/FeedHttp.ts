@@ -100,6 +100,19 @@ export class FeedHttp {
     return readJson<SessionResponse>(response, await response.text());
   }
 
+  /**
+   * A fresh token for the same user, outside any client (no transport named, so the server counts
+   * it as no transport's traffic). 401 when the token already expired.
+   */
+  static async refreshSession(baseUrl: string, token: string, fetchImpl: FetchLike = fetch, timeoutMs = 10_000): Promise<SessionResponse> {
+    const response = await fetchImpl(new URL("/v1/session/refresh", baseUrl), {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    return readJson<SessionResponse>(response, await response.text());
+  }
+
   /** A fresh token for the same user (POST /v1/session/refresh with the current, still-valid token). */
   refreshSession(signal?: AbortSignal): Promise<SessionResponse> {
     return this.request<SessionResponse>("POST", "/v1/session/refresh", "{}", signal);

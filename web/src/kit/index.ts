@@ -15,6 +15,7 @@ export * from "./FeedClient.js";
 export * from "./FeedHttp.js";
 export * from "./Sequencer.js";
 export * from "./SendPacer.js";
+export * from "./SessionKeeper.js";
 export * from "./tokens.js";
 export * from "./WorkbenchApi.js";
 export { LongPollClient, ShortPollClient, SseClient, WebSocketClient };

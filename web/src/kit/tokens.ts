@@ -11,6 +11,8 @@ export interface TokenClaims {
   issuedAt?: number;
   /** The holder's display name. */
   name?: string;
+  /** The holder's user id (`sub`). */
+  subject?: string;
 }
 
 /** The claims of a JWT's payload; empty when the token is not a readable JWT. */
@@ -20,11 +22,12 @@ export function readTokenClaims(token: string): TokenClaims {
   try {
     const base64 = payload.replace(/-/g, "+").replace(/_/g, "/");
     const bytes = Uint8Array.from(atob(base64 + "=".repeat((4 - (base64.length % 4)) % 4)), (c) => c.charCodeAt(0));
-    const claims = JSON.parse(new TextDecoder().decode(bytes)) as { exp?: unknown; iat?: unknown; name?: unknown };
+    const claims = JSON.parse(new TextDecoder().decode(bytes)) as { exp?: unknown; iat?: unknown; name?: unknown; sub?: unknown };
     return {
       ...(typeof claims.exp === "number" && { expiresAt: claims.exp * 1000 }),
       ...(typeof claims.iat === "number" && { issuedAt: claims.iat * 1000 }),
       ...(typeof claims.name === "string" && { name: claims.name }),
+      ...(typeof claims.sub === "string" && { subject: claims.sub }),
     };
   } catch {
     return {};

@@ -22,8 +22,13 @@ export interface LabEnvironment {
   baseUrl: string;
   /** Where the receiving clients connect, e.g. the network emulator. Defaults to baseUrl. */
   feedUrl?: string;
-  /** An instructor session token; one is created when absent. */
-  token?: string;
+  /**
+   * An instructor session token, or where to read the current one (a SessionKeeper's
+   * `tokenSource`); one is created when absent. Stats, admin calls and sends read it at every
+   * request; each receiving client starts with the one current when it is created and then
+   * refreshes its own.
+   */
+  token?: string | (() => string);
   fetch?: FetchLike;
   EventSource?: EventSourceConstructor;
   WebSocket?: WebSocketConstructor;
@@ -99,7 +104,8 @@ export class LabRunner extends Emitter<LabRunnerEvents> {
   async run(): Promise<LabResult> {
     const { scenario } = this.lab;
     const fetchImpl = this.#env.fetch ?? globalThis.fetch.bind(globalThis);
-    const token = this.#env.token ?? (await FeedHttp.createSession(this.#env.baseUrl, "lab-runner", fetchImpl)).token;
+    const given = this.#env.token ?? (await FeedHttp.createSession(this.#env.baseUrl, "lab-runner", fetchImpl)).token;
+    const token = typeof given === "string" ? () => given : given;
     const api = new WorkbenchApi(this.#env.baseUrl, token, fetchImpl);
     if (labNeedsInstructor(this.lab)) {
       // Fails with 403 for a learner: say so before anything has started.
@@ -119,7 +125,9 @@ export class LabRunner extends Emitter<LabRunnerEvents> {
     const touchesNetwork = labTouchesNetwork(this.lab);
     const sender = new FeedHttp({
       baseUrl: this.#env.baseUrl,
-      token,
+      get token() {
+        return token();
+      },
       transport: "short-poll",
       fetch: fetchImpl,
       timeoutMs: scenario.requestTimeoutMs,
@@ -184,7 +192,7 @@ export class LabRunner extends Emitter<LabRunnerEvents> {
     if (this.#options.signal?.aborted) throw new Error("the lab run was stopped");
   }
 
-  async #connectReceivers(token: string, fetchImpl: FetchLike): Promise<void> {
+  async #connectReceivers(token: () => string, fetchImpl: FetchLike): Promise<void> {
     const { scenario } = this.lab;
     // Without jitter every client waits the full backoff ceiling: they all come back together.
     this.#jitter = scenario.backoff.jitter;
@@ -194,7 +202,7 @@ export class LabRunner extends Emitter<LabRunnerEvents> {
       for (let i = 0; i < this.#clients; i++) {
         const client = createClient(transport, {
           baseUrl: this.#env.feedUrl ?? this.#env.baseUrl,
-          token,
+          token: token(),
           room: this.#room,
           history: 0,
           intervalMs: scenario.pollIntervalMs,

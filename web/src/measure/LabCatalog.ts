@@ -1,5 +1,5 @@
 /**
- * The server's labs (`GET /v1/labs`, `GET /v1/labs/:id`), read with the session's token. The
+ * The server's labs (`GET /v1/labs`, `GET /v1/labs/:id`), read with the session's current token. The
  * server reads its lab folder on every request, so each call shows what is on disk now.
  */
 import { HttpError, type FetchLike } from "../kit/FeedHttp.js";
@@ -21,14 +21,15 @@ export interface LabListing {
 export interface LabCatalogOptions {
   /** The server's origin. */
   baseUrl: string;
-  token: string;
+  /** The token, or where to read the current one (a SessionKeeper's `tokenSource`: tokens are refreshed). */
+  token: string | (() => string);
   /** Defaults to the platform's fetch. */
   fetch?: FetchLike;
 }
 
 export class LabCatalog {
   readonly baseUrl: string;
-  readonly #token: string;
+  readonly #token: string | (() => string);
   readonly #fetch: FetchLike;
 
   constructor(options: LabCatalogOptions) {
@@ -48,7 +49,7 @@ export class LabCatalog {
 
   async #get<T>(path: string): Promise<T> {
     const response = await this.#fetch(new URL(path, this.baseUrl), {
-      headers: { authorization: `Bearer ${this.#token}` },
+      headers: { authorization: `Bearer ${typeof this.#token === "string" ? this.#token : this.#token()}` },
       signal: AbortSignal.timeout(10_000),
     });
     const data = (await response.json().catch(() => ({}))) as { error?: { code: string; message: string } };

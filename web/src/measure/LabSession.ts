@@ -49,7 +49,11 @@ export interface Verdict {
 export interface LabSessionOptions {
   /** The server's origin: the lab's sends, stats and admin calls go here. */
   baseUrl: string;
-  token: string;
+  /**
+   * The token, or where to read the current one (a SessionKeeper's `tokenSource`): read at every
+   * call; the lab's clients start with the one current when they are created, then refresh their own.
+   */
+  token: string | (() => string);
   role: Role;
   /**
    * Where the lab's clients connect. Undefined: the server's network emulator when an instructor

@@ -4,7 +4,7 @@
  * Lit components render it; the tests drive it from Node.
  */
 import { Emitter } from "../kit/Emitter.js";
-import { FeedHttp, WorkbenchApi, createClient, type AnyClientOptions, type FetchLike } from "../kit/index.js";
+import { FeedHttp, SessionKeeper, WorkbenchApi, createClient, type AnyClientOptions, type FetchLike } from "../kit/index.js";
 import { DEFAULT_ROOM, TRANSPORTS, type SendResponse, type SessionResponse, type TransportName } from "../protocol/index.js";
 import { InstructorControls } from "./InstructorControls.js";
 import { ServerStats } from "./ServerStats.js";
@@ -18,7 +18,12 @@ export interface WorkbenchOptions {
    * reach them. Defaults to baseUrl (no emulation). Stats and admin calls always use baseUrl.
    */
   feedUrl?: string;
-  session: SessionResponse;
+  /**
+   * The session, or the keeper of its token (the app keeps one per joined session, so a workbench
+   * built later starts with a token that is still valid). Given a session, the workbench makes a
+   * keeper of its own and does not start it: it then only follows the tokens its clients refresh.
+   */
+  session: SessionResponse | SessionKeeper;
   /** Defaults to "lobby". */
   room?: string;
   /** Passed to every client: Node passes EventSource and WebSocket here; tests shorten timings. */
@@ -39,7 +44,8 @@ export interface WorkbenchEvents {
 
 export class Workbench extends Emitter<WorkbenchEvents> {
   readonly room: string;
-  readonly session: SessionResponse;
+  /** Holds the session's current token: the clients' refreshed tokens feed it, stats and controls read it. */
+  readonly keeper: SessionKeeper;
   readonly origin: number;
   readonly monitors: Record<TransportName, TransportMonitor>;
   readonly server: ServerStats;
@@ -55,7 +61,8 @@ export class Workbench extends Emitter<WorkbenchEvents> {
 
   /**
    * Get a session for `name` and build a workbench for `room` (not started yet). Its clients
-   * cross the server's network emulator when it runs one, unless `feedUrl` says otherwise.
+   * cross the server's network emulator when it runs one, unless `feedUrl` says otherwise. Its
+   * keeper is not started: whoever keeps the session beyond this workbench starts (and stops) it.
    */
   static async join(baseUrl: string, name: string, room: string, options: Omit<WorkbenchOptions, "baseUrl" | "session" | "room"> = {}): Promise<Workbench> {
     const session = await FeedHttp.createSession(baseUrl, name, options.fetch);
@@ -77,14 +84,13 @@ export class Workbench extends Emitter<WorkbenchEvents> {
     this.#tickMs = options.tickMs ?? 1_000;
     this.origin = this.#clock();
     this.room = options.room ?? DEFAULT_ROOM;
-    this.session = options.session;
     const { baseUrl } = options;
-    this.feedUrl = options.feedUrl ?? baseUrl;
-    const token = options.session.token;
-    // The clients refresh the session's token (same user); stats and controls use the newest.
-    let currentToken = token;
-    const latestToken = () => currentToken;
     const fetch = options.fetch;
+    this.keeper = options.session instanceof SessionKeeper ? options.session : new SessionKeeper({ baseUrl, session: options.session, ...(fetch && { fetch }) });
+    this.feedUrl = options.feedUrl ?? baseUrl;
+    // The clients start with the current token and refresh it themselves (same user); the keeper
+    // takes what they get, and stats and controls read the keeper at every request.
+    const token = this.keeper.token;
     this.monitors = Object.fromEntries(
       TRANSPORTS.map((transport) => {
         const client = createClient(transport, {
@@ -95,16 +101,22 @@ export class Workbench extends Emitter<WorkbenchEvents> {
           ...(fetch && { fetch }),
           ...options.clientOptions,
         });
-        client.on("token", (grant) => (currentToken = grant.token));
+        client.on("token", (grant) => this.keeper.adopt(grant));
         return [transport, new TransportMonitor(client, { origin: this.origin, clock: this.#clock })];
       }),
     ) as Record<TransportName, TransportMonitor>;
-    this.controls = options.session.user.role === "instructor" ? new InstructorControls(new WorkbenchApi(baseUrl, latestToken, fetch), this.#clock) : undefined;
-    this.server = new ServerStats({ baseUrl, token: latestToken, origin: this.origin, clock: this.#clock, ...(fetch && { fetch }) });
+    const tokenSource = this.keeper.tokenSource;
+    this.controls = this.keeper.user.role === "instructor" ? new InstructorControls(new WorkbenchApi(baseUrl, tokenSource, fetch), this.#clock) : undefined;
+    this.server = new ServerStats({ baseUrl, token: tokenSource, origin: this.origin, clock: this.#clock, ...(fetch && { fetch }) });
+  }
+
+  /** The session with its current token. */
+  get session(): SessionResponse {
+    return this.keeper.session;
   }
 
   get user() {
-    return this.session.user;
+    return this.keeper.user;
   }
 
   /**
