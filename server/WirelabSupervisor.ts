@@ -5,7 +5,7 @@
  * The emulator stays up across restarts, as a real network would.
  */
 import type { Logger } from "pino";
-import { resolveConfig, type WirelabConfig, type WirelabOptions } from "./config.js";
+import { resolveConfig, shareWithEmulator, type WirelabConfig, type WirelabOptions } from "./config.js";
 import { startWirelab, type Wirelab } from "./app.js";
 import { createLogger } from "./logger.js";
 import { sessionSecret } from "./sessionSecret.js";
@@ -31,7 +31,10 @@ export class WirelabSupervisor {
     const resolved = resolveConfig(options);
     // Draw (or read) the secret once, so an in-place restart keeps tokens valid even for a
     // memory-only feed. With Redis each start reads the shared key, after the feed connects.
-    const config = resolved.redisUrl === null ? { ...resolved, secret: await sessionSecret(resolved) } : resolved;
+    const secured = resolved.redisUrl === null ? { ...resolved, secret: await sessionSecret(resolved) } : resolved;
+    // The emulator shares the process's open files with the server: split the budget once.
+    const shared = secured.networkPort !== null ? shareWithEmulator(secured) : null;
+    const config = shared?.server ?? secured;
     const log = logger ?? createLogger(config.logLevel);
     let supervisor: WirelabSupervisor | undefined;
     const first = await startWirelab(config, log, {
@@ -44,6 +47,7 @@ export class WirelabSupervisor {
         supervisor.#network = await NetworkEmulator.start({
           target: { host: config.host === "0.0.0.0" ? "127.0.0.1" : config.host, port: first.config.port },
           listen: { host: config.host, port: config.networkPort },
+          ...(shared && { maxConnections: shared.emulatorMaxConnections }),
         });
       } catch (error) {
         await first.close();

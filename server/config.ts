@@ -245,6 +245,20 @@ function parseOrigin(text: string): string {
 /** A DNS name (optionally "*." for its subdomains) or a bracketed IPv6 literal, as URL.hostname gives it. */
 const HOST_NAME = /^((\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])$/;
 
+/**
+ * The network emulator runs in the server's process and holds two file descriptors per connection it
+ * carries (one to the client, one to the server; the server-side end is already in the server's own
+ * count). Both draw on one open-files budget, so with the emulator running it may carry at most a
+ * quarter of maxConnections, and the server's caps shrink by the emulator's two descriptors per
+ * connection: however the connections split, the process stays below its open-files limit.
+ */
+export function shareWithEmulator(config: WirelabConfig): { server: WirelabConfig; emulatorMaxConnections: number } {
+  const emulatorMaxConnections = Math.max(1, Math.floor(config.maxConnections / 4));
+  const maxConnections = Math.max(1, config.maxConnections - 2 * emulatorMaxConnections);
+  const connectionsSoftCap = Math.max(1, Math.min(config.connectionsSoftCap, maxConnections - Math.min(200, Math.ceil(maxConnections / 10))));
+  return { server: { ...config, maxConnections, connectionsSoftCap }, emulatorMaxConnections };
+}
+
 export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || host.startsWith("127.");
 }

@@ -36,6 +36,11 @@ export interface NetworkEmulatorOptions {
   maxInFlightBytes?: number;
   /** How long a clean drop (FIN) waits for buffered bytes to be written before destroying the sockets. Defaults to 5000 ms. */
   closeTimeoutMs?: number;
+  /**
+   * Connections carried at once; one more is closed at accept (it holds two file descriptors per
+   * connection, from the process's budget). Defaults to no cap.
+   */
+  maxConnections?: number;
 }
 
 export interface ConditionsSnapshot {
@@ -57,6 +62,7 @@ const DEFAULTS = {
   random: Math.random,
   maxInFlightBytes: 4 * 1024 * 1024,
   closeTimeoutMs: 5_000,
+  maxConnections: Number.POSITIVE_INFINITY,
 };
 
 type Settings = Required<Omit<NetworkEmulatorOptions, "listen">> & { listen: { host: string; port: number } };
@@ -92,8 +98,12 @@ export class NetworkEmulator {
     }
     if (!(maxInFlightBytes >= 1024)) throw new TypeError("maxInFlightBytes must be at least 1024");
     if (!(closeTimeoutMs >= 0)) throw new TypeError("closeTimeoutMs must be >= 0");
+    const { maxConnections } = this.#options;
+    if (!(maxConnections >= 1)) throw new TypeError("maxConnections must be at least 1");
     this.#default = resolveConditions(parseConditions(this.#options.conditions));
     this.#server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(socket));
+    // Node closes a connection past the cap right after accept: it never reaches the server.
+    if (Number.isFinite(maxConnections)) this.#server.maxConnections = maxConnections;
   }
 
   /** The port the proxy listens on; 0 before it listens. */

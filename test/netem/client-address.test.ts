@@ -34,3 +34,36 @@ test("stream opens through the emulator are limited per client address, not per 
   // Another learner, through the same emulator: a budget of their own.
   expect(await openStream(network, token, "127.0.0.3")).toBe(200);
 });
+
+test("the emulator and the server share one open-files budget: the emulator carries at most its share, and the server still answers", async () => {
+  const { connect } = await import("node:net");
+  // 8 connections in all: the emulator may carry 2 (each costs it two descriptors), the server keeps 4.
+  supervisor = await startSupervisor({ maxConnections: 8 });
+  expect(supervisor.current.config.maxConnections).toBe(4);
+  const { port } = new URL(supervisor.network!.url);
+  const sockets: import("node:net").Socket[] = [];
+  /** Open a connection through the emulator; resolves with what a health check on it gets ("closed" if cut). */
+  const healthOverEmulator = (socket: import("node:net").Socket) =>
+    new Promise<string>((resolve) => {
+      let reply = "";
+      socket.on("data", (chunk) => {
+        reply += chunk;
+        if (reply.includes("\r\n\r\n")) resolve(reply.slice(0, reply.indexOf("\r\n")));
+      });
+      socket.once("close", () => resolve(reply === "" ? "closed" : reply.slice(0, reply.indexOf("\r\n"))));
+      socket.once("connect", () => socket.write("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+    });
+  try {
+    const answers: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const socket = connect(Number(port), "127.0.0.1");
+      sockets.push(socket);
+      // Kept open after answering (keep-alive), so each one holds its place.
+      answers.push(await healthOverEmulator(socket));
+    }
+    expect(answers).toEqual(["HTTP/1.1 200 OK", "HTTP/1.1 200 OK", "closed"]);
+    expect((await fetch(`${supervisor.url}/healthz`)).status).toBe(200);
+  } finally {
+    for (const socket of sockets) socket.destroy();
+  }
+});
