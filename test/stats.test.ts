@@ -113,3 +113,24 @@ test("open streams and sockets show as connections, with live byte counts", asyn
   expect(s.transports.sse.connections).toBe(0);
   expect(s.transports.websocket.requests).toBeGreaterThanOrEqual(1);
 });
+
+test("a history load or gap fill is counted under the transport it names, not under short poll", async () => {
+  const room = "history-counted";
+  for (let i = 0; i < 3; i++) {
+    await fetch(`${server.url}/v1/rooms/${room}/messages`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ id: `h${i}`, text: "history" }),
+    });
+  }
+  const before = (await stats()).transports;
+  // What a joining SSE and WebSocket client, and a long poller's first (wait=0) page, ask for.
+  for (const transport of ["sse", "websocket", "long-poll"]) {
+    expect((await rawGet(`/v1/rooms/${room}/messages?limit=50&transport=${transport}`)).status).toBe(200);
+  }
+  const after = (await stats()).transports;
+  for (const transport of ["sse", "websocket", "long-poll"] as const) {
+    expect(after[transport].delivered - before[transport].delivered, transport).toBe(3);
+  }
+  expect(after["short-poll"].delivered - before["short-poll"].delivered).toBe(0);
+});

@@ -31,8 +31,9 @@ export class ShortPollTransport implements Transport {
       // Pollers at the same cursor share one page, and one serialisation of it.
       if (writable(res)) {
         res.status(200).type("application/json").send(this.ctx.feed.pageJson(page));
-        this.ctx.stats.delivered(this.name, page.messages.length);
-        this.ctx.metrics.delivered(this.name, page.messages);
+        // Under the transport whose client asked: a stream client's history load is that stream's cost.
+        this.ctx.stats.delivered(transport, page.messages.length);
+        this.ctx.metrics.delivered(transport, page.messages);
       }
     });
   }
