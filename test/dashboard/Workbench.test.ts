@@ -65,6 +65,16 @@ test("stop closes every client and stops ticking", async () => {
   expect(ticks).toBe(0);
 });
 
+test("a tick still waiting for the server when the workbench stops emits nothing", async () => {
+  const wb = await join("wb-stop-mid-tick");
+  let ticks = 0;
+  wb.on("tick", () => ticks++);
+  const pending = wb.tick(); // its stats request is in flight
+  wb.stop();
+  await pending;
+  expect(ticks).toBe(0);
+});
+
 test("leaving before the start has finished connects nothing", async () => {
   const wb = await join("wb-early-stop");
   const starting = wb.start();

@@ -138,6 +138,8 @@ export class Workbench extends Emitter<WorkbenchEvents> {
     const now = this.#clock();
     for (const monitor of Object.values(this.monitors)) monitor.sample(now);
     await this.server.refresh();
+    // A tick still waiting for the server when the workbench stopped says nothing more.
+    if (this.#stopped) return;
     this.emit("tick");
   }
 
