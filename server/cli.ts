@@ -4,12 +4,15 @@
  */
 import { parseArgs } from "node:util";
 import { WirelabSupervisor } from "./WirelabSupervisor.js";
+import { classBanner } from "./classBanner.js";
 import { createLogger } from "./logger.js";
 import { LAB_USAGE, labCommand } from "./commands/lab.js";
 import { UsageError } from "./commands/UsageError.js";
 
-const USAGE = `Usage: wirelab serve [--port N] [--host ADDR] [--data FILE | --memory | --redis URL] [--network-port N|off] [--load-test]
+const USAGE = `Usage: wirelab serve [--class] [--port N] [--host ADDR] [--data FILE | --memory | --redis URL] [--network-port N|off] [--load-test]
 
+  --class               serve a class: bind every address (unless --host says otherwise) and print
+                        the students' join links, the instructor's link and the instructor key
   --port N              port to listen on (env PORT; default 8080)
   --host ADDR           address to bind (env HOST; default 127.0.0.1; 0.0.0.0 serves a class)
   --data FILE           SQLite file that keeps the history (default wirelab.db)
@@ -38,6 +41,7 @@ async function serve(args: string[]): Promise<void> {
     options: {
       port: { type: "string" },
       host: { type: "string" },
+      class: { type: "boolean" },
       data: { type: "string" },
       memory: { type: "boolean" },
       redis: { type: "string" },
@@ -56,10 +60,12 @@ async function serve(args: string[]): Promise<void> {
   }
   const logger = createLogger(process.env.LOG_LEVEL ?? "info");
   const networkPort = values["network-port"];
+  // A class server is reached from the students' machines, so it listens on every address.
+  const host = values.host ?? (values.class ? "0.0.0.0" : undefined);
   const supervisor = await WirelabSupervisor.start(
     {
       ...(values.port !== undefined && { port: Number(values.port) }),
-      ...(values.host !== undefined && { host: values.host }),
+      ...(host !== undefined && { host }),
       ...(values.data !== undefined && { dataFile: values.data }),
       ...(values.memory && { memory: true }),
       ...(values["load-test"] && { loadTest: true }),
@@ -79,7 +85,11 @@ async function serve(args: string[]): Promise<void> {
     },
     `wirelab is listening: open ${url}`,
   );
-  if (!config.autoInstructor) {
+  if (values.class) {
+    // For people, on stderr: stdout stays one JSON log line per event. The key is shown here
+    // only, once; a class server's log may be shared, a terminal is the instructor's.
+    process.stderr.write(classBanner({ host: config.host, port: config.port, instructorKey: config.instructorKey }));
+  } else if (!config.autoInstructor) {
     logger.info({ instructorKey: config.instructorKey }, "instructor key: give it at POST /v1/session to get the instructor role");
   }
   // SIGTERM is how a service manager stops a service it will start again (a deploy, a restart):

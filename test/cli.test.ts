@@ -1,9 +1,10 @@
 /** The `wirelab` command as a user runs it: the compiled bin in a child process. */
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
+import { networkInterfaces } from "node:os";
 import { createInterface } from "node:readline";
 import { expect, test } from "vitest";
-import { tempDir } from "./helpers.js";
+import { tempDir, until } from "./helpers.js";
 
 const BIN = new URL("../bin/wirelab.js", import.meta.url).pathname;
 
@@ -68,4 +69,33 @@ test("help lists the options", () => {
   const out = execFileSync(process.execPath, [BIN, "serve", "--help"]).toString();
   expect(out).toContain("--memory");
   expect(out).toContain("--data FILE");
+});
+
+test("serve --class binds every address and prints a banner with the join links and the instructor key", async () => {
+  const instructorKey = "class-key-for-the-cli-test";
+  const { child, stderr } = run(["serve", "--class", "--port", "0", "--memory", "--network-port", "off"], { WIRELAB_INSTRUCTOR_KEY: instructorKey });
+  let stdout = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  try {
+    const line = await firstLogLine(child);
+    // Bound to 0.0.0.0: loopback reaches it, and sessions there are learners unless they bring the key.
+    const port = new URL(line.url as string).port;
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    const learner = await fetch(`http://127.0.0.1:${port}/v1/session`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"name":"ada"}' });
+    expect(((await learner.json()) as { user: { role: string } }).user.role).toBe("learner");
+    // The banner goes to stderr, so stdout stays one JSON log line per event.
+    await until(() => stderr().includes("Ctrl-C"), "the banner");
+    const banner = stderr();
+    expect(banner).toContain(`http://127.0.0.1:${port}/?instructor`);
+    expect(banner).toContain(instructorKey);
+    for (const address of Object.values(networkInterfaces()).flat()) {
+      if (address && address.family === "IPv4" && !address.internal) expect(banner).toContain(`http://${address.address}:${port}/`);
+    }
+  } finally {
+    child.kill("SIGINT");
+    await once(child, "exit");
+  }
+  // Printed once, in the banner at start: never in the JSON log, not again at shutdown.
+  expect(stdout).not.toContain(instructorKey);
+  expect(stderr().split(instructorKey).length).toBe(2);
 });

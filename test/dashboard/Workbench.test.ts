@@ -135,3 +135,36 @@ describe("after the session's first token expired (tokens live 15 minutes)", () 
     expect(wb.controls!.message).toBeNull();
   }, 20_000);
 });
+
+describe("on a class server (sessions are learners unless they bring the instructor key)", () => {
+  const instructorKey = "the-class-instructor-key";
+  let classServer: Wirelab;
+  beforeAll(async () => {
+    classServer = await startServer({ autoInstructor: false, instructorKey });
+  });
+  afterAll(() => classServer.close());
+
+  const joinClass = async (options: { instructorKey?: string } = {}) => {
+    const wb = await Workbench.join(classServer.url, "ms-lee", "wb-class", { tickMs: 100, clientOptions, ...options });
+    workbenches.push(wb);
+    return wb;
+  };
+
+  test("without the key: a learner, with no network & faults controls", async () => {
+    const wb = await joinClass();
+    expect(wb.user.role).toBe("learner");
+    expect(wb.controls).toBeUndefined();
+  });
+
+  test("with the key: an instructor, with the controls", async () => {
+    const wb = await joinClass({ instructorKey });
+    expect(wb.user.role).toBe("instructor");
+    expect(wb.controls).toBeDefined();
+    await wb.controls!.refresh();
+    expect(wb.controls!.message).toBeNull();
+  });
+
+  test("with a wrong key: the server's 403 reaches the caller", async () => {
+    await expect(joinClass({ instructorKey: "not-the-class-key" })).rejects.toMatchObject({ status: 403, code: "forbidden", message: "the instructor key is not valid" });
+  });
+});

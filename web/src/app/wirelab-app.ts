@@ -7,6 +7,7 @@
  * browser gives one server only six connections.
  */
 import { LitElement, css, html } from "lit";
+import { HttpError } from "../kit/FeedHttp.js";
 import type { SessionKeeper } from "../kit/SessionKeeper.js";
 import { DEFAULT_ROOM, isRoomName } from "../protocol/index.js";
 import { LabCatalog } from "../measure/LabCatalog.js";
@@ -198,7 +199,7 @@ export class WirelabApp extends LitElement {
     return html`${route.view === "lab"
         ? html`<p class="after-join">After joining, lab <b data-pending-lab>${route.id}</b> opens.</p>`
         : ""}
-      <wirelab-join .name=${readName()} .room=${roomFromUrl()} .busy=${this.joining} .error=${this.error} @join=${this.#join}></wirelab-join>`;
+      <wirelab-join .name=${readName()} .room=${roomFromUrl()} .instructor=${instructorFromUrl()} .busy=${this.joining} .error=${this.error} @join=${this.#join}></wirelab-join>`;
   }
 
   #view(joined: Joined) {
@@ -214,11 +215,12 @@ export class WirelabApp extends LitElement {
   }
 
   async #join(event: CustomEvent<JoinDetail>): Promise<void> {
-    const { name, room } = event.detail;
+    // The key lives in this call only: not in the URL, storage or any state kept after joining.
+    const { name, room, instructorKey } = event.detail;
     this.joining = true;
     this.error = "";
     try {
-      const workbench = await Workbench.join(location.origin, name, room);
+      const workbench = await Workbench.join(location.origin, name, room, instructorKey === undefined ? {} : { instructorKey });
       saveName(name);
       const url = new URL(location.href);
       url.searchParams.set("room", room);
@@ -239,7 +241,7 @@ export class WirelabApp extends LitElement {
       else workbench.stop(); // never started: nothing is open; the workbench view builds its own
       await this.#show();
     } catch (error) {
-      this.error = `Could not join: ${error instanceof Error ? error.message : String(error)}`;
+      this.error = `Could not join: ${joinErrorText(error)}`;
     } finally {
       this.joining = false;
     }
@@ -295,6 +297,23 @@ export class WirelabApp extends LitElement {
     this.#leave();
     this.error = "Your session ran out (the page was away longer than its token lives). Join again: you will be a new user in the room.";
   }
+}
+
+/**
+ * The server's own words (a wrong instructor key is 403, too many of them 429), plus when to try
+ * again after a rate limit.
+ */
+function joinErrorText(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  if (error instanceof HttpError && error.rateLimited && error.retryAfterMs !== undefined) {
+    return `${error.message} (try again in ${Math.max(1, Math.ceil(error.retryAfterMs / 1000))} s)`;
+  }
+  return error.message;
+}
+
+/** The instructor's link (`?instructor`, printed by `wirelab serve --class`) opens the key field. */
+function instructorFromUrl(): boolean {
+  return new URL(location.href).searchParams.has("instructor");
 }
 
 function roomFromUrl(): string {

@@ -1,4 +1,9 @@
-/** Pick a display name and a room; the app does the joining and tells this form how it went. */
+/**
+ * Pick a display name and a room, and, for the instructor of a class server, give the instructor
+ * key; the app does the joining and tells this form how it went. The key field stays folded away
+ * behind "I am the instructor" (the instructor's link, `?instructor`, opens it) so students are
+ * not asked for what they do not have.
+ */
 import { LitElement, css, html } from "lit";
 import { DEFAULT_ROOM, LIMITS, isRoomName } from "../protocol/index.js";
 import { base } from "./theme.js";
@@ -6,6 +11,8 @@ import { base } from "./theme.js";
 export interface JoinDetail {
   name: string;
   room: string;
+  /** Given only by whoever ticked "I am the instructor"; sent once to create the session, never stored. */
+  instructorKey?: string;
 }
 
 export class WirelabJoin extends LitElement {
@@ -14,9 +21,12 @@ export class WirelabJoin extends LitElement {
     room: {},
     busy: { type: Boolean },
     error: {},
+    instructor: { type: Boolean },
   };
   declare name: string;
   declare room: string;
+  /** Is the instructor key field open? */
+  declare instructor: boolean;
   declare busy: boolean;
   declare error: string;
 
@@ -52,6 +62,12 @@ export class WirelabJoin extends LitElement {
       label small {
         font-weight: 400;
       }
+      label.toggle {
+        display: flex;
+        align-items: center;
+        gap: 0.5rem;
+        font-weight: 400;
+      }
       input {
         font-size: 1.05rem;
       }
@@ -73,6 +89,7 @@ export class WirelabJoin extends LitElement {
     this.room = DEFAULT_ROOM;
     this.busy = false;
     this.error = "";
+    this.instructor = false;
   }
 
   override firstUpdated(): void {
@@ -91,6 +108,13 @@ export class WirelabJoin extends LitElement {
         >Room <small class="muted">lowercase letters, digits and dashes</small>
         <input name="room" type="text" autocomplete="off" maxlength="32" .value=${this.room} pattern="[a-z0-9\\-]{1,32}" required />
       </label>
+      <label class="toggle"><input name="instructor" type="checkbox" .checked=${this.instructor} @change=${this.#toggleInstructor} /> I am the instructor</label>
+      ${this.instructor
+        ? html`<label
+            >Instructor key <small class="muted">printed where the server was started</small>
+            <input name="instructorKey" type="password" autocomplete="off" maxlength="200" required />
+          </label>`
+        : ""}
       <p class="error" role="alert">${this.error}</p>
       <button class="primary" type="submit" ?disabled=${this.busy}>${this.busy ? "Joining…" : "Join"}</button>
     </form>`;
@@ -109,8 +133,23 @@ export class WirelabJoin extends LitElement {
       this.error = "A room name is 1–32 lowercase letters, digits or dashes.";
       return;
     }
+    const keyField = form.elements.namedItem("instructorKey") as HTMLInputElement | null;
+    const instructorKey = this.instructor && keyField ? keyField.value : undefined;
+    if (instructorKey === "") {
+      this.error = "Give the instructor key, or untick \u201cI am the instructor\u201d to join as a learner.";
+      keyField?.focus();
+      return;
+    }
     this.error = "";
-    this.dispatchEvent(new CustomEvent<JoinDetail>("join", { detail: { name, room }, bubbles: true, composed: true }));
+    const detail: JoinDetail = { name, room, ...(instructorKey !== undefined && { instructorKey }) };
+    this.dispatchEvent(new CustomEvent<JoinDetail>("join", { detail, bubbles: true, composed: true }));
+  }
+
+  async #toggleInstructor(event: Event): Promise<void> {
+    this.instructor = (event.currentTarget as HTMLInputElement).checked;
+    if (!this.instructor) return;
+    await this.updateComplete;
+    this.renderRoot.querySelector<HTMLInputElement>("input[name=instructorKey]")?.focus();
   }
 }
 

@@ -11,6 +11,7 @@ import {
   type PollResponse,
   type SendRequest,
   type SendResponse,
+  type SessionRequest,
   type SessionResponse,
   type TransportName,
 } from "../protocol/index.js";
@@ -91,11 +92,16 @@ export class FeedHttp {
     },
   ) {}
 
-  static async createSession(baseUrl: string, name: string, fetchImpl: FetchLike = fetch): Promise<SessionResponse> {
+  /**
+   * A new session for `name`; with `instructorKey`, an instructor's (403 `forbidden` for a wrong
+   * key, 429 `rate_limited` after too many from this address). The key goes in the body only.
+   */
+  static async createSession(baseUrl: string, name: string, fetchImpl: FetchLike = fetch, instructorKey?: string): Promise<SessionResponse> {
+    const body: SessionRequest = { name, ...(instructorKey !== undefined && { instructorKey }) };
     const response = await fetchImpl(new URL("/v1/session", baseUrl), {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ name }),
+      body: JSON.stringify(body),
     });
     return readJson<SessionResponse>(response, await response.text());
   }

@@ -36,6 +36,11 @@ export interface WorkbenchOptions {
   fetch?: FetchLike;
 }
 
+export type JoinOptions = Omit<WorkbenchOptions, "baseUrl" | "session" | "room"> & {
+  /** The class server's instructor key, for an instructor's session. */
+  instructorKey?: string;
+};
+
 export interface WorkbenchEvents {
   [name: string]: (...args: never[]) => void;
   /** A sample was taken: charts redraw. */
@@ -63,9 +68,13 @@ export class Workbench extends Emitter<WorkbenchEvents> {
    * Get a session for `name` and build a workbench for `room` (not started yet). Its clients
    * cross the server's network emulator when it runs one, unless `feedUrl` says otherwise. Its
    * keeper is not started: whoever keeps the session beyond this workbench starts (and stops) it.
+   * With `instructorKey` the session is an instructor's (a class server gives the role with its
+   * key only); the key is sent once, to create the session, and not kept.
    */
-  static async join(baseUrl: string, name: string, room: string, options: Omit<WorkbenchOptions, "baseUrl" | "session" | "room"> = {}): Promise<Workbench> {
-    const session = await FeedHttp.createSession(baseUrl, name, options.fetch);
+  static async join(baseUrl: string, name: string, room: string, options: JoinOptions = {}): Promise<Workbench> {
+    // The key is not passed on: no workbench part needs it once the session exists.
+    const { instructorKey, ...workbenchOptions } = options;
+    const session = await FeedHttp.createSession(baseUrl, name, options.fetch, instructorKey);
     let feedUrl = options.feedUrl;
     if (feedUrl === undefined) {
       const port = await new WorkbenchApi(baseUrl, session.token, options.fetch).networkPort().catch(() => null);
@@ -75,7 +84,7 @@ export class Workbench extends Emitter<WorkbenchEvents> {
         feedUrl = url.origin;
       }
     }
-    return new Workbench({ ...options, baseUrl, session, room, ...(feedUrl !== undefined && { feedUrl }) });
+    return new Workbench({ ...workbenchOptions, baseUrl, session, room, ...(feedUrl !== undefined && { feedUrl }) });
   }
 
   constructor(options: WorkbenchOptions) {
