@@ -4,8 +4,8 @@
  * refused, JSON endpoints want a JSON content type, and a widened allow-list grants no
  * instructor role.
  */
+import { OriginPolicy } from "../server/http/OriginPolicy.js";
 import { request } from "node:http";
-import { networkInterfaces } from "node:os";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { WebSocket } from "ws";
 import type { Wirelab } from "../server/app.js";
@@ -211,23 +211,44 @@ test("a page opened at a proxy in front of the server (the cluster's front door)
 });
 
 describe("a class server (bound to every address)", () => {
-  const lanAddress = Object.values(networkInterfaces())
-    .flat()
-    .find((a) => a && !a.internal && a.family === "IPv4")?.address;
+  // A LAN address the test machine may not have: the policy is given it as one of its interfaces.
+  const LAN = "192.0.2.77";
+  const classPolicy = () => {
+    const policy = new OriginPolicy({
+      host: "0.0.0.0",
+      allowedOrigins: [],
+      allowedHosts: [],
+      proxyPorts: [],
+      emulatorPort: () => 8081,
+      interfaces: () => ({ eth0: [{ address: LAN, family: "IPv4", internal: false, netmask: "255.255.255.0", mac: "00:00:00:00:00:00", cidr: `${LAN}/24` }] }),
+    });
+    policy.listenOn(8080);
+    return policy;
+  };
 
-  test.skipIf(!lanAddress)("allows pages opened at this machine's own addresses", async () => {
+  test("pages opened at this machine's own addresses are its own, on the server's and the emulator's port", () => {
+    const policy = classPolicy();
+    expect(policy.isOwnOrigin(`http://${LAN}:8080`)).toBe(true);
+    expect(policy.isOwnOrigin(`http://${LAN}:8081`)).toBe(true);
+    expect(policy.hostAllowed(`${LAN}:8080`)).toBe(true);
+    // Another port of the same machine, or another machine of the LAN, is not this server.
+    expect(policy.isOwnOrigin(`http://${LAN}:9999`)).toBe(false);
+    expect(policy.isOwnOrigin("http://192.0.2.78:8080")).toBe(false);
+    expect(policy.hostAllowed("192.0.2.78:8080")).toBe(false);
+  });
+
+  test("a class server answers its LAN page and still refuses a foreign one", async () => {
     const classServer = await startServer({ host: "0.0.0.0" });
     try {
       const p = new URL(classServer.url).port;
-      // Only the Origin and Host name the LAN address; the bytes go to 127.0.0.1.
-      const lan = `http://${lanAddress}:${p}`;
+      const local = `http://127.0.0.1:${p}`;
       const answer = await raw(`${classServer.url}/v1/session`, {
         method: "POST",
-        headers: { origin: lan, host: `${lanAddress}:${p}`, "content-type": "application/json" },
+        headers: { origin: local, "content-type": "application/json" },
         body: JSON.stringify({ name: "pupil" }),
       });
       expect(answer.status).toBe(201);
-      expect(answer.headers["access-control-allow-origin"]).toBe(lan);
+      expect(answer.headers["access-control-allow-origin"]).toBe(local);
       expect((await upgrade(wsUrl(classServer, answer.body.token), { origin: EVIL })).status).toBe(403);
     } finally {
       await classServer.close();

@@ -28,6 +28,8 @@ export interface OriginPolicyOptions {
   proxyPorts: readonly number[];
   /** The network emulator's port, once it listens (it starts after the server), or null. */
   emulatorPort: () => number | null;
+  /** This machine's network interfaces. Defaults to os.networkInterfaces (tests give a LAN address a machine may lack). */
+  interfaces?: () => ReturnType<typeof networkInterfaces>;
 }
 
 const WILDCARDS = new Set(["0.0.0.0", "::", "[::]", ""]);
@@ -111,7 +113,7 @@ export class OriginPolicy {
   }
 
   #readAddresses(): void {
-    const addresses = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => hostnameOf(bracketed(a.address))));
+    const addresses = Object.values((this.#options.interfaces ?? networkInterfaces)()).flatMap((list) => (list ?? []).map((a) => hostnameOf(bracketed(a.address))));
     this.#addresses = new Set(addresses.filter((a): a is string => a !== null));
   }
 
