@@ -32,6 +32,9 @@ export interface OriginPolicyOptions {
   interfaces?: () => ReturnType<typeof networkInterfaces>;
 }
 
+/** Least time between two re-reads of the network interfaces on a miss. */
+const REREAD_INTERFACES_MS = 5_000;
+
 const WILDCARDS = new Set(["0.0.0.0", "::", "[::]", ""]);
 
 /** A Host header value or a host as URL.hostname spells it ("[::1]" for IPv6), lower case; null if not a host. */
@@ -57,6 +60,7 @@ export class OriginPolicy {
   readonly #boundHost: string | null;
   #serverPort: number | null = null;
   #addresses = new Set<string>();
+  #addressesReadAt = 0;
 
   constructor(options: OriginPolicyOptions) {
     this.#options = options;
@@ -115,12 +119,18 @@ export class OriginPolicy {
   #readAddresses(): void {
     const addresses = Object.values((this.#options.interfaces ?? networkInterfaces)()).flatMap((list) => (list ?? []).map((a) => hostnameOf(bracketed(a.address))));
     this.#addresses = new Set(addresses.filter((a): a is string => a !== null));
+    this.#addressesReadAt = Date.now();
   }
 
-  /** One of this machine's IP literals? Re-reads the interfaces on a miss: an address may have come up since. */
+  /**
+   * One of this machine's IP literals? Re-reads the interfaces on a miss (an address may have come
+   * up since), at most once a few seconds: a flood of foreign Host literals must not cost a system
+   * call per request.
+   */
   #isMachineAddress(h: string): boolean {
     if (this.#addresses.has(h)) return true;
     if (isIP(unbracketed(h)) === 0) return false;
+    if (Date.now() - this.#addressesReadAt < REREAD_INTERFACES_MS) return false;
     this.#readAddresses();
     return this.#addresses.has(h);
   }
