@@ -66,7 +66,7 @@ test("an unknown lab and bad options fail with a reason", async () => {
   expect(await lab(["run"])).toMatchObject({ code: 2, stderr: expect.stringContaining("name the lab to run") });
 });
 
-test.each([["--help"], ["-h"], ["help"], ["run", "--help"], ["run", "04", "-h"]])("wirelab lab %s prints the usage and exits 0", async (...args) => {
+test.each([[["--help"]], [["-h"]], [["help"]], [["run", "--help"]], [["run", "04", "-h"]]])("wirelab lab %j prints the usage and exits 0", async (args) => {
   expect(await lab(args)).toEqual({ code: 0, stdout: LAB_USAGE, stderr: "" });
 });
 
