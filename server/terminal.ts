@@ -38,3 +38,28 @@ export class ProgressLine {
     if (this.stream.isTTY) this.stream.write("\n");
   }
 }
+
+/** Columns to wrap prose to: the terminal's width when there is one, never more than 100 (a long line is hard to read). */
+export function textWidth(stream: NodeJS.WriteStream = process.stdout): number {
+  return Math.max(40, Math.min(100, stream.isTTY && stream.columns ? stream.columns : 100));
+}
+
+/**
+ * `text` broken at spaces into lines of at most `width` columns, each starting with `indent`.
+ * A word longer than a line stands on a line of its own rather than being cut (a URL stays whole).
+ */
+export function wrapText(text: string, width: number, indent = ""): string {
+  const room = Math.max(1, width - indent.length);
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > room) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  if (line) lines.push(line);
+  return lines.map((l) => indent + l).join("\n");
+}
