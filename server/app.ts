@@ -29,7 +29,11 @@ import { OriginPolicy, checkHost, checkOrigin, logRefusal } from "./http/OriginP
 import { createLogger } from "./logger.js";
 import { LabLibrary } from "./LabLibrary.js";
 import { WirelabMetrics } from "./metrics/WirelabMetrics.js";
-import { labRoutes } from "./http/labs.js";
+import { labRoutes, loadLab } from "./http/labs.js";
+import { classRoutes } from "./http/class.js";
+import { Classroom } from "./class/Classroom.js";
+import { RedisClassStore } from "./class/RedisClassStore.js";
+import { SqliteClassStore } from "./class/SqliteClassStore.js";
 import { packageRoot } from "./paths.js";
 import { TrafficStats } from "./stats/TrafficStats.js";
 import { createTransports, type Transport } from "./transports/index.js";
@@ -49,6 +53,8 @@ export interface Wirelab {
   readonly metrics: WirelabMetrics;
   readonly transports: Record<TransportName, Transport>;
   readonly faults: FaultController;
+  /** The class: roster, assignment, submissions. */
+  readonly classroom: Classroom;
   readonly logger: Logger;
   /** Every transport's open connections. */
   readonly connections: ConnectionRegistry;
@@ -159,7 +165,17 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
   sessionRoutes(v1, auth, config, limits, (req) => req.headers.origin === undefined || origins.isOwnOrigin(req.headers.origin));
   v1.use(authenticate(auth));
   apiRoutes(v1, { feed, stats, metrics, presence, limits, maxBodyBytes: config.maxPayloadBytes });
-  labRoutes(v1, new LabLibrary(config.labsDir ?? join(packageRoot(), "labs")));
+  const library = new LabLibrary(config.labsDir ?? join(packageRoot(), "labs"));
+  labRoutes(v1, library);
+  // A cluster keeps its class in Redis, so every instance sees all of it; one instance in its SQLite file.
+  const classStore = backend instanceof RedisFeedBackend ? new RedisClassStore(backend.redis, config.redisPrefix) : new SqliteClassStore(config.dataFile);
+  const classroom = new Classroom(classStore, (id) => loadLab(library, id), instance, {
+    rosterWindowMs: config.classRosterWindowMs,
+    maxPages: config.maxClassPages,
+    maxSubmissions: config.maxSubmissions,
+    maxTimeline: 5_000,
+  });
+  classRoutes(v1, { classroom, maxBodyBytes: config.maxPayloadBytes, maxSubmissionBytes: config.maxSubmissionBytes });
   adminRoutes(v1, {
     faults: () => faults,
     network: hooks.network ?? (() => null),
@@ -232,6 +248,7 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
     // The port is taken (or the like): let go of what was opened, Redis connections included.
     presence.close();
     await Promise.all(Object.values(transports).map((t) => t.close()));
+    await classroom.close();
     await feed.close();
     throw error;
   }
@@ -263,9 +280,10 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
       clearTimeout(grace);
       presence.close();
       await directory.close();
+      await classroom.close();
       await feed.close();
       metrics.close();
     })());
 
-  return { url, instance, config: { ...config, port }, server, feed, feedInfo: backend.info, stats, metrics, transports, connections, limits, caps, faults, logger: log, close };
+  return { url, instance, config: { ...config, port }, server, feed, feedInfo: backend.info, stats, metrics, transports, connections, limits, caps, faults, classroom, logger: log, close };
 }

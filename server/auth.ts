@@ -142,6 +142,22 @@ export function roleFor(instructorKey: string | undefined, config: { instructorK
   return config.autoInstructor ? "instructor" : "learner";
 }
 
+/**
+ * A learner joining a class server that has a class code must give it (instructors join with
+ * their key instead). Compared in constant time, like the key.
+ */
+export function checkClassCode(classCode: string | undefined, expected: string | null): void {
+  if (expected === null) return;
+  if (classCode === undefined || classCode.trim() === "") {
+    throw new WirelabError(403, ERROR_CODES.classCodeRequired, "this class asks for its class code: ask your instructor");
+  }
+  const given = Buffer.from(classCode.trim());
+  const wanted = Buffer.from(expected);
+  if (given.length !== wanted.length || !timingSafeEqual(given, wanted)) {
+    throw new WirelabError(403, ERROR_CODES.classCodeRequired, "the class code is not right: ask your instructor");
+  }
+}
+
 /** The token of a request: the Authorization header wins over the query string. */
 export function tokenOf(req: IncomingMessage, url: URL): string | undefined {
   const header = req.headers.authorization;

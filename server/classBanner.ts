@@ -35,8 +35,8 @@ export function instructorLink(host: string, port: number): string {
   return `http://${where}:${port}/?instructor`;
 }
 
-export function classBanner(options: { host: string; port: number; instructorKey: string; interfaces?: NodeJS.Dict<NetworkInterfaceInfo[]> }): string {
-  const { host, port, instructorKey } = options;
+export function classBanner(options: { host: string; port: number; instructorKey: string; classCode?: string | null; interfaces?: NodeJS.Dict<NetworkInterfaceInfo[]> }): string {
+  const { host, port, instructorKey, classCode } = options;
   const students = studentLinks(host, port, options.interfaces);
   return [
     "",
@@ -44,6 +44,7 @@ export function classBanner(options: { host: string; port: number; instructorKey
     "",
     "  Students join at:",
     ...(students.length > 0 ? students.map((link) => `    ${link}`) : ["    (no network address found: is this machine on the class network?)"]),
+    ...(classCode ? [`  with the class code: ${classCode}`] : []),
     "",
     "  Instructor (on this machine): open",
     `    ${instructorLink(host, port)}`,

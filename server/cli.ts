@@ -9,10 +9,12 @@ import { createLogger } from "./logger.js";
 import { LAB_USAGE, labCommand } from "./commands/lab.js";
 import { UsageError } from "./commands/UsageError.js";
 
-const USAGE = `Usage: wirelab serve [--class] [--port N] [--host ADDR] [--data FILE | --memory | --redis URL] [--network-port N|off] [--load-test]
+const USAGE = `Usage: wirelab serve [--class [--class-code CODE]] [--port N] [--host ADDR] [--data FILE | --memory | --redis URL] [--network-port N|off] [--load-test]
 
   --class               serve a class: bind every address (unless --host says otherwise) and print
                         the students' join links, the instructor's link and the instructor key
+  --class-code CODE     learners must give this code to join (env WIRELAB_CLASS_CODE); the
+                        instructor joins with the key instead
   --port N              port to listen on (env PORT; default 8080)
   --host ADDR           address to bind (env HOST; default 127.0.0.1; 0.0.0.0 serves a class)
   --data FILE           SQLite file that keeps the history (default wirelab.db)
@@ -42,6 +44,7 @@ async function serve(args: string[]): Promise<void> {
       port: { type: "string" },
       host: { type: "string" },
       class: { type: "boolean" },
+      "class-code": { type: "string" },
       data: { type: "string" },
       memory: { type: "boolean" },
       redis: { type: "string" },
@@ -69,6 +72,7 @@ async function serve(args: string[]): Promise<void> {
       ...(values.data !== undefined && { dataFile: values.data }),
       ...(values.memory && { memory: true }),
       ...(values["load-test"] && { loadTest: true }),
+      ...(values["class-code"] !== undefined && { classCode: values["class-code"] }),
       ...(values.redis !== undefined && { redisUrl: values.redis }),
       ...(networkPort !== undefined && { networkPort: networkPort === "off" ? null : Number(networkPort) }),
     },
@@ -88,7 +92,7 @@ async function serve(args: string[]): Promise<void> {
   if (values.class) {
     // For people, on stderr: stdout stays one JSON log line per event. The key is shown here
     // only, once; a class server's log may be shared, a terminal is the instructor's.
-    process.stderr.write(classBanner({ host: config.host, port: config.port, instructorKey: config.instructorKey }));
+    process.stderr.write(classBanner({ host: config.host, port: config.port, instructorKey: config.instructorKey, classCode: config.classCode }));
   } else if (!config.autoInstructor) {
     logger.info({ instructorKey: config.instructorKey }, "instructor key: give it at POST /v1/session to get the instructor role");
   }

@@ -152,6 +152,19 @@ export interface WirelabConfig {
   maxRoomHistoryBytes: number;
   /** Long polls parked at once in this process; one more is answered 503 with Retry-After. Defaults to 10,000. */
   maxParkedPolls: number;
+  /**
+   * A code learners must give to join (POST /v1/session `classCode`); the instructor key joins
+   * without it. Defaults to env WIRELAB_CLASS_CODE, else null (no code).
+   */
+  classCode: string | null;
+  /** A learner's page not heard from (it checks in every 2 s) for this many ms leaves the roster. Defaults to 600,000 (10 min). */
+  classRosterWindowMs: number;
+  /** Pages (browser tabs) a class holds at once; one more is refused with 507 class_full. Defaults to 500. */
+  maxClassPages: number;
+  /** Lab submissions kept (a resubmission of the same lab replaces a learner's earlier one); then 507. Defaults to 5,000. */
+  maxSubmissions: number;
+  /** Largest lab submission (its result and answers) in bytes. Defaults to 512 KiB. */
+  maxSubmissionBytes: number;
   /** Directory of the lab files. Defaults to labs/ beside the package. */
   labsDir: string | null;
   /** Directory with the built dashboard, served at "/". Defaults to dist/web beside the package. */
@@ -210,6 +223,11 @@ const defaults = (env: NodeJS.ProcessEnv): WirelabConfig => ({
   maxRooms: 1_000,
   maxRoomHistoryBytes: 8 * 1024 * 1024,
   maxParkedPolls: 10_000,
+  classCode: env.WIRELAB_CLASS_CODE || null,
+  classRosterWindowMs: 10 * 60_000,
+  maxClassPages: 500,
+  maxSubmissions: 5_000,
+  maxSubmissionBytes: 512 * 1024,
   labsDir: null,
   webRoot: null,
   logLevel: env.LOG_LEVEL ?? "info",
@@ -288,7 +306,8 @@ export function resolveConfig(options: WirelabOptions = {}, env: NodeJS.ProcessE
   for (const key of ["historyLimit", "tokenTtlSeconds", "maxPayloadBytes", "sseRetryMs", "sseHeartbeatMs", "wsPingIntervalMs", "maxBufferedBytes", "maxConnectionsPerUser", "replayPageSize",
     "sendsPerSecond", "sendBurst", "wsRefusalsBeforeClose", "connectsPerMinute", "sessionsPerMinute", "instructorKeyFailuresPerMinute",
     "openFilesReserve", "maxConnections", "connectionsSoftCap", "maxConnectionsPerIp", "shedIdleMs",
-    "pageCacheBytes", "maxPageBytes", "maxRooms", "maxRoomHistoryBytes", "maxParkedPolls"] as const) {
+    "pageCacheBytes", "maxPageBytes", "maxRooms", "maxRoomHistoryBytes", "maxParkedPolls",
+    "classRosterWindowMs", "maxClassPages", "maxSubmissions", "maxSubmissionBytes"] as const) {
     if (!Number.isInteger(config[key]) || config[key] <= 0) {
       throw new TypeError(`${key} must be a positive integer, got ${config[key]}`);
     }
@@ -316,6 +335,9 @@ export function resolveConfig(options: WirelabOptions = {}, env: NodeJS.ProcessE
   });
   if (typeof config.metrics !== "boolean") throw new TypeError(`metrics must be true or false, got ${String(config.metrics)}`);
   if (config.secret !== null && config.secret.length < 16) throw new TypeError("the token secret must be at least 16 characters");
+  if (config.classCode !== null && (config.classCode.length < 3 || config.classCode.length > 64)) {
+    throw new TypeError("the class code must be 3 to 64 characters");
+  }
   if (config.instructorKey.length < 8) throw new TypeError("the instructor key must be at least 8 characters");
   return config;
 }

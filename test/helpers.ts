@@ -26,7 +26,7 @@ export async function startServer(options: WirelabOptions = {}): Promise<Wirelab
 /** A supervised server (restartable in place) with the network emulator in front of it. */
 export async function startSupervisor(options: WirelabOptions = {}): Promise<WirelabSupervisor> {
   return WirelabSupervisor.start(
-    { port: 0, memory: options.dataFile === undefined, secret: TEST_SECRET, ...options },
+    { port: 0, memory: options.dataFile === undefined && options.redisUrl === undefined, secret: TEST_SECRET, ...options },
     pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }),
   );
 }

@@ -11,7 +11,7 @@ import {
   type PresenceResponse,
   type StatsResponse,
 } from "../../web/src/protocol/index.js";
-import { roleFor, tokenOf, type TokenIssuer } from "../auth.js";
+import { checkClassCode, roleFor, tokenOf, type TokenIssuer } from "../auth.js";
 import { WirelabError, badRequest, sendError } from "../errors.js";
 import type { Feed } from "../feed/Feed.js";
 import type { PresenceTracker } from "../presence/PresenceTracker.js";
@@ -60,20 +60,26 @@ export function authenticate(auth: TokenIssuer) {
 export function sessionRoutes(
   router: Router,
   auth: TokenIssuer,
-  config: { maxPayloadBytes: number; instructorKey: string; autoInstructor: boolean },
+  config: { maxPayloadBytes: number; instructorKey: string; autoInstructor: boolean; classCode: string | null },
   limits: RateLimits,
   /** Is the caller one of the server's own pages (or no browser)? Only those are auto-instructors. */
   fromOwnPage: (req: Request) => boolean,
 ): void {
   router.post("/session", jsonBody(config.maxPayloadBytes), async (req, res) => {
-    const { name, instructorKey } = validate(SessionRequestSchema, req.body);
+    const { name, instructorKey, classCode } = validate(SessionRequestSchema, req.body);
     const address = clientAddress(req.socket);
     // An allowed but foreign origin may have a session, never the loopback instructor role unasked.
     const asked = { ...config, autoInstructor: config.autoInstructor && fromOwnPage(req) };
     // Key guesses are throttled first: a throttled address learns nothing about its key.
     const role = instructorKey === undefined ? roleFor(undefined, asked) : await limits.instructorKey(address, () => roleFor(instructorKey, asked));
+    // Wrong class codes draw on the same budget as wrong keys: both are guesses at a secret.
+    if (role === "learner") await limits.instructorKey(address, () => checkClassCode(classCode, config.classCode));
     await limits.session(address);
     res.status(201).json(await auth.issue(name, role));
+  });
+  // Before joining, the form asks what the server wants of it.
+  router.get("/session/options", (_req, res) => {
+    res.json({ classCode: config.classCode !== null });
   });
   // A still-valid token buys a fresh one for the same user (id, name, role); no body is read.
   router.post("/session/refresh", authenticate(auth), async (_req, res) => {

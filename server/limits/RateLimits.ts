@@ -113,7 +113,7 @@ export class RateLimits {
     const limit = this.#keyFailures.points;
     if (seen && seen.consumedPoints >= limit) {
       this.limited("instructor-key");
-      throw new RateLimitedError("too many wrong instructor keys from this address: wait before trying again", seen.msBeforeNext);
+      throw new RateLimitedError("too many wrong instructor keys or class codes from this address: wait before trying again", seen.msBeforeNext);
     }
     try {
       return check();

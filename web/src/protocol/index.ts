@@ -68,6 +68,8 @@ export const SessionRequestSchema = z.object({
     .pipe(utf16(1, LIMITS.nameMaxLength, "name")),
   /** The instructor key printed at server start; grants the instructor role (admin API). */
   instructorKey: z.string().max(200).optional(),
+  /** The class code a class server may ask learners for (`wirelab serve --class-code`). */
+  classCode: z.string().max(200).optional(),
 });
 export type SessionRequest = z.infer<typeof SessionRequestSchema>;
 
@@ -213,6 +215,10 @@ export const ERROR_CODES = {
   tooManyConnections: "too_many_connections",
   /** A send would create a room beyond the server's room cap (HTTP 507). */
   tooManyRooms: "too_many_rooms",
+  /** The class holds as many pages or submissions as it may (HTTP 507). */
+  classFull: "class_full",
+  /** The class server asks for its class code to join (HTTP 403). */
+  classCodeRequired: "class_code_required",
 } as const;
 
 /** WebSocket close codes (RFC 6455 §7.4.1) used by the server. */
