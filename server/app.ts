@@ -27,6 +27,7 @@ import type { NetworkEmulator } from "./netem/index.js";
 import { setSpan } from "./http/locals.js";
 import { OriginPolicy, checkHost, checkOrigin, logRefusal } from "./http/OriginPolicy.js";
 import { createLogger } from "./logger.js";
+import { studentLinks } from "./classBanner.js";
 import { LabLibrary } from "./LabLibrary.js";
 import { WirelabMetrics } from "./metrics/WirelabMetrics.js";
 import { labRoutes, loadLab } from "./http/labs.js";
@@ -162,7 +163,10 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
   });
   // Only the server's own pages (the dashboard, on its port or the emulator's) and allowed origins.
   v1.use(checkOrigin(origins, log));
-  sessionRoutes(v1, auth, config, limits, (req) => req.headers.origin === undefined || origins.isOwnOrigin(req.headers.origin));
+  // The port is known once listening; a loopback workbench has no class to join.
+  let listeningPort = config.port;
+  const joinUrls = () => (config.autoInstructor ? [] : studentLinks(config.host, listeningPort));
+  sessionRoutes(v1, auth, config, limits, (req) => req.headers.origin === undefined || origins.isOwnOrigin(req.headers.origin), joinUrls);
   v1.use(authenticate(auth));
   apiRoutes(v1, { feed, stats, metrics, presence, limits, maxBodyBytes: config.maxPayloadBytes });
   const library = new LabLibrary(config.labsDir ?? join(packageRoot(), "labs"));
@@ -258,6 +262,7 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
   const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
   faults.listenOn(port);
   origins.listenOn(port);
+  listeningPort = port;
   const directory: InstanceDirectory = new InstanceDirectory(
     { id: instance, url, pid: process.pid, startedAt: Date.now() },
     backend.presence,

@@ -11,6 +11,7 @@ import {
   type PresenceResponse,
   type StatsResponse,
 } from "../../web/src/protocol/index.js";
+import type { SessionOptionsResponse } from "../../web/src/protocol/class.js";
 import { checkClassCode, roleFor, tokenOf, type TokenIssuer } from "../auth.js";
 import { WirelabError, badRequest, sendError } from "../errors.js";
 import type { Feed } from "../feed/Feed.js";
@@ -64,6 +65,8 @@ export function sessionRoutes(
   limits: RateLimits,
   /** Is the caller one of the server's own pages (or no browser)? Only those are auto-instructors. */
   fromOwnPage: (req: Request) => boolean,
+  /** Where students join, for the class view and a lab's shared link (empty on a loopback workbench). */
+  joinUrls: () => string[] = () => [],
 ): void {
   router.post("/session", jsonBody(config.maxPayloadBytes), async (req, res) => {
     const { name, instructorKey, classCode } = validate(SessionRequestSchema, req.body);
@@ -79,7 +82,8 @@ export function sessionRoutes(
   });
   // Before joining, the form asks what the server wants of it.
   router.get("/session/options", (_req, res) => {
-    res.json({ classCode: config.classCode !== null });
+    const body: SessionOptionsResponse = { classCode: config.classCode !== null, joinUrls: joinUrls() };
+    res.json(body);
   });
   // A still-valid token buys a fresh one for the same user (id, name, role); no body is read.
   router.post("/session/refresh", authenticate(auth), async (_req, res) => {

@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -50,4 +50,9 @@ export async function watchedPage(context: BrowserContext): Promise<{ page: Page
   });
   page.on("pageerror", (error) => pageErrors.push(error.message));
   return { page, dialogs, pageErrors };
+}
+
+/** One Chromium for several separate people: each `newContext()` is its own profile (storage, cookies). */
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
 }

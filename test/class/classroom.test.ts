@@ -300,7 +300,7 @@ describe("a class code", () => {
   test("learners must give it to join; the instructor joins with the key alone", async () => {
     const server = await startSupervisor({ autoInstructor: false, instructorKey: KEY, classCode: "blue-42", networkPort: null });
     stops.push(() => server.close());
-    expect(await (await fetch(`${server.url}/v1/session/options`)).json()).toEqual({ classCode: true });
+    expect(await (await fetch(`${server.url}/v1/session/options`)).json()).toMatchObject({ classCode: true });
     const attempt = (body: Record<string, unknown>) =>
       fetch(`${server.url}/v1/session`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "Ada", ...body }) }).then(async (r) => ({ status: r.status, body: await r.json() }));
     const none = await attempt({});
@@ -316,6 +316,6 @@ describe("a class code", () => {
   test("without one, the join form is told so", async () => {
     const server = await startSupervisor({ autoInstructor: false, instructorKey: KEY, networkPort: null });
     stops.push(() => server.close());
-    expect(await (await fetch(`${server.url}/v1/session/options`)).json()).toEqual({ classCode: false });
+    expect(await (await fetch(`${server.url}/v1/session/options`)).json()).toMatchObject({ classCode: false, joinUrls: [expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/$/)] });
   });
 });

@@ -32,3 +32,10 @@ test("routes compare by view and lab; both lab views belong to Labs", () => {
   expect(sectionOf({ view: "labs" })).toBe("labs");
   expect(sectionOf({ view: "workbench" })).toBe("workbench");
 });
+
+test("the class view has its own address and section", () => {
+  expect(routeFrom(at("?room=lobby&view=class"))).toEqual({ view: "class" });
+  expect(urlFor({ view: "class" }, at("?room=lobby&lab=01-x")).search).toBe("?room=lobby&view=class");
+  expect(sectionOf({ view: "class" })).toBe("class");
+  expect(sectionOf({ view: "lab", id: "01-x" })).toBe("labs");
+});

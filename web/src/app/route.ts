@@ -1,9 +1,9 @@
 /**
  * Where the dashboard is, read from and written to the address, so a view can be shared as a
  * link: `/?room=lobby` is the workbench, `/?view=labs` the lab list, `/?lab=03-reconnect-and-resume`
- * one lab. Other parameters (the room) are kept. Pure: tested in Node.
+ * one lab, `/?view=class` the instructor's class view. Other parameters (the room) are kept. Pure: tested in Node.
  */
-export type Route = { view: "workbench" } | { view: "labs" } | { view: "lab"; id: string };
+export type Route = { view: "workbench" } | { view: "labs" } | { view: "class" } | { view: "lab"; id: string };
 
 const MAX_ID = 100;
 
@@ -11,6 +11,7 @@ export function routeFrom(url: URL): Route {
   const lab = url.searchParams.get("lab")?.trim();
   if (lab && lab.length <= MAX_ID) return { view: "lab", id: lab };
   if (url.searchParams.get("view") === "labs") return { view: "labs" };
+  if (url.searchParams.get("view") === "class") return { view: "class" };
   return { view: "workbench" };
 }
 
@@ -20,7 +21,7 @@ export function urlFor(route: Route, current: URL): URL {
   url.searchParams.delete("lab");
   url.searchParams.delete("view");
   url.hash = "";
-  if (route.view === "labs") url.searchParams.set("view", "labs");
+  if (route.view === "labs" || route.view === "class") url.searchParams.set("view", route.view);
   if (route.view === "lab") url.searchParams.set("lab", route.id);
   return url;
 }
@@ -30,6 +31,6 @@ export function sameRoute(a: Route, b: Route): boolean {
 }
 
 /** The section of the navigation a route belongs to. */
-export function sectionOf(route: Route): "workbench" | "labs" {
-  return route.view === "workbench" ? "workbench" : "labs";
+export function sectionOf(route: Route): "workbench" | "labs" | "class" {
+  return route.view === "lab" ? "labs" : route.view;
 }

@@ -9,6 +9,11 @@
 import { LitElement, css, html } from "lit";
 import { HttpError } from "../kit/FeedHttp.js";
 import type { SessionKeeper } from "../kit/SessionKeeper.js";
+import { WorkbenchApi } from "../kit/WorkbenchApi.js";
+import type { ClassAssignment, SessionOptionsResponse } from "../protocol/class.js";
+import { ClassLink } from "../measure/ClassLink.js";
+import { ClassMonitor } from "../measure/ClassMonitor.js";
+import { InstructorControls } from "../measure/InstructorControls.js";
 import { DEFAULT_ROOM, isRoomName } from "../protocol/index.js";
 import { LabCatalog } from "../measure/LabCatalog.js";
 import { Workbench } from "../measure/Workbench.js";
@@ -17,6 +22,7 @@ import { ChangeController } from "./controllers/ChangeController.js";
 import { NAVIGATE, hrefFor, onLinkClick, type NavigateEvent } from "./navigate.js";
 import { routeFrom, sameRoute, sectionOf, urlFor, type Route } from "./route.js";
 import { base } from "./theme.js";
+import "./wirelab-class.js";
 import "./wirelab-dashboard.js";
 import "./wirelab-join.js";
 import "./wirelab-lab.js";
@@ -24,6 +30,7 @@ import "./wirelab-lab-list.js";
 import type { JoinDetail } from "./wirelab-join.js";
 import type { LabPageEnvironment, WirelabLab } from "./wirelab-lab.js";
 import type { WirelabLabList } from "./wirelab-lab-list.js";
+import type { WirelabClass } from "./wirelab-class.js";
 
 /** What joining gave: enough to rebuild the workbench after a visit to the labs. */
 interface Joined {
@@ -34,6 +41,11 @@ interface Joined {
   catalog: LabCatalog;
   /** What a lab page needs; one object, so the page sees no change when the app re-renders. */
   labEnv: LabPageEnvironment;
+  /** This page's check-ins with the class: it reports its clients and hears assignments. */
+  link: ClassLink;
+  /** The instructor's class view and its controls, made when first shown. */
+  classMonitor?: ClassMonitor;
+  classControls?: InstructorControls;
 }
 
 const NAME_KEY = "wirelab.name";
@@ -45,6 +57,8 @@ export class WirelabApp extends LitElement {
     route: { state: true },
     joining: { state: true },
     error: { state: true },
+    notice: { state: true },
+    options: { state: true },
   };
   /** The running workbench, while the workbench view is shown. */
   declare workbench: Workbench | undefined;
@@ -52,6 +66,12 @@ export class WirelabApp extends LitElement {
   declare route: Route;
   declare joining: boolean;
   declare error: string;
+  /** A note for the learner (a lab the instructor assigned), shown under the header. */
+  declare notice: string;
+  /** What the server asks of the join form (a class code) and where students join. */
+  declare options: SessionOptionsResponse;
+  /** The workbench clients' check-in watchers, to let go of when the workbench stops. */
+  #unwatch: Array<() => void> = [];
 
   static override styles = [
     base,
@@ -133,6 +153,15 @@ export class WirelabApp extends LitElement {
         border-left: 5px solid var(--accent);
         border-radius: 8px;
       }
+      .notice {
+        max-width: 48rem;
+        margin: 1rem auto 0;
+        padding: 0.6rem 0.9rem;
+        background: var(--surface);
+        border: 1px solid var(--border);
+        border-left: 5px solid var(--accent);
+        border-radius: 8px;
+      }
       header :focus-visible {
         outline-color: #fff;
       }
@@ -151,6 +180,8 @@ export class WirelabApp extends LitElement {
     this.route = routeFrom(new URL(location.href));
     this.joining = false;
     this.error = "";
+    this.notice = "";
+    this.options = { classCode: false, joinUrls: [] };
     // The header shows the server's uptime, refreshed with every stats answer.
     new ChangeController(this, () => this.workbench?.server);
     this.addEventListener(NAVIGATE, (event) => void this.#go((event as NavigateEvent).detail));
@@ -159,13 +190,18 @@ export class WirelabApp extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback();
     window.addEventListener("popstate", this.#onPopState);
+    void fetch(new URL("/v1/session/options", location.origin))
+      .then((r) => (r.ok ? (r.json() as Promise<SessionOptionsResponse>) : null))
+      .then((options) => {
+        if (options) this.options = options;
+      })
+      .catch(() => {});
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     window.removeEventListener("popstate", this.#onPopState);
-    this.workbench?.stop();
-    this.joined?.keeper.stop();
+    this.#leave();
   }
 
   override render() {
@@ -181,6 +217,7 @@ export class WirelabApp extends LitElement {
           ? html`<nav aria-label="views">
                 <ul>
                   ${navLink({ view: "workbench" }, "Workbench")} ${navLink({ view: "labs" }, "Labs")}
+                  ${joined.keeper.user.role === "instructor" ? navLink({ view: "class" }, "Class") : ""}
                 </ul>
               </nav>
               <div class="who">
@@ -191,6 +228,7 @@ export class WirelabApp extends LitElement {
               </div>`
           : ""}
       </header>
+      ${this.notice ? html`<p class="notice" role="status" data-notice>${this.notice} <button @click=${() => (this.notice = "")}>OK</button></p>` : ""}
       <main>${joined ? this.#view(joined) : this.#joinForm()}</main>`;
   }
 
@@ -199,7 +237,7 @@ export class WirelabApp extends LitElement {
     return html`${route.view === "lab"
         ? html`<p class="after-join">After joining, lab <b data-pending-lab>${route.id}</b> opens.</p>`
         : ""}
-      <wirelab-join .name=${readName()} .room=${roomFromUrl()} .instructor=${instructorFromUrl()} .busy=${this.joining} .error=${this.error} @join=${this.#join}></wirelab-join>`;
+      <wirelab-join .name=${readName()} .room=${roomFromUrl()} .instructor=${instructorFromUrl()} .classCode=${this.options.classCode} .busy=${this.joining} .error=${this.error} @join=${this.#join}></wirelab-join>`;
   }
 
   #view(joined: Joined) {
@@ -211,16 +249,24 @@ export class WirelabApp extends LitElement {
         return html`<wirelab-lab-list .catalog=${joined.catalog} .role=${joined.keeper.user.role}></wirelab-lab-list>`;
       case "lab":
         return html`<wirelab-lab .catalog=${joined.catalog} .env=${joined.labEnv} .labId=${route.id}></wirelab-lab>`;
+      case "class":
+        return joined.classMonitor
+          ? html`<wirelab-class .monitor=${joined.classMonitor} .controls=${joined.classControls} .catalog=${joined.catalog} .feedUrl=${joined.feedUrl} .joinUrls=${this.options.joinUrls}></wirelab-class>`
+          : html`<p class="after-join">The class view is the instructor's. <a href=${hrefFor({ view: "workbench" })} @click=${onLinkClick({ view: "workbench" })}>Back to the workbench</a></p>`;
     }
   }
 
   async #join(event: CustomEvent<JoinDetail>): Promise<void> {
     // The key lives in this call only: not in the URL, storage or any state kept after joining.
-    const { name, room, instructorKey } = event.detail;
+    const { name, room, instructorKey, classCode } = event.detail;
     this.joining = true;
     this.error = "";
     try {
-      const workbench = await Workbench.join(location.origin, name, room, instructorKey === undefined ? {} : { instructorKey });
+      const workbench = await Workbench.join(location.origin, name, room, {
+        clientOptions: this.#clientOptions,
+        ...(instructorKey !== undefined && { instructorKey }),
+        ...(classCode !== undefined && { classCode }),
+      });
       saveName(name);
       const url = new URL(location.href);
       url.searchParams.set("room", room);
@@ -230,16 +276,21 @@ export class WirelabApp extends LitElement {
       const keeper = workbench.keeper;
       keeper.on("expired", () => this.#expired(keeper));
       keeper.start();
+      const link = new ClassLink({ baseUrl: location.origin, token: keeper.tokenSource });
+      // Learners follow the instructor's assignment; the instructor's own page stays where it is.
+      if (keeper.user.role === "learner") link.on("assigned", (assignment) => void this.#assigned(assignment));
       this.joined = {
         keeper,
         room: workbench.room,
         feedUrl: workbench.feedUrl,
         catalog: new LabCatalog({ baseUrl: location.origin, token: keeper.tokenSource }),
-        labEnv: { baseUrl: location.origin, token: keeper.tokenSource, role: keeper.user.role },
+        labEnv: { baseUrl: location.origin, token: keeper.tokenSource, role: keeper.user.role, joinUrls: this.options.joinUrls },
+        link,
       };
       if (this.route.view === "workbench") this.workbench = workbench;
       else workbench.stop(); // never started: nothing is open; the workbench view builds its own
       await this.#show();
+      link.start();
     } catch (error) {
       this.error = `Could not join: ${joinErrorText(error)}`;
     } finally {
@@ -264,26 +315,62 @@ export class WirelabApp extends LitElement {
   async #show(): Promise<void> {
     const joined = this.joined;
     if (!joined) return;
-    if (this.route.view === "workbench") {
-      this.workbench ??= new Workbench({ baseUrl: location.origin, feedUrl: joined.feedUrl, session: joined.keeper, room: joined.room });
+    const route = this.route;
+    joined.link.setView(route.view, route.view === "lab" ? route.id : undefined);
+    if (route.view === "class") this.#showClass(joined);
+    else joined.classMonitor?.stop();
+    if (route.view === "workbench") {
+      this.workbench ??= new Workbench({ baseUrl: location.origin, feedUrl: joined.feedUrl, session: joined.keeper, room: joined.room, clientOptions: this.#clientOptions });
       const workbench = this.workbench;
+      if (this.#unwatch.length === 0) this.#unwatch = Object.values(workbench.monitors).map((m) => joined.link.watch(m.client));
       await workbench.start();
       await this.updateComplete;
       if (this.workbench === workbench) await this.renderRoot.querySelector("wirelab-dashboard")?.focusComposer();
       return;
     }
     // A lab brings its own clients: close the workbench's (a browser allows six connections per server).
-    this.workbench?.stop();
-    this.workbench = undefined;
+    this.#stopWorkbench();
     await this.updateComplete;
-    const view = this.renderRoot.querySelector<WirelabLab | WirelabLabList>("wirelab-lab, wirelab-lab-list");
+    const view = this.renderRoot.querySelector<WirelabLab | WirelabLabList | WirelabClass>("wirelab-lab, wirelab-lab-list, wirelab-class");
     await view?.updateComplete;
     view?.focusHeading();
   }
 
-  #leave(): void {
+  /**
+   * The workbench's clients, for every learner: their backoff has the jitter the instructor set for
+   * the class (lab 08's lesson, class-wide); without jitter each waits the full ceiling.
+   */
+  readonly #clientOptions = { random: () => (this.joined?.link.jitter ?? true ? Math.random() : 0.999_999) };
+
+  #stopWorkbench(): void {
+    for (const unwatch of this.#unwatch.splice(0)) unwatch();
     this.workbench?.stop();
     this.workbench = undefined;
+  }
+
+  /** The instructor's class view: its model and controls are made once, refreshed while shown. */
+  #showClass(joined: Joined): void {
+    if (joined.keeper.user.role !== "instructor") return;
+    if (!joined.classMonitor) {
+      joined.classMonitor = new ClassMonitor({ baseUrl: location.origin, token: joined.keeper.tokenSource });
+      joined.classControls = new InstructorControls(new WorkbenchApi(location.origin, joined.keeper.tokenSource));
+      this.requestUpdate();
+    }
+    joined.classMonitor.start();
+    void joined.classControls?.refresh();
+  }
+
+  /** The instructor assigned a lab: open it (once per assignment; latecomers on joining). */
+  async #assigned(assignment: ClassAssignment): Promise<void> {
+    const title = await this.joined?.catalog.load(assignment.lab).then((lab) => lab.title, () => assignment.lab);
+    this.notice = `Your instructor assigned the lab “${title}”.`;
+    await this.#go({ view: "lab", id: assignment.lab });
+  }
+
+  #leave(): void {
+    this.#stopWorkbench();
+    this.joined?.link.stop();
+    this.joined?.classMonitor?.stop();
     this.joined?.keeper.stop();
     this.joined = undefined;
   }

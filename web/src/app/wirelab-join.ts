@@ -13,6 +13,8 @@ export interface JoinDetail {
   room: string;
   /** Given only by whoever ticked "I am the instructor"; sent once to create the session, never stored. */
   instructorKey?: string;
+  /** The class code, when the server asks for one (learners only). */
+  classCode?: string;
 }
 
 export class WirelabJoin extends LitElement {
@@ -22,11 +24,14 @@ export class WirelabJoin extends LitElement {
     busy: { type: Boolean },
     error: {},
     instructor: { type: Boolean },
+    classCode: { type: Boolean },
   };
   declare name: string;
   declare room: string;
   /** Is the instructor key field open? */
   declare instructor: boolean;
+  /** Does the server ask learners for a class code? */
+  declare classCode: boolean;
   declare busy: boolean;
   declare error: string;
 
@@ -90,6 +95,7 @@ export class WirelabJoin extends LitElement {
     this.busy = false;
     this.error = "";
     this.instructor = false;
+    this.classCode = false;
   }
 
   override firstUpdated(): void {
@@ -114,7 +120,12 @@ export class WirelabJoin extends LitElement {
             >Instructor key <small class="muted">printed where the server was started</small>
             <input name="instructorKey" type="password" autocomplete="off" maxlength="200" required />
           </label>`
-        : ""}
+        : this.classCode
+          ? html`<label
+              >Class code <small class="muted">your instructor gives it</small>
+              <input name="classCode" type="text" autocomplete="off" maxlength="64" required />
+            </label>`
+          : ""}
       <p class="error" role="alert">${this.error}</p>
       <button class="primary" type="submit" ?disabled=${this.busy}>${this.busy ? "Joining…" : "Join"}</button>
     </form>`;
@@ -141,7 +152,14 @@ export class WirelabJoin extends LitElement {
       return;
     }
     this.error = "";
-    const detail: JoinDetail = { name, room, ...(instructorKey !== undefined && { instructorKey }) };
+    const codeField = form.elements.namedItem("classCode") as HTMLInputElement | null;
+    const classCode = !this.instructor && codeField ? codeField.value.trim() : undefined;
+    if (classCode === "") {
+      this.error = "Give the class code your instructor gave you.";
+      codeField?.focus();
+      return;
+    }
+    const detail: JoinDetail = { name, room, ...(instructorKey !== undefined && { instructorKey }), ...(classCode !== undefined && { classCode }) };
     this.dispatchEvent(new CustomEvent<JoinDetail>("join", { detail, bubbles: true, composed: true }));
   }
 

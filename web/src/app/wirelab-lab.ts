@@ -11,6 +11,7 @@ import { LabSession } from "../measure/LabSession.js";
 import type { Role } from "../protocol/index.js";
 import { ChangeController } from "./controllers/ChangeController.js";
 import { download } from "./download.js";
+import "./wirelab-lab-handin.js";
 import { withoutTitle } from "./markdown.js";
 import { hrefFor, onLinkClick } from "./navigate.js";
 import { base } from "./theme.js";
@@ -25,6 +26,8 @@ export interface LabPageEnvironment {
   /** Where to read the session's current token (it is refreshed): the same function for the whole session. */
   token: string | (() => string);
   role: Role;
+  /** Where students join a class server (its addresses on the class network); shared links use the first. */
+  joinUrls?: readonly string[];
 }
 
 const LABS = { view: "labs" as const };
@@ -239,7 +242,9 @@ export class WirelabLab extends LitElement {
     }
     const lab = s.lab;
     const done = s.state === "done";
-    const link = `${new URL(this.env!.baseUrl).origin}/?lab=${encodeURIComponent(lab.id)}`;
+    // On a class server the link is the students' address, not the one this page was opened at.
+    const origin = new URL(this.env!.joinUrls?.[0] ?? this.env!.baseUrl).origin;
+    const link = `${origin}/?lab=${encodeURIComponent(lab.id)}`;
     return html`${back}
       <header>
         <div class="title">
@@ -291,6 +296,12 @@ export class WirelabLab extends LitElement {
             <div class="checkpoints">
               ${lab.checkpoints.map((c, i) => html`<wirelab-checkpoint .session=${s} .checkpoint=${c} .number=${i + 1}></wirelab-checkpoint>`)}
             </div>
+          </section>`
+        : ""}
+      ${this.env?.role === "learner"
+        ? html`<section class="card" aria-labelledby="h-handin">
+            <h3 id="h-handin">Hand in</h3>
+            <wirelab-lab-handin .session=${s} .baseUrl=${this.env.baseUrl} .token=${this.env.token}></wirelab-lab-handin>
           </section>`
         : ""}`;
   }

@@ -96,8 +96,8 @@ export class FeedHttp {
    * A new session for `name`; with `instructorKey`, an instructor's (403 `forbidden` for a wrong
    * key, 429 `rate_limited` after too many from this address). The key goes in the body only.
    */
-  static async createSession(baseUrl: string, name: string, fetchImpl: FetchLike = fetch, instructorKey?: string): Promise<SessionResponse> {
-    const body: SessionRequest = { name, ...(instructorKey !== undefined && { instructorKey }) };
+  static async createSession(baseUrl: string, name: string, fetchImpl: FetchLike = fetch, instructorKey?: string, classCode?: string): Promise<SessionResponse> {
+    const body: SessionRequest = { name, ...(instructorKey !== undefined && { instructorKey }), ...(classCode !== undefined && { classCode }) };
     const response = await fetchImpl(new URL("/v1/session", baseUrl), {
       method: "POST",
       headers: { "content-type": "application/json" },

@@ -3,6 +3,15 @@
  * the lab engine and the dashboard's control bar; isomorphic like the rest of the kit.
  */
 import type { StatsResponse, TransportName } from "../protocol/index.js";
+import type {
+  CheckinRequest,
+  CheckinResponse,
+  ClassResponse,
+  ClassSettings,
+  Submission,
+  SubmissionRequest,
+  SubmissionSummary,
+} from "../protocol/class.js";
 import { HttpError, type FetchLike } from "./FeedHttp.js";
 
 export interface AdminStatus {
@@ -112,6 +121,54 @@ export class WorkbenchApi {
     return this.#call("POST", "/v1/admin/network/blackhole", { on, ...(transport && { transport }) });
   }
 
+  /** A page reports to its class (any session); the answer says what the class is asked to do. */
+  checkin(report: CheckinRequest): Promise<CheckinResponse> {
+    return this.#call("POST", "/v1/class/checkin", report);
+  }
+
+  /** The roster, timeline and latency of the class (instructor). */
+  classView(): Promise<ClassResponse> {
+    return this.#call("GET", "/v1/class");
+  }
+
+  assign(lab: string | null): Promise<ClassSettings> {
+    return this.#call("PUT", "/v1/class/assignment", { lab });
+  }
+
+  setClassJitter(jitter: boolean): Promise<ClassSettings> {
+    return this.#call("PUT", "/v1/class/settings", { jitter });
+  }
+
+  submit(submission: SubmissionRequest): Promise<SubmissionSummary> {
+    return this.#call("POST", "/v1/class/submissions", submission);
+  }
+
+  /** Everyone's submissions (instructor), of one lab when given. */
+  async submissions(lab?: string): Promise<SubmissionSummary[]> {
+    const query = lab === undefined ? "" : `?lab=${encodeURIComponent(lab)}`;
+    return (await this.#call<{ submissions: SubmissionSummary[] }>("GET", `/v1/class/submissions${query}`)).submissions;
+  }
+
+  /** This session's own submissions. */
+  async mySubmissions(): Promise<SubmissionSummary[]> {
+    return (await this.#call<{ submissions: SubmissionSummary[] }>("GET", "/v1/class/submissions/mine")).submissions;
+  }
+
+  submission(id: string): Promise<Submission> {
+    return this.#call("GET", `/v1/class/submissions/${encodeURIComponent(id)}`);
+  }
+
+  /** Every submission (of one lab) as CSV (instructor). */
+  async submissionsCsv(lab?: string): Promise<string> {
+    const query = lab === undefined ? "" : `?lab=${encodeURIComponent(lab)}`;
+    const response = await this.#fetch(new URL(`/v1/class/submissions.csv${query}`, this.baseUrl), { headers: this.#auth(), signal: AbortSignal.timeout(10_000) });
+    if (!response.ok) {
+      const data = (await response.json().catch(() => ({}))) as { error?: { code: string; message: string } };
+      throw new HttpError(response.status, data.error?.code ?? "unknown", data.error?.message ?? `HTTP ${response.status}`);
+    }
+    return response.text();
+  }
+
   /** True once the server answers /healthz. */
   async healthy(): Promise<boolean> {
     try {
@@ -123,10 +180,14 @@ export class WorkbenchApi {
     }
   }
 
+  #auth(): Record<string, string> {
+    return { authorization: `Bearer ${typeof this.token === "string" ? this.token : this.token()}` };
+  }
+
   async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const response = await this.#fetch(new URL(path, this.baseUrl), {
       method,
-      headers: { authorization: `Bearer ${typeof this.token === "string" ? this.token : this.token()}`, ...(body !== undefined && { "content-type": "application/json" }) },
+      headers: { ...this.#auth(), ...(body !== undefined && { "content-type": "application/json" }) },
       ...(body !== undefined && { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(10_000),
     });

@@ -346,6 +346,11 @@ export class LabSession extends Emitter<LabSessionEvents> {
     return this.#verdicts.get(id);
   }
 
+  /** The learner's answers so far, by checkpoint id (what a hand-in sends). */
+  answers(): Record<string, string> {
+    return Object.fromEntries([...this.#verdicts].map(([id, verdict]) => [id, verdict.given]));
+  }
+
   // ---- exports ----
 
   /** The result and every checkpoint (what the numbers say, and what the learner answered), as JSON. */

@@ -39,6 +39,8 @@ export interface WorkbenchOptions {
 export type JoinOptions = Omit<WorkbenchOptions, "baseUrl" | "session" | "room"> & {
   /** The class server's instructor key, for an instructor's session. */
   instructorKey?: string;
+  /** The class code a class server may ask learners for. */
+  classCode?: string;
 };
 
 export interface WorkbenchEvents {
@@ -73,8 +75,8 @@ export class Workbench extends Emitter<WorkbenchEvents> {
    */
   static async join(baseUrl: string, name: string, room: string, options: JoinOptions = {}): Promise<Workbench> {
     // The key is not passed on: no workbench part needs it once the session exists.
-    const { instructorKey, ...workbenchOptions } = options;
-    const session = await FeedHttp.createSession(baseUrl, name, options.fetch, instructorKey);
+    const { instructorKey, classCode, ...workbenchOptions } = options;
+    const session = await FeedHttp.createSession(baseUrl, name, options.fetch, instructorKey, classCode);
     let feedUrl = options.feedUrl;
     if (feedUrl === undefined) {
       const port = await new WorkbenchApi(baseUrl, session.token, options.fetch).networkPort().catch(() => null);

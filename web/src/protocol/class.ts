@@ -56,7 +56,7 @@ export const CheckinRequestSchema = z.strictObject({
   page: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, "page must be 8-64 characters of A-Z, a-z, 0-9, _ or -"),
   /** The page's clock when it sent this, so the server can put page times on its own clock. */
   now: epochMs,
-  view: z.enum(["workbench", "labs", "lab"]),
+  view: z.enum(["workbench", "labs", "lab", "class"]),
   lab: z.string().max(CLASS_LIMITS.idMaxLength).optional(),
   clients: z.array(ClientReportSchema).max(CLASS_LIMITS.clientsPerPage),
   /** The page's latest reconnects (it keeps and resends them, so none is lost to a restart). */
@@ -89,7 +89,7 @@ export interface CheckinResponse extends ClassSettings {
 export interface RosterEntry {
   page: string;
   user: { id: string; name: string; role: Role };
-  view: "workbench" | "labs" | "lab";
+  view: "workbench" | "labs" | "lab" | "class";
   lab?: string;
   clients: ClientReport[];
   instance: string;
@@ -110,6 +110,14 @@ export interface ClassResponse extends ClassSettings {
   timeline: TimelineEntry[];
   /** Per transport, deliveries per latency bucket, summed over every page. */
   latency: Partial<Record<z.infer<typeof transport>, number[]>>;
+}
+
+/** GET /v1/session/options: what the join form needs to know before there is a session. */
+export interface SessionOptionsResponse {
+  /** Learners must give a class code to join. */
+  classCode: boolean;
+  /** Where students join (the class server's addresses on its network); empty off a class server. */
+  joinUrls: string[];
 }
 
 export const AssignmentRequestSchema = z.strictObject({ lab: z.string().min(1).max(CLASS_LIMITS.idMaxLength).nullable() });

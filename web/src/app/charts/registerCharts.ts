@@ -1,5 +1,7 @@
 /** Registers the Chart.js parts the dashboard uses (tree-shaken) and its readable defaults. */
 import {
+  BarController,
+  BarElement,
   CategoryScale,
   Chart,
   Legend,
@@ -16,7 +18,7 @@ let registered = false;
 
 export function registerCharts(): typeof Chart {
   if (!registered) {
-    Chart.register(CategoryScale, LinearScale, LogarithmicScale, LineController, ScatterController, LineElement, PointElement, Legend, Tooltip);
+    Chart.register(BarController, BarElement, CategoryScale, LinearScale, LogarithmicScale, LineController, ScatterController, LineElement, PointElement, Legend, Tooltip);
     Chart.defaults.font.family = getComputedStyle(document.documentElement).fontFamily || "system-ui, sans-serif";
     Chart.defaults.font.size = 13;
     Chart.defaults.color = "#3b4252";
