@@ -137,7 +137,7 @@ export class ClassMonitor extends Emitter<ClassMonitorEvents> {
       const sentAt = this.#clock();
       const view = await this.api.classView();
       // Half the round trip: good enough to place marks on the server's clock.
-      this.#offset = view.serverTime - (sentAt + this.#clock()) / 2;
+      this.#offset = Math.round(view.serverTime - (sentAt + this.#clock()) / 2);
       this.#view = view;
       this.#error = null;
     } catch (error) {
