@@ -199,3 +199,48 @@ describe("the workbench dashboard", () => {
     expect(dialogs).toEqual([]);
   }, 60_000);
 });
+
+describe("the workbench on a phone (390 × 844)", () => {
+  let phone: Awaited<ReturnType<typeof launchChromium>>;
+  let mobile: Page;
+  let mobileErrors: string[] = [];
+  beforeAll(async () => {
+    phone = await launchChromium({ width: 390, height: 844 });
+    ({ page: mobile, pageErrors: mobileErrors } = await watchedPage(phone.context));
+  }, 60_000);
+  afterAll(() => phone?.close());
+
+  type Box = { x: number; y: number; width: number; height: number };
+  const overlaps = (a: Box, b: Box) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+
+  test("fits the width, and the composer covers no panel wherever the page is scrolled", async () => {
+    await mobile.goto(`${server.url}/?room=phone`);
+    await mobile.locator("wirelab-join input[name=name]").fill("grace");
+    await mobile.locator("wirelab-join input[name=name]").press("Enter");
+    const mobilePanel = (t: TransportName) => mobile.locator(`wirelab-panel section[data-transport="${t}"]`);
+    for (const t of TRANSPORTS) await mobilePanel(t).locator('wirelab-state-badge[state="open"]').waitFor(WAIT);
+    await mobile.locator('wirelab-charts figure[data-chart="bytes"] canvas').waitFor(WAIT);
+
+    // No horizontal scroll: everything, charts included, shrinks to the phone's width.
+    expect(await mobile.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    for (const name of ["latency-time", "bytes"]) {
+      const chart = (await mobile.locator(`wirelab-charts figure[data-chart="${name}"]`).boundingBox())!;
+      expect(chart.x + chart.width, `the ${name} chart fits`).toBeLessThanOrEqual(390);
+    }
+
+    // Scrolled to each panel in turn, the composer's box overlaps none of the panel's box.
+    for (const t of TRANSPORTS) {
+      await mobilePanel(t).scrollIntoViewIfNeeded();
+      await mobilePanel(t).locator("wirelab-feed").scrollIntoViewIfNeeded();
+      const composer = (await mobile.locator("wirelab-dashboard section.composer").boundingBox())!;
+      const box = (await mobilePanel(t).boundingBox())!;
+      expect(overlaps(composer, box), `the composer over the ${t} panel: ${JSON.stringify({ composer, box })}`).toBe(false);
+    }
+
+    await mobile.evaluate(() => window.scrollTo(0, 0));
+    const file = join(repo, "test-results", "dashboard-phone.png");
+    mkdirSync(dirname(file), { recursive: true });
+    await mobile.screenshot({ path: file, fullPage: true });
+    expect(mobileErrors).toEqual([]);
+  }, 60_000);
+});
