@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Wirelab } from "../../server/app.js";
+import { FeedHttp } from "../../web/src/kit/index.js";
 import { TRANSPORTS, type TransportName } from "../../web/src/protocol/index.js";
 import { startServer } from "../helpers.js";
 import { buildDashboard } from "./buildDashboard.js";
@@ -180,6 +181,53 @@ describe("the workbench dashboard", () => {
     await pause.click();
     await feedTexts("long-poll").filter({ hasText: "while long poll was paused" }).waitFor(WAIT);
   }, 60_000);
+
+  test("after a drop (or the Reconnect button) each feed marks where it reconnected and the seq it resumed from; every panel says when its last byte came", async () => {
+    for (const t of TRANSPORTS) await panel(t).locator("wirelab-state-badge [data-silent-ms]").filter({ hasText: /^last byte \d+ s ago$/ }).waitFor(WAIT);
+    const marks = (t: TransportName) => panel(t).locator("wirelab-feed li.reconnect");
+    const lastSeq = async (t: TransportName) => Number(await panel(t).locator("wirelab-feed li[data-seq]").last().getAttribute("data-seq"));
+    // On loopback every session is an instructor's: this one cuts connections as the bar's "Drop connections" does.
+    const { token } = await FeedHttp.createSession(server.url, "instructor");
+    const drop = async (transport: TransportName): Promise<number> => {
+      const response = await fetch(`${server.url}/v1/admin/drop`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ transport }),
+      });
+      expect(response.status).toBe(200);
+      return ((await response.json()) as { dropped: Record<string, number> }).dropped[transport] ?? 0;
+    };
+    // SSE and WebSocket hold their connection open, so a drop always cuts one. The polls do not
+    // notice one: short poll holds nothing between polls, and Chromium itself resends a long poll
+    // whose reused keep-alive socket was reset before any answer (measured: the dropped count is 1,
+    // the client's requests and reconnects do not move). Their panels reconnect with the button.
+    for (const t of ["sse", "websocket"] as const) {
+      const before = await marks(t).count();
+      const resumedFrom = await lastSeq(t);
+      await until(() => drop(t), (n) => n >= 1, `a ${t} connection to drop`);
+      await until(() => marks(t).count(), (n) => n === before + 1, `the ${t} feed to mark the reconnect`);
+      const mark = marks(t).last();
+      expect(await mark.innerText()).toMatch(new RegExp(`^reconnected after [\\d.]+ m?s, resumed from #${resumedFrom}$`));
+      expect(await mark.getAttribute("data-resumed-from")).toBe(String(resumedFrom));
+      await panel(t).locator('wirelab-state-badge[state="open"]').waitFor(WAIT);
+      // The drop is over: no error left in the status line.
+      await panel(t).locator(".status:not(.error)").waitFor(WAIT);
+    }
+    for (const t of ["short-poll", "long-poll"] as const) {
+      const before = await marks(t).count();
+      await panel(t).locator('button[data-action="reconnect"]').click();
+      await until(() => marks(t).count(), (n) => n === before + 1, `the ${t} feed to mark the reconnect`);
+      expect(await marks(t).last().innerText()).toMatch(new RegExp(`^reconnected by hand after [\\d.]+ m?s, resumed from #${await lastSeq(t)}$`));
+    }
+
+    // What arrives next goes below the mark.
+    await send("after the drop");
+    for (const t of TRANSPORTS) {
+      await feedTexts(t).filter({ hasText: "after the drop" }).waitFor(WAIT);
+      const classes = await panel(t).locator("wirelab-feed li").evaluateAll((items) => items.map((li) => li.className));
+      expect(classes.at(-2), t).toBe("reconnect");
+    }
+  }, 90_000);
 
   test("the charts draw and a screenshot is kept for review", async () => {
     for (const name of ["latency-time", "latency-distribution", "request-rate", "bytes"]) {
