@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Wirelab } from "../../server/app.js";
+import { FeedHttp } from "../../web/src/kit/index.js";
 import { TRANSPORTS, type TransportName } from "../../web/src/protocol/index.js";
 import { startServer } from "../helpers.js";
 import { buildDashboard } from "./buildDashboard.js";
@@ -181,6 +182,53 @@ describe("the workbench dashboard", () => {
     await feedTexts("long-poll").filter({ hasText: "while long poll was paused" }).waitFor(WAIT);
   }, 60_000);
 
+  test("after a drop (or the Reconnect button) each feed marks where it reconnected and the seq it resumed from; every panel says when its last byte came", async () => {
+    for (const t of TRANSPORTS) await panel(t).locator("wirelab-state-badge [data-silent-ms]").filter({ hasText: /^last byte \d+ s ago$/ }).waitFor(WAIT);
+    const marks = (t: TransportName) => panel(t).locator("wirelab-feed li.reconnect");
+    const lastSeq = async (t: TransportName) => Number(await panel(t).locator("wirelab-feed li[data-seq]").last().getAttribute("data-seq"));
+    // On loopback every session is an instructor's: this one cuts connections as the bar's "Drop connections" does.
+    const { token } = await FeedHttp.createSession(server.url, "instructor");
+    const drop = async (transport: TransportName): Promise<number> => {
+      const response = await fetch(`${server.url}/v1/admin/drop`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ transport }),
+      });
+      expect(response.status).toBe(200);
+      return ((await response.json()) as { dropped: Record<string, number> }).dropped[transport] ?? 0;
+    };
+    // SSE and WebSocket hold their connection open, so a drop always cuts one. The polls do not
+    // notice one: short poll holds nothing between polls, and Chromium itself resends a long poll
+    // whose reused keep-alive socket was reset before any answer (measured: the dropped count is 1,
+    // the client's requests and reconnects do not move). Their panels reconnect with the button.
+    for (const t of ["sse", "websocket"] as const) {
+      const before = await marks(t).count();
+      const resumedFrom = await lastSeq(t);
+      await until(() => drop(t), (n) => n >= 1, `a ${t} connection to drop`);
+      await until(() => marks(t).count(), (n) => n === before + 1, `the ${t} feed to mark the reconnect`);
+      const mark = marks(t).last();
+      expect(await mark.innerText()).toMatch(new RegExp(`^reconnected after [\\d.]+ m?s, resumed from #${resumedFrom}$`));
+      expect(await mark.getAttribute("data-resumed-from")).toBe(String(resumedFrom));
+      await panel(t).locator('wirelab-state-badge[state="open"]').waitFor(WAIT);
+      // The drop is over: no error left in the status line.
+      await panel(t).locator(".status:not(.error)").waitFor(WAIT);
+    }
+    for (const t of ["short-poll", "long-poll"] as const) {
+      const before = await marks(t).count();
+      await panel(t).locator('button[data-action="reconnect"]').click();
+      await until(() => marks(t).count(), (n) => n === before + 1, `the ${t} feed to mark the reconnect`);
+      expect(await marks(t).last().innerText()).toMatch(new RegExp(`^reconnected by hand after [\\d.]+ m?s, resumed from #${await lastSeq(t)}$`));
+    }
+
+    // What arrives next goes below the mark.
+    await send("after the drop");
+    for (const t of TRANSPORTS) {
+      await feedTexts(t).filter({ hasText: "after the drop" }).waitFor(WAIT);
+      const classes = await panel(t).locator("wirelab-feed li").evaluateAll((items) => items.map((li) => li.className));
+      expect(classes.at(-2), t).toBe("reconnect");
+    }
+  }, 90_000);
+
   test("the charts draw and a screenshot is kept for review", async () => {
     for (const name of ["latency-time", "latency-distribution", "request-rate", "bytes"]) {
       await page.locator(`wirelab-charts figure[data-chart="${name}"] canvas`).waitFor(WAIT);
@@ -197,5 +245,50 @@ describe("the workbench dashboard", () => {
     if (process.env.WIRELAB_DOCS_SCREENSHOT) copyFileSync(file, join(repo, "docs", "dashboard.png"));
     expect(pageErrors).toEqual([]);
     expect(dialogs).toEqual([]);
+  }, 60_000);
+});
+
+describe("the workbench on a phone (390 × 844)", () => {
+  let phone: Awaited<ReturnType<typeof launchChromium>>;
+  let mobile: Page;
+  let mobileErrors: string[] = [];
+  beforeAll(async () => {
+    phone = await launchChromium({ width: 390, height: 844 });
+    ({ page: mobile, pageErrors: mobileErrors } = await watchedPage(phone.context));
+  }, 60_000);
+  afterAll(() => phone?.close());
+
+  type Box = { x: number; y: number; width: number; height: number };
+  const overlaps = (a: Box, b: Box) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+
+  test("fits the width, and the composer covers no panel wherever the page is scrolled", async () => {
+    await mobile.goto(`${server.url}/?room=phone`);
+    await mobile.locator("wirelab-join input[name=name]").fill("grace");
+    await mobile.locator("wirelab-join input[name=name]").press("Enter");
+    const mobilePanel = (t: TransportName) => mobile.locator(`wirelab-panel section[data-transport="${t}"]`);
+    for (const t of TRANSPORTS) await mobilePanel(t).locator('wirelab-state-badge[state="open"]').waitFor(WAIT);
+    await mobile.locator('wirelab-charts figure[data-chart="bytes"] canvas').waitFor(WAIT);
+
+    // No horizontal scroll: everything, charts included, shrinks to the phone's width.
+    expect(await mobile.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    for (const name of ["latency-time", "bytes"]) {
+      const chart = (await mobile.locator(`wirelab-charts figure[data-chart="${name}"]`).boundingBox())!;
+      expect(chart.x + chart.width, `the ${name} chart fits`).toBeLessThanOrEqual(390);
+    }
+
+    // Scrolled to each panel in turn, the composer's box overlaps none of the panel's box.
+    for (const t of TRANSPORTS) {
+      await mobilePanel(t).scrollIntoViewIfNeeded();
+      await mobilePanel(t).locator("wirelab-feed").scrollIntoViewIfNeeded();
+      const composer = (await mobile.locator("wirelab-dashboard section.composer").boundingBox())!;
+      const box = (await mobilePanel(t).boundingBox())!;
+      expect(overlaps(composer, box), `the composer over the ${t} panel: ${JSON.stringify({ composer, box })}`).toBe(false);
+    }
+
+    await mobile.evaluate(() => window.scrollTo(0, 0));
+    const file = join(repo, "test-results", "dashboard-phone.png");
+    mkdirSync(dirname(file), { recursive: true });
+    await mobile.screenshot({ path: file, fullPage: true });
+    expect(mobileErrors).toEqual([]);
   }, 60_000);
 });

@@ -18,6 +18,8 @@ export class WirelabDashboard extends LitElement {
     css`
       :host {
         display: grid;
+        /* minmax(0, …): a wide child (a chart, a long wire line) shrinks instead of widening the page. */
+        grid-template-columns: minmax(0, 1fr);
         gap: 1.25rem;
       }
       h2 {
@@ -61,6 +63,12 @@ export class WirelabDashboard extends LitElement {
       @media (max-width: 640px) {
         .four {
           grid-template-columns: minmax(0, 1fr);
+        }
+      }
+      /* On a phone (or a short window) a sticky composer would sit over the panels: it scrolls away with the page. */
+      @media (max-width: 640px), (max-height: 520px) {
+        .composer {
+          position: static;
         }
       }
     `,

@@ -1,21 +1,22 @@
 /**
- * The chat as one transport saw it. Text is rendered as text (Lit escapes it), never as HTML.
+ * The chat as one transport saw it, with a divider wherever its client reconnected and resumed.
+ * Text is rendered as text (Lit escapes it), never as HTML.
  * The scroller is a reversed flex column, so the browser itself keeps the newest message in
  * view (also across resizes) while the reader is at the bottom.
  */
 import { LitElement, css, html } from "lit";
 import { repeat } from "lit/directives/repeat.js";
-import type { FeedEntry } from "../measure/TransportMonitor.js";
+import type { FeedEntry, FeedRow } from "../measure/TransportMonitor.js";
 import { formatMs } from "../measure/format.js";
 import { base } from "./theme.js";
 
 export class WirelabFeed extends LitElement {
   static override properties = {
-    entries: { attribute: false },
+    rows: { attribute: false },
     selfId: { attribute: false },
     label: {},
   };
-  declare entries: readonly FeedEntry[];
+  declare rows: readonly FeedRow[];
   declare selfId: string | undefined;
   declare label: string;
 
@@ -61,6 +62,23 @@ export class WirelabFeed extends LitElement {
         font-size: 0.8em;
         color: var(--text-muted);
       }
+      li.reconnect {
+        display: flex;
+        align-items: center;
+        gap: 0.5em;
+        border-bottom: none;
+        font-size: 0.8em;
+        font-weight: 600;
+        color: var(--state-wait-fg);
+        text-align: center;
+        overflow-wrap: normal;
+      }
+      li.reconnect::before,
+      li.reconnect::after {
+        content: "";
+        flex: 1 1 1rem;
+        border-top: 1px dashed currentColor;
+      }
       .empty {
         color: var(--text-muted);
         border: none;
@@ -71,24 +89,28 @@ export class WirelabFeed extends LitElement {
 
   constructor() {
     super();
-    this.entries = [];
+    this.rows = [];
     this.selfId = undefined;
     this.label = "chat";
   }
 
   override render() {
     return html`<div class="scroller" tabindex="0" role="log" aria-live="off" aria-label=${this.label}><ol>
-      ${this.entries.length === 0 ? html`<li class="empty">No messages yet.</li>` : ""}
+      ${this.rows.length === 0 ? html`<li class="empty">No messages yet.</li>` : ""}
       ${repeat(
-        this.entries,
-        (entry) => entry.seq,
-        (entry) => html`<li class=${entry.from.id === this.selfId ? "mine" : ""} data-seq=${entry.seq}>
+        this.rows,
+        (row) => row.key,
+        (row) => (row.kind === "message" ? this.#message(row.entry) : html`<li class="reconnect" data-resumed-from=${row.mark.resumedFrom ?? ""} title=${row.title}>${row.text}</li>`),
+      )}
+    </ol></div>`;
+  }
+
+  #message(entry: FeedEntry) {
+    return html`<li class=${entry.from.id === this.selfId ? "mine" : ""} data-seq=${entry.seq}>
           <span class="meta" title=${entry.counted ? "latency: send to arrival" : "history or catch-up: not counted as latency"}
             >#${entry.seq}${entry.latencyMs !== undefined && entry.counted ? html` · ${formatMs(entry.latencyMs)}` : ""}</span
           ><span class="who">${entry.from.name}</span><span class="text">${entry.text}</span>
-        </li>`,
-      )}
-    </ol></div>`;
+        </li>`;
   }
 }
 

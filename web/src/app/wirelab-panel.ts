@@ -111,7 +111,7 @@ export class WirelabPanel extends LitElement {
           <h2 id=${id}>${look.label}</h2>
           <p class="blurb muted">${look.blurb}</p>
         </div>
-        <wirelab-state-badge .state=${m.state} .since=${m.stateSince} .now=${this.#now.now}></wirelab-state-badge>
+        <wirelab-state-badge .state=${m.state} .since=${m.stateSince} .now=${this.#now.now} .lastByteAt=${m.lastByteAt ?? null}></wirelab-state-badge>
       </header>
       <div class="controls" role="group" aria-label=${`${look.label} controls`}>
         <button
@@ -132,7 +132,7 @@ export class WirelabPanel extends LitElement {
         .requestRate=${m.requestsPerSecond}
         .serverRequestRate=${this.server?.latest ? this.server.requestsPerSecond(m.transport) : undefined}
       ></wirelab-counters>
-      <wirelab-feed .entries=${m.feed.items} .selfId=${this.selfId} .label=${`chat as ${look.label} sees it`}></wirelab-feed>
+      <wirelab-feed .rows=${m.feedRows} .selfId=${this.selfId} .label=${`chat as ${look.label} sees it`}></wirelab-feed>
       ${this.#status(m, error)}
     </section>`;
   }

@@ -1,4 +1,8 @@
-/** A connection state as a coloured badge with its name (never colour alone) and time in state. */
+/**
+ * A connection state as a coloured badge with its name (never colour alone), time in state and,
+ * when given, how long ago the last byte arrived: a dead stream still says "open", but its
+ * silence keeps growing.
+ */
 import { LitElement, css, html } from "lit";
 import type { ConnectionState } from "../kit/index.js";
 import { formatElapsed } from "../measure/format.js";
@@ -17,11 +21,14 @@ export class WirelabStateBadge extends LitElement {
     state: { reflect: true },
     since: { type: Number },
     now: { type: Number },
+    lastByteAt: { attribute: false },
   };
   declare state: ConnectionState;
   /** When the state began (ms since the epoch). */
   declare since: number;
   declare now: number;
+  /** When the last byte arrived (ms since the epoch); null: none yet; undefined: the line is not shown. */
+  declare lastByteAt: number | null | undefined;
 
   static override styles = [
     base,
@@ -88,11 +95,20 @@ export class WirelabStateBadge extends LitElement {
     this.state = "idle";
     this.since = Date.now();
     this.now = Date.now();
+    this.lastByteAt = undefined;
   }
 
   override render() {
     return html`<span class="badge" data-state=${this.state}><span class="dot" aria-hidden="true"></span>${WORDS[this.state]}</span>
-      <span class="elapsed muted" title="time in this state">for ${formatElapsed(this.now - this.since)}</span>`;
+      <span class="elapsed muted" title="time in this state">for ${formatElapsed(this.now - this.since)}</span>${this.#silence()}`;
+  }
+
+  #silence() {
+    if (this.lastByteAt === undefined) return "";
+    const silentMs = this.lastByteAt === null ? undefined : Math.max(0, this.now - this.lastByteAt);
+    return html`<span class="elapsed muted" data-silent-ms=${silentMs ?? ""} title="time since this client last received anything: a message, a heartbeat, a poll's answer"
+      >${silentMs === undefined ? "no byte yet" : `last byte ${formatElapsed(silentMs)} ago`}</span
+    >`;
   }
 }
 

@@ -9,6 +9,7 @@ import type { Message, TransportName, User } from "../protocol/index.js";
 import { HoldableLog } from "./HoldableLog.js";
 import { LatencyDistribution } from "./LatencyDistribution.js";
 import { RateMeter } from "./RateMeter.js";
+import { ReconnectTracker, describeReconnect, explainReconnect, type ReconnectMark } from "./ReconnectTracker.js";
 import { TimeSeries } from "./TimeSeries.js";
 import { describeWire, type WireEntry } from "./wire.js";
 
@@ -25,6 +26,30 @@ export interface FeedEntry {
   counted: boolean;
 }
 
+/** One line of a feed as a view shows it: a message, or a divider where the client reconnected. */
+export type FeedRow =
+  | { kind: "message"; key: string; entry: FeedEntry }
+  | { kind: "reconnect"; key: string; mark: ReconnectMark; text: string; title: string };
+
+/**
+ * Messages and reconnect marks in one list. A mark goes right after the message it resumed from:
+ * everything below it arrived over the new connection. Marks that belong before the oldest
+ * message still kept (the feed dropped older ones) are left out.
+ */
+export function feedRows(entries: readonly FeedEntry[], marks: readonly ReconnectMark[], trimmed = false): FeedRow[] {
+  const rows: FeedRow[] = [];
+  const first = entries[0]?.seq;
+  const kept = marks.filter((m) => !trimmed || first === undefined || (m.resumedFrom !== undefined && m.resumedFrom >= first - 1));
+  let next = 0;
+  const markRow = (mark: ReconnectMark): FeedRow => ({ kind: "reconnect", key: `r${mark.n}`, mark, text: describeReconnect(mark), title: explainReconnect(mark) });
+  for (const entry of entries) {
+    while (next < kept.length && (kept[next]!.resumedFrom ?? Number.NEGATIVE_INFINITY) < entry.seq) rows.push(markRow(kept[next++]!));
+    rows.push({ kind: "message", key: `m${entry.seq}`, entry });
+  }
+  while (next < kept.length) rows.push(markRow(kept[next++]!));
+  return rows;
+}
+
 export interface TransportMonitorOptions {
   /** Time zero of the series' x axis, in ms since the epoch. Defaults to the monitor's creation. */
   origin?: number;
@@ -32,6 +57,8 @@ export interface TransportMonitorOptions {
   clock?: () => number;
   /** Chat messages kept for the feed. Defaults to 200. */
   feedCapacity?: number;
+  /** Reconnect marks kept for the feed. Defaults to 50. */
+  markCapacity?: number;
   /** Wire records kept for the wire log. Defaults to 300. */
   wireCapacity?: number;
   /** Points kept per chart series. Defaults to 600. */
@@ -50,6 +77,8 @@ export class TransportMonitor extends Emitter<TransportMonitorEvents> {
   readonly origin: number;
   readonly latency = new LatencyDistribution();
   readonly feed: HoldableLog<FeedEntry>;
+  /** Where the client reconnected: shown in the feed as dividers, held still with it. */
+  readonly marks: HoldableLog<ReconnectMark>;
   readonly wire: HoldableLog<WireEntry>;
   /** x: seconds since origin, y: latency of each counted message in ms. */
   readonly latencySeries: TimeSeries;
@@ -66,6 +95,9 @@ export class TransportMonitor extends Emitter<TransportMonitorEvents> {
   #liveSince = Number.POSITIVE_INFINITY;
   #wireCount = 0;
   #lastError: { message: string; at: number } | undefined;
+  readonly #reconnects = new ReconnectTracker();
+  #lastByteAt: number | undefined;
+  #rows: { entries: readonly FeedEntry[]; marks: readonly ReconnectMark[]; rows: readonly FeedRow[] } | undefined;
 
   constructor(
     readonly client: FeedClient,
@@ -76,6 +108,7 @@ export class TransportMonitor extends Emitter<TransportMonitorEvents> {
     this.transport = client.transport;
     this.origin = options.origin ?? this.#clock();
     this.feed = new HoldableLog(options.feedCapacity ?? 200);
+    this.marks = new HoldableLog(options.markCapacity ?? 50);
     this.wire = new HoldableLog(options.wireCapacity ?? 300);
     this.latencySeries = new TimeSeries(options.seriesCapacity);
     this.requestRateSeries = new TimeSeries(options.seriesCapacity);
@@ -85,12 +118,19 @@ export class TransportMonitor extends Emitter<TransportMonitorEvents> {
     this.#stateSince = this.#clock();
     this.#unsubscribe.push(
       client.on("state", (state) => {
+        const now = this.#clock();
         this.#state = state;
-        this.#stateSince = this.#clock();
+        this.#stateSince = now;
+        // The fault is over once the connection is open again: its error is no longer news.
+        if (state === "open") this.#lastError = undefined;
+        const mark = this.#reconnects.changed(state, now, client.cursor, this.#lastByteAt);
+        if (mark) this.marks.add(mark);
         this.emit("change");
       }),
       client.on("message", (message, latencyMs) => this.#onMessage(message, latencyMs)),
       client.on("wire", (record) => {
+        // Anything that came in (an answer, an event, a frame, a heartbeat) shows the link is alive.
+        if (record.kind !== "ws" || record.direction === "in") this.#lastByteAt = this.#clock();
         this.wire.add(describeWire(++this.#wireCount, record, client.cursor));
         this.emit("change");
       }),
@@ -116,8 +156,32 @@ export class TransportMonitor extends Emitter<TransportMonitorEvents> {
     return this.feed.held;
   }
 
+  /** The last error of the current trouble; cleared when the connection is open again. */
   get lastError(): { message: string; at: number } | undefined {
     return this.#lastError;
+  }
+
+  /** When the client last received anything (ms since the epoch): data, heartbeat, or an HTTP answer. */
+  get lastByteAt(): number | undefined {
+    return this.#lastByteAt;
+  }
+
+  /**
+   * How long the link has been silent at `now`, in ms; undefined before the first byte. A stream
+   * killed by a black hole still says "open", but this keeps growing.
+   */
+  silentMs(now = this.#clock()): number | undefined {
+    return this.#lastByteAt === undefined ? undefined : Math.max(0, now - this.#lastByteAt);
+  }
+
+  /** The feed as a view shows it: messages, with a divider wherever the client reconnected. */
+  get feedRows(): readonly FeedRow[] {
+    const entries = this.feed.items;
+    const marks = this.marks.items;
+    if (this.#rows?.entries !== entries || this.#rows.marks !== marks) {
+      this.#rows = { entries, marks, rows: feedRows(entries, marks, this.feed.dropped > 0) };
+    }
+    return this.#rows.rows;
   }
 
   /**
@@ -138,6 +202,7 @@ export class TransportMonitor extends Emitter<TransportMonitorEvents> {
   connect(): void {
     if (this.client.state !== "idle" && this.client.state !== "closed") return;
     this.#connects += 1;
+    this.#reconnects.requested();
     // Messages sent before this moment arrive as catch-up: shown, but not counted as latency.
     this.#liveSince = this.#clock();
     this.client.connect();
@@ -156,12 +221,14 @@ export class TransportMonitor extends Emitter<TransportMonitorEvents> {
   /** Hold the feed and wire log still so they can be read; new entries wait and are counted. */
   pause(): void {
     this.feed.hold();
+    this.marks.hold();
     this.wire.hold();
     this.emit("change");
   }
 
   resume(): void {
     this.feed.release();
+    this.marks.release();
     this.wire.release();
     this.emit("change");
   }
