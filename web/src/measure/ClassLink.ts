@@ -21,6 +21,8 @@ import {
   type ReconnectEvent,
 } from "../protocol/class.js";
 import type { TransportName } from "../protocol/index.js";
+import { ReconnectTracker } from "./ReconnectTracker.js";
+import { isFromServer } from "./wire.js";
 
 export interface ClassLinkOptions {
   baseUrl: string;
@@ -45,9 +47,7 @@ export interface ClassLinkEvents {
 interface Watched {
   client: FeedClient;
   lastByteAt: number | undefined;
-  /** When it left "open", while it is away from it. */
-  downAt: number | undefined;
-  wasOpen: boolean;
+  reconnects: ReconnectTracker;
 }
 
 export class ClassLink extends Emitter<ClassLinkEvents> {
@@ -96,27 +96,22 @@ export class ClassLink extends Emitter<ClassLinkEvents> {
 
   /** Follow a client until the returned function is called (or it closes for good). */
   watch(client: FeedClient): () => void {
-    const watched: Watched = { client, lastByteAt: undefined, downAt: undefined, wasOpen: client.state === "open" };
+    const watched: Watched = { client, lastByteAt: undefined, reconnects: new ReconnectTracker() };
+    // A client already open when watched: its next "open" after a loss is a reconnect.
+    if (client.state === "open") watched.reconnects.changed("open", this.#clock(), client.cursor, undefined);
     this.#watched.add(watched);
     const offs = [
       client.on("wire", (record) => {
-        if (record.kind === "sse" || (record.kind === "ws" && record.direction === "in") || (record.kind === "http" && record.status > 0)) watched.lastByteAt = record.at;
+        if (isFromServer(record)) watched.lastByteAt = this.#clock();
       }),
       client.on("message", (_message, latencyMs) => {
         if (latencyMs === undefined) return;
         const buckets = (this.#latency[client.transport] ??= new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0));
         buckets[latencyBucket(latencyMs)]! += 1;
       }),
-      client.on("state", (state, previous) => {
-        const now = this.#clock();
-        if (previous === "open" && state !== "open") watched.downAt = now;
-        if (state === "open") {
-          if (watched.wasOpen && watched.downAt !== undefined) {
-            this.#record({ link: client.transport, downAt: watched.downAt, at: now, ...(client.cursor !== undefined && { resumedFrom: client.cursor }) });
-          }
-          watched.wasOpen = true;
-          watched.downAt = undefined;
-        }
+      client.on("state", (state) => {
+        const mark = watched.reconnects.changed(state, this.#clock(), client.cursor, watched.lastByteAt);
+        if (mark) this.#record({ link: client.transport, downAt: mark.at - mark.downMs, at: mark.at, ...(mark.resumedFrom !== undefined && { resumedFrom: mark.resumedFrom }) });
       }),
     ];
     return () => {

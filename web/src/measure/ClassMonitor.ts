@@ -174,7 +174,8 @@ export class ClassMonitor extends Emitter<ClassMonitorEvents> {
       const deadline = this.#clock() + this.#settleTimeoutMs;
       for (;;) {
         await this.refresh();
-        const present = this.roster.filter((r) => !this.isAway(r));
+        // Pages checking in lately (every 2 s); a tab closed a while ago is not waited for.
+        const present = this.roster.filter((r) => r.lastSeenAt > since - 5_000);
         if (present.every((r) => r.lastSeenAt > since + 100)) break;
         if (this.#clock() > deadline) break;
         await new Promise((resolve) => setTimeout(resolve, 500));

@@ -11,7 +11,7 @@ import { LatencyDistribution } from "./LatencyDistribution.js";
 import { RateMeter } from "./RateMeter.js";
 import { ReconnectTracker, describeReconnect, explainReconnect, type ReconnectMark } from "./ReconnectTracker.js";
 import { TimeSeries } from "./TimeSeries.js";
-import { describeWire, type WireEntry } from "./wire.js";
+import { describeWire, isFromServer, type WireEntry } from "./wire.js";
 
 export interface FeedEntry {
   seq: number;
@@ -130,7 +130,7 @@ export class TransportMonitor extends Emitter<TransportMonitorEvents> {
       client.on("message", (message, latencyMs) => this.#onMessage(message, latencyMs)),
       client.on("wire", (record) => {
         // Anything that came in (an answer, an event, a frame, a heartbeat) shows the link is alive.
-        if (record.kind !== "ws" || record.direction === "in") this.#lastByteAt = this.#clock();
+        if (isFromServer(record)) this.#lastByteAt = this.#clock();
         this.wire.add(describeWire(++this.#wireCount, record, client.cursor));
         this.emit("change");
       }),

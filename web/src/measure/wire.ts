@@ -101,3 +101,8 @@ export function describeWire(n: number, record: WireRecord, cursor: number | und
       };
   }
 }
+
+/** Did this wire record bring bytes from the server (an HTTP answer, an SSE event, an incoming frame)? */
+export function isFromServer(record: WireRecord): boolean {
+  return record.kind !== "ws" || record.direction === "in";
+}
