@@ -319,3 +319,25 @@ describe("a class code", () => {
     expect(await (await fetch(`${server.url}/v1/session/options`)).json()).toMatchObject({ classCode: false, joinUrls: [expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/$/)] });
   });
 });
+
+describe("a class on a cluster", () => {
+  test("a page that checks in with one instance, and its hand-in, are seen through another", async () => {
+    const prefix = testPrefix();
+    const { startServer } = await import("../helpers.js");
+    const options = { autoInstructor: false, instructorKey: KEY, redisUrl: SHARED_REDIS, redisPrefix: prefix };
+    const a = await startServer(options);
+    const b = await startServer(options);
+    stops.push(() => deleteKeys(SHARED_REDIS, prefix), () => a.close(), () => b.close());
+    const ada = await enter(a.url, "Ada");
+    const instructor = (await enter(b.url, "Grace", { instructorKey: KEY })).token;
+    expect((await call(a.url, ada.token, "POST", "/class/checkin", checkin("page-on-a"))).status).toBe(200);
+    expect((await call(a.url, ada.token, "POST", "/class/submissions", { result: pollingTaxResult(), answers: { fastest: "websocket" } })).status).toBe(201);
+    const view = await call(b.url, instructor, "GET", "/class");
+    expect(view.body.roster.find((r: { page: string }) => r.page === "page-on-a")).toMatchObject({ user: { name: "Ada" }, instance: a.instance });
+    const list = await call(b.url, instructor, "GET", "/class/submissions");
+    expect(list.body.submissions.map((s: { user: { name: string } }) => s.user.name)).toEqual(["Ada"]);
+    // An assignment made through b reaches a page checking in with a.
+    await call(b.url, instructor, "PUT", "/class/assignment", { lab: "02-latency-and-bursts" });
+    expect((await call(a.url, ada.token, "POST", "/class/checkin", checkin("page-on-a"))).body.assignment.lab).toBe("02-latency-and-bursts");
+  });
+});
