@@ -125,7 +125,9 @@ export const CLAIMS: Record<string, Record<string, Check>> = {
       for (const t of TRANSPORTS) expect(text).toContain(n(f.during("while reconnecting", "reconnects", t)));
       const twice = (["sse", "websocket"] as const).every((t) => f.of("reconnects", t) === 2 * f.clients);
       onlyIf(text, /reconnects twice/, twice, `SSE and the WebSocket reconnected ${f.of("reconnects", "sse")} and ${f.of("reconnects", "websocket")} times with ${f.clients} client(s) each`);
-      onlyIf(text, "must reconnect after each cut", (["sse", "websocket"] as const).every((t) => f.during("while reconnecting", "reconnects", t) >= f.clients), "a stream did not reconnect after the cut");
+      // Each stream client was cut twice (the drop, the restart). Its first attempt after the cut may
+      // fall within the drop phase itself, so the claim is checked over the whole run.
+      onlyIf(text, "must reconnect after each cut", (["sse", "websocket"] as const).every((t) => f.of("reconnects", t)! >= 2 * f.clients), "a stream did not reconnect after each cut");
     },
     "lost-after-restart": (_text, f) => expect(f.total("lost")).toBe(0),
     "seen-twice": (_text, f) => expect(f.total("duplicated")).toBe(0),
@@ -164,7 +166,12 @@ export const CLAIMS: Record<string, Record<string, Check>> = {
     "jitter-spread": (text, f) => herdClaims(text, f, "spread returns"),
   },
   "09-second-instance": {
-    "failover-websocket": (text, f) => expect(text.startsWith(`${n(f.of("reconnectMs", "websocket"))} ms in this run`), text).toBe(true),
+    "failover-websocket": (text, f) => {
+      const ms = f.of("reconnectMs", "websocket");
+      onlyIf(text, "No WebSocket client was on the killed instance", ms === null, "a WebSocket client failed over");
+      if (ms !== null) expect(text.startsWith(`${n(ms)} ms in this run`), text).toBe(true);
+      expect(text).not.toContain("not measured ms");
+    },
     "failover-fastest": (text, f) => startsWithOneOf(text, f.extreme("reconnectMs", "least")),
     lost: (_text, f) => expect(f.total("lost")).toBe(0),
     duplicated: (_text, f) => expect(f.total("duplicated")).toBe(0),

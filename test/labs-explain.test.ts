@@ -222,3 +222,13 @@ test("lab 07 blames the six-connection limit only when the held connections exce
   expect(explanationOf(l, "slowest", r(4)).text).toMatch(/^Long polling, in this run: p95 short polling 2,400 ms, long polling 9,000 ms, SSE 300 ms\. 4 long polls and 4 SSE streams each hold a connection open, more than the six/);
   expect(explanationOf(l, "slowest", r(2)).text).toContain("With 2 client(s) of each, the held long polls and SSE streams fit within the six connections");
 });
+
+test("lab 09 says so when no WebSocket client had to fail over", () => {
+  const l = lab("09-second-instance");
+  const r = resultOf(1, { "long-poll": { reconnects: 1, reconnectMs: 33 }, websocket: { reconnects: 0 } });
+  const text = explanationOf(l, "failover-websocket", r).text;
+  expect(text).toMatch(/^No WebSocket client was on the killed instance in this run/);
+  CLAIMS["09-second-instance"]!["failover-websocket"]!(text, new Facts(r));
+  const moved = resultOf(1, { websocket: { reconnects: 1, reconnectMs: 309 } });
+  expect(explanationOf(l, "failover-websocket", moved).text).toMatch(/^309 ms in this run \(1 reconnect\(s\) of 1 WebSocket client\(s\)/);
+});
