@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { expect, test } from "vitest";
-import { parseLab } from "../web/src/lab/index.js";
+import { evaluateAll, parseLab, perTransport, type LabResult } from "../web/src/lab/index.js";
+import { CLAIMS, Facts } from "./labs-claims.js";
 import { LAB_USAGE, editDistance, resolveLabId } from "../server/commands/lab.js";
 import { wrapText } from "../server/terminal.js";
 
@@ -32,11 +33,9 @@ test.each(headless.map((l) => [l.id, l] as const))("lab %s runs headless and its
     timeout: 120_000,
   });
   expect(stdout).toContain(lab.title);
-  // Each checkpoint's explanation is printed under its answer, wrapped to at most 100 columns.
-  const flat = stdout.replace(/\s+/g, " ");
-  for (const c of lab.checkpoints) if (c.explain) expect(flat, `${id} ${c.id} explain`).toContain(c.explain.replace(/\s+/g, " "));
   for (const line of stdout.split("\n")) expect(line.length, line).toBeLessThanOrEqual(100);
   const report = JSON.parse(readFileSync(json, "utf8"));
+  checkExplanations(lab, report, stdout);
   expect(report.result.lab.id).toBe(id);
   expect(report.result.sent).toBeGreaterThan(0);
   for (const t of report.result.transports) {
@@ -49,6 +48,36 @@ test.each(headless.map((l) => [l.id, l] as const))("lab %s runs headless and its
   for (const c of correctness) expect(c.passed, c.question).toBe(true);
   expect(readFileSync(csv, "utf8").split("\n")[0]).toMatch(/^transport,clients,/);
 }, 150_000);
+
+/**
+ * Each checkpoint's explanation, as the CLI printed it (under its answer, wrapped) and wrote it to
+ * the JSON, is the one rendered from this run's result; every number it names is the result's; and
+ * what it claims holds for the result (labs-claims.ts, written apart from the renderer).
+ */
+function checkExplanations(lab: ReturnType<typeof parseLab>, report: { result: LabResult; checkpoints: Array<{ id: string; explain?: string }> }, stdout: string): void {
+  const flat = stdout.replace(/\s+/g, " ");
+  const facts = new Facts(report.result);
+  for (const e of evaluateAll(lab.checkpoints, report.result)) {
+    const c = e.checkpoint;
+    const written = report.checkpoints.find((x) => x.id === c.id)!;
+    if (!e.explanation) {
+      expect(written.explain, `${lab.id} ${c.id}`).toBeUndefined();
+      continue;
+    }
+    const at = `${lab.id} ${c.id} explain`;
+    expect(written.explain, at).toBe(e.explanation.text);
+    expect(flat, at).toContain(e.explanation.text.replace(/\s+/g, " "));
+    expect(e.explanation.text, at).not.toMatch(/[{}]\w/);
+    for (const { ref, value } of e.explanation.values) {
+      if (ref.kind === "value") expect(value, `${at}: ${ref.metric} of ${ref.transport}`).toBe(perTransport(ref.metric, ref.phase, report.result).get(ref.transport));
+      if (ref.kind === "clients") expect(value, at).toBe(report.result.parameters.clients);
+      if (ref.kind === "answer") expect(value, at).toEqual(e.accepted.length > 0 ? e.accepted : e.answer);
+    }
+    const claims = CLAIMS[lab.id]?.[c.id];
+    expect(claims, `${at}: say in test/labs-claims.ts what it claims`).toBeDefined();
+    claims!(e.explanation.text, facts);
+  }
+}
 
 /** `wirelab lab ...` in a child process, with its exit status and both outputs. */
 function lab(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

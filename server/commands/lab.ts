@@ -217,14 +217,15 @@ function checkpointReport(evaluations: CheckpointEvaluation[], width: number): s
       const answer = typeof e.answer === "number" ? formatNumber(e.answer) : (e.accepted.join(" or ") || "no answer");
       const expected = e.checkpoint.expect !== undefined ? ` (expected ${e.checkpoint.expect})` : "";
       // The explanation is what the dashboard shows after an answer; on a terminal it follows the answer.
-      const explain = e.checkpoint.explain ? `\n${wrapText(e.checkpoint.explain, width, "    ")}` : "";
+      // Rendered from this run's numbers, the same text the dashboard shows.
+      const explain = e.explanation ? `\n${wrapText(e.explanation.text, width, "    ")}` : "";
       return `${wrapText(`${mark} ${e.checkpoint.question}`, width)}\n    answer: ${answer}${expected}${explain}`;
     })
     .join("\n");
 }
 
 function plainEvaluation(e: CheckpointEvaluation) {
-  return { id: e.checkpoint.id, question: e.checkpoint.question, ...(e.checkpoint.explain !== undefined && { explain: e.checkpoint.explain }), answer: e.answer, accepted: e.accepted, evidence: e.evidence, ...(e.passed !== undefined && { passed: e.passed }) };
+  return { id: e.checkpoint.id, question: e.checkpoint.question, ...(e.explanation && { explain: e.explanation.text, explainVariant: e.explanation.variant }), answer: e.answer, accepted: e.accepted, evidence: e.evidence, ...(e.passed !== undefined && { passed: e.passed }) };
 }
 
 function positiveNumber(flag: string, value: string, integer: boolean): number {

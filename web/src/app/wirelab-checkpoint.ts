@@ -1,7 +1,8 @@
 /**
  * One checkpoint question. The learner picks a transport or types a number (a prediction may
  * be entered before the run); once the lab has run, Check says right or wrong and shows the
- * evidence — the metric per transport the answer was read from — and the lab's explanation.
+ * evidence — the metric per transport the answer was read from — and the lab's explanation,
+ * as rendered from this run's numbers.
  * A correctness checkpoint (`expect`) also says, on its own, whether the run passed it.
  */
 import { LitElement, css, html } from "lit";
@@ -251,7 +252,7 @@ export class WirelabCheckpoint extends LitElement {
           </tbody>
         </table>
       </div>
-      ${c.explain ? html`<p class="explain">${c.explain}</p>` : ""}`;
+      ${evaluation.explanation ? html`<p class="explain">${evaluation.explanation.text}</p>` : ""}`;
   }
 
   #submit(event: SubmitEvent): void {

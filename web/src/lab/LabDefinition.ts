@@ -8,6 +8,7 @@ import { z } from "zod";
 import { TRANSPORTS, type TransportName } from "../protocol/index.js";
 import { DURATION_HINT, parseDuration } from "./duration.js";
 import { PHASE_METRICS } from "./LabResult.js";
+import { ExplainSyntaxError, parseCondition, parseTemplate, type ExplainContext, type ExplainVariant } from "./explain.js";
 
 export const METRICS = [
   "delivered",
@@ -65,8 +66,11 @@ export interface Checkpoint {
   expect?: string | number;
   /** For numeric answers: how far a learner's answer may be off, relative (0.2 = 20 %). Defaults to 0.25. */
   tolerance: number;
-  /** Shown after the learner answers: what to look at and why. */
-  explain?: string;
+  /**
+   * Shown after the learner answers: what to look at and why. Variants in order, the last one
+   * unconditional; their text may name measured values (see explain.ts).
+   */
+  explain?: ExplainVariant[];
 }
 
 export interface Scenario {
@@ -219,7 +223,11 @@ const frontMatterSchema = z.strictObject({
         answer: answerSchema,
         expect: z.union([z.string(), z.number()]).optional(),
         tolerance: z.number().min(0).max(10).default(0.25),
-        explain: z.string().optional(),
+        explain: z
+          .union([z.string(), z.array(z.strictObject({ when: z.string().min(1, "must not be empty").optional(), text: z.string().min(1, "must not be empty") })).min(1)], {
+            error: 'must be text, or a list of { when: CONDITION, text: TEXT } ending with one { text: TEXT } (shown when no condition holds)',
+          })
+          .optional(),
       }),
     )
     .default([]),
@@ -291,6 +299,8 @@ export function parseLab(file: string, text: string): LabDefinition {
       problems.push({ field, message: `a per-phase answer can read ${PHASE_METRICS.join(", ")}, not ${c.answer.metric}` });
     }
   });
+  const context: ExplainContext = { transports: fm.scenario.transports, phases: phases.map((p) => p.name) };
+  const explanations = fm.checkpoints.map((c, index) => (c.explain === undefined ? undefined : parseExplain(c.explain, `checkpoints[${index}].explain`, context, problems)));
   for (const phase of phases) {
     if (phase.kind === "kill" && fm.scenario.instances < 2) {
       problems.push({ field: "scenario.instances", message: "a kill phase needs at least 2 instances, or nobody is left to fail over to" });
@@ -327,10 +337,44 @@ export function parseLab(file: string, text: string): LabDefinition {
       answer: c.answer,
       tolerance: c.tolerance,
       ...(c.expect !== undefined && { expect: c.expect }),
-      ...(c.explain !== undefined && { explain: c.explain }),
+      ...(explanations[i] && { explain: explanations[i] }),
     })),
     body: match[2]!.trim(),
   };
+}
+
+/** An explanation as written (text, or variants) into variants; every mistake goes to `problems`. */
+function parseExplain(
+  written: string | Array<{ when?: string | undefined; text: string }>,
+  field: string,
+  context: ExplainContext,
+  problems: Array<{ field: string; message: string }>,
+): ExplainVariant[] | undefined {
+  const list = typeof written === "string" ? [{ text: written }] : written;
+  const variants: ExplainVariant[] = [];
+  list.forEach((v, j) => {
+    const at = typeof written === "string" ? field : `${field}[${j}]`;
+    const last = j === list.length - 1;
+    if (last && v.when !== undefined) {
+      problems.push({ field: `${at}.when`, message: "the last variant must have no when: it is what is shown when no condition holds" });
+    } else if (!last && v.when === undefined) {
+      problems.push({ field: `${at}.when`, message: "only the last variant may leave out when (the ones after it would never be shown)" });
+    }
+    const when = v.when === undefined ? [] : explainPart(() => parseCondition(v.when!, context, METRICS), `${at}.when`, problems);
+    const text = explainPart(() => parseTemplate(v.text, context, METRICS), typeof written === "string" ? at : `${at}.text`, problems);
+    if (when && text) variants.push({ when, ...(v.when !== undefined && { whenText: v.when }), text });
+  });
+  return variants.length === list.length ? variants : undefined;
+}
+
+function explainPart<T>(parse: () => T, field: string, problems: Array<{ field: string; message: string }>): T | undefined {
+  try {
+    return parse();
+  } catch (error) {
+    if (!(error instanceof ExplainSyntaxError)) throw error;
+    problems.push({ field, message: error.message });
+    return undefined;
+  }
 }
 
 function defaultPhaseName(kind: PhaseKind, value: unknown): string {

@@ -4,6 +4,7 @@
  */
 import type { TransportName } from "../protocol/index.js";
 import type { Checkpoint } from "./LabDefinition.js";
+import { renderExplanation, type RenderedExplanation } from "./explain.js";
 import { metricValue, type LabResult, type PhaseMetric } from "./LabResult.js";
 
 export interface CheckpointEvaluation {
@@ -16,6 +17,8 @@ export interface CheckpointEvaluation {
   evidence: Partial<Record<TransportName, number | null>>;
   /** For a correctness checkpoint (`expect`): whether the run met it. */
   passed?: boolean;
+  /** The checkpoint's explanation for this run: the variant whose condition held, with its numbers. */
+  explanation?: RenderedExplanation;
 }
 
 export function evaluateCheckpoint(checkpoint: Checkpoint, result: LabResult): CheckpointEvaluation {
@@ -50,6 +53,7 @@ export function evaluateCheckpoint(checkpoint: Checkpoint, result: LabResult): C
   }
   const evaluation: CheckpointEvaluation = { checkpoint, answer, accepted, evidence };
   if (checkpoint.expect !== undefined) evaluation.passed = answer !== null && sameAnswer(answer, checkpoint.expect, 0);
+  if (checkpoint.explain) evaluation.explanation = renderExplanation(checkpoint.explain, result, { answer, accepted });
   return evaluation;
 }
 

@@ -4,3 +4,4 @@ export * from "./LabResult.js";
 export * from "./LabRunner.js";
 export * from "./checkpoints.js";
 export * from "./duration.js";
+export * from "./explain.js";
