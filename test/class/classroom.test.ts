@@ -158,18 +158,18 @@ describe.each(backends)("a class on %s", (_name, backend) => {
     const ada = await enter(server.url, "Ada Lovelace");
     const bo = await enter(server.url, "=HYPERLINK(\"x\")");
     const result = pollingTaxResult();
-    // Ada: right about the most requests and the fastest; wrong about short poll's median.
-    const first = await call(server.url, ada.token, "POST", "/class/submissions", { result, answers: { "quiet-requests": "short-poll", fastest: "sse", "short-poll-latency": "2000" } });
+    // Ada: right about the most requests and the slowest; wrong about short poll's median.
+    const first = await call(server.url, ada.token, "POST", "/class/submissions", { result, answers: { "quiet-requests": "short-poll", slowest: "sse", "short-poll-latency": "2000" } });
     expect(first.status).toBe(201);
-    const second = await call(server.url, ada.token, "POST", "/class/submissions", { result, answers: { "quiet-requests": "short-poll", fastest: "websocket", "short-poll-latency": "2000" } });
+    const second = await call(server.url, ada.token, "POST", "/class/submissions", { result, answers: { "quiet-requests": "short-poll", slowest: "short-poll", "short-poll-latency": "2000" } });
     expect(second.status).toBe(201);
     const byId = Object.fromEntries(second.body.checks.map((c: { id: string }) => [c.id, c]));
     expect(byId["quiet-requests"]).toMatchObject({ given: "short-poll", answer: "short-poll", right: true });
-    expect(byId.fastest).toMatchObject({ given: "websocket", answer: "websocket", right: true });
+    expect(byId.slowest).toMatchObject({ given: "short-poll", answer: "short-poll", right: true });
     expect(byId["short-poll-latency"]).toMatchObject({ given: "2000", answer: "1000", right: false });
     // Unanswered checkpoints are wrong, not missing.
     expect(byId["nothing-lost"]).toMatchObject({ given: null, right: false });
-    expect((await call(server.url, bo.token, "POST", "/class/submissions", { result, answers: { fastest: "short-poll" } })).status).toBe(201);
+    expect((await call(server.url, bo.token, "POST", "/class/submissions", { result, answers: { slowest: "websocket" } })).status).toBe(201);
 
     await server.restart(50);
     const list = await call(server.url, instructor, "GET", "/class/submissions?lab=01-polling-tax");
@@ -185,9 +185,9 @@ describe.each(backends)("a class on %s", (_name, backend) => {
     expect(csv.headers.get("content-type")).toMatch(/^text\/csv/);
     expect(csv.headers.get("content-disposition")).toMatch(/attachment; filename="01-polling-tax-submissions.csv"/);
     const lines = csv.text.trim().split("\r\n");
-    expect(lines[0]).toMatch(/^lab,name,user,submitted,right,of,quiet-requests answer,quiet-requests right,fastest answer/);
+    expect(lines[0]).toMatch(/^lab,name,user,submitted,right,of,quiet-requests answer,quiet-requests right,slowest answer/);
     const ada0 = lines.find((l) => l.includes("Ada Lovelace"))!;
-    expect(ada0).toMatch(/^01-polling-tax,Ada Lovelace,[^,]+,\d{4}-\d\d-\d\dT[^,]+,2,5,short-poll,yes,websocket,yes,2000,no/);
+    expect(ada0).toMatch(/^01-polling-tax,Ada Lovelace,[^,]+,\d{4}-\d\d-\d\dT[^,]+,2,5,short-poll,yes,short-poll,yes,2000,no/);
     // A name a spreadsheet would run as a formula is quoted as text.
     expect(csv.text).toContain(`"'=HYPERLINK(""x"")"`);
 
@@ -331,7 +331,7 @@ describe("a class on a cluster", () => {
     const ada = await enter(a.url, "Ada");
     const instructor = (await enter(b.url, "Grace", { instructorKey: KEY })).token;
     expect((await call(a.url, ada.token, "POST", "/class/checkin", checkin("page-on-a"))).status).toBe(200);
-    expect((await call(a.url, ada.token, "POST", "/class/submissions", { result: pollingTaxResult(), answers: { fastest: "websocket" } })).status).toBe(201);
+    expect((await call(a.url, ada.token, "POST", "/class/submissions", { result: pollingTaxResult(), answers: { slowest: "short-poll" } })).status).toBe(201);
     const view = await call(b.url, instructor, "GET", "/class");
     expect(view.body.roster.find((r: { page: string }) => r.page === "page-on-a")).toMatchObject({ user: { name: "Ada" }, instance: a.instance });
     const list = await call(b.url, instructor, "GET", "/class/submissions");

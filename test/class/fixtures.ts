@@ -28,7 +28,7 @@ function transportResult(transport: TransportName, p50: number, requests: number
 
 /**
  * A result of lab 01 where short polling made the most requests while the room was quiet and
- * WebSockets had the lowest median latency (12 ms); short poll's median is 1,000 ms.
+ * short polling had the highest median latency (1,000 ms); WebSockets the lowest (12 ms).
  */
 export function pollingTaxResult(): LabResult {
   const p50: Record<TransportName, number> = { "short-poll": 1_000, "long-poll": 20, sse: 15, websocket: 12 };
