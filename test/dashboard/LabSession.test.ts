@@ -14,7 +14,7 @@ import { HttpError } from "../../web/src/kit/FeedHttp.js";
 import { SessionKeeper } from "../../web/src/kit/SessionKeeper.js";
 import { LabRunner, parseLab, type LabDefinition } from "../../web/src/lab/index.js";
 import { LabCatalog } from "../../web/src/measure/LabCatalog.js";
-import { LabSession, QUICK_TIME_SCALE, type LabSessionOptions } from "../../web/src/measure/LabSession.js";
+import { LAB_WIRE_ENTRIES, LabSession, QUICK_TIME_SCALE, type LabSessionOptions } from "../../web/src/measure/LabSession.js";
 import { LAB_STORE_MAX_CHARS, LabStore, type StorageLike } from "../../web/src/measure/LabStore.js";
 import { ownPoolOrigin, ownPoolsPossible } from "../../web/src/measure/labText.js";
 import type { SessionResponse } from "../../web/src/protocol/index.js";
@@ -202,6 +202,15 @@ describe("a run", () => {
     expect(csv.slice(1).map((row) => row.split(",").slice(0, 4).join(","))).toEqual(["short-poll,1,3,0", "long-poll,1,3,0", "sse,1,3,0", "websocket,1,3,0"]);
     expect(s.fileName("json")).toMatch(/^wirelab-01-quick-\d{4}-\d{2}-\d{2}-\d{4}\.json$/);
     expect(s.fileName("png", "-charts")).toMatch(/-charts\.png$/);
+  });
+
+  test("the wire view holds the lab clients' latest requests, events and frames; the state badges their states as the run ended", () => {
+    const clients = new Set(s.wire.map((e) => e.client));
+    expect([...clients].sort()).toEqual(["long-poll-1", "short-poll-1", "sse-1", "websocket-1"]);
+    expect(s.wire.length).toBeLessThanOrEqual(LAB_WIRE_ENTRIES);
+    expect(s.wire.some((e) => e.kind === "http" && e.label.startsWith("GET /messages") && e.durationMs !== undefined)).toBe(true);
+    expect(s.wire.some((e) => e.kind === "ws" && e.label === "frame: message")).toBe(true);
+    expect(s.clientStates.map((c) => `${c.transport}-${c.index + 1}:${c.state}`)).toEqual(["short-poll-1:open", "long-poll-1:open", "sse-1:open", "websocket-1:open"]);
   });
 
   test("a new run starts clean", async () => {

@@ -74,7 +74,9 @@ export class WirelabLabWire extends LitElement {
   constructor() {
     super();
     this.session = undefined;
+    // A new run empties the view (change); each line adds to it (wire).
     new ChangeController(this, () => this.session);
+    new ChangeController(this, () => this.session, "wire");
   }
 
   override render() {

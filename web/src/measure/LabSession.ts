@@ -108,6 +108,8 @@ export interface LabSessionOptions {
 export interface LabSessionEvents {
   [name: string]: (...args: never[]) => void;
   change: () => void;
+  /** A line was added to the wire view (its own event: the charts need not redraw for each frame). */
+  wire: () => void;
 }
 
 export class LabSession extends Emitter<LabSessionEvents> {
@@ -375,7 +377,7 @@ export class LabSession extends Emitter<LabSessionEvents> {
         if (abort.signal.aborted) return;
         this.#wire.push({ ...describeWire(++this.#wireCount, record, cursor), client: `${client.transport}-${client.index + 1}` });
         if (this.#wire.length > LAB_WIRE_ENTRIES * 1.5) this.#wire = this.#wire.slice(-LAB_WIRE_ENTRIES);
-        this.emit("change");
+        this.emit("wire");
       });
       const result = await runner.run();
       if (abort.signal.aborted) throw new Error("stopped");
