@@ -482,6 +482,13 @@ describe("lab 08 at its default client count, on a page from this computer", () 
     const own = [...hosts].filter((h) => /^(short-poll|long-poll|sse|websocket)-\d+\.localhost:\d+$/.test(h));
     expect(own).toHaveLength(40);
     expect(own.every((h) => !h.endsWith(`:${port}`))).toBe(true);
+    // A send or a token refresh from a client's own host is a cross-origin POST with Authorization: its preflight passes.
+    const refreshed = await p.evaluate(async (host) => {
+      const { token } = await (await fetch("/v1/session", { method: "POST", headers: { "content-type": "application/json" }, body: '{"name":"bo"}' })).json();
+      const response = await fetch(`http://${host}/v1/session/refresh`, { method: "POST", headers: { authorization: `Bearer ${token}` } });
+      return { status: response.status, user: (await response.json()).user?.name };
+    }, own.find((h) => h.startsWith("short-poll-1."))!);
+    expect(refreshed).toEqual({ status: 200, user: "bo" });
     expect(errors).toEqual([]);
   }, 180_000);
 
