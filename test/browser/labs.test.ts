@@ -5,14 +5,15 @@
  * PNG; stop a long lab; list the labs with a broken file's error. Keeps a screenshot for review
  * (test-results/labs.png; with WIRELAB_DOCS_SCREENSHOT=1 also docs/labs.png).
  */
-import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Download, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Wirelab } from "../../server/app.js";
+import type { WirelabSupervisor } from "../../server/WirelabSupervisor.js";
 import { TRANSPORTS, type SessionResponse } from "../../web/src/protocol/index.js";
-import { startServer, tempDir, until } from "../helpers.js";
+import { startServer, startSupervisor, tempDir, until } from "../helpers.js";
 import { buildDashboard } from "./buildDashboard.js";
 import { launchChromium, watchedPage } from "./chromium.js";
 
@@ -278,6 +279,36 @@ describe("guided labs in the dashboard", () => {
     if (process.env.WIRELAB_DOCS_SCREENSHOT) copyFileSync(file, join(repo, "docs", "labs.png"));
   });
 
+  test("the result and the answers survive the Workbench and back, and a reload", async () => {
+    const shown = async () => {
+      await lab().locator("h2").filter({ hasText: "Quick check" }).waitFor(WAIT);
+      await page.locator('wirelab-lab-run .status[data-state="done"]').waitFor(WAIT);
+      expect(await page.locator('wirelab-lab-results tr[data-metric="delivered"] td').allInnerTexts()).toEqual(["5", "5", "5", "5"]);
+      await checkpoint("most-requests").locator('.verdict[data-verdict="right"]').waitFor(WAIT);
+      // The last answer given, judged again: 3 lost, where the numbers say 0.
+      expect(await checkpoint("nothing-lost").locator('.verdict[data-verdict="wrong"]').innerText()).toContain("you answered 3");
+      expect(await page.locator('wirelab-lab button[data-export="json"]').isDisabled()).toBe(false);
+    };
+    await page.locator('wirelab-app nav a:text-is("Workbench")').click();
+    await page.locator("wirelab-dashboard").waitFor(WAIT);
+    await page.locator('wirelab-app nav a:text-is("Labs")').click();
+    await page.locator(`wirelab-lab-list li[data-lab="${QUICK}"] a`).click();
+    await shown();
+    // A reload asks to join again (the token lives in the page), then shows the lab as it was.
+    const rejoin = async () => {
+      await page.reload();
+      await page.locator("wirelab-join input[name=name]").fill("ada");
+      await page.locator("wirelab-join input[name=name]").press("Enter");
+    };
+    await rejoin();
+    await shown();
+    // A corrupt entry is ignored: the lab is ready to run, nothing is shown as measured.
+    await page.evaluate((id) => sessionStorage.setItem(`wirelab.lab.${id}`, '{"format":1,"lab":"' + id + '","result":{"format":1}}'), QUICK);
+    await rejoin();
+    await page.locator('wirelab-lab-run .status[data-state="ready"]').waitFor(WAIT);
+    expect(await page.evaluate((id) => sessionStorage.getItem(`wirelab.lab.${id}`), QUICK)).toBeNull();
+  }, 60_000);
+
   test("the lab list: every lab with its summary, browser-only marked, broken files with their error", async () => {
     await page.locator('wirelab-app nav a:text-is("Labs")').click();
     await page.locator("wirelab-lab-list ol li").first().waitFor(WAIT);
@@ -403,4 +434,87 @@ describe("a session that outlives its first token (tokens live 15 minutes; here 
       await sleepy.close();
     }
   }, 90_000);
+});
+
+describe("lab 08 at its default client count, on a page from this computer", () => {
+  let supervisor: WirelabSupervisor;
+  let herd: Awaited<ReturnType<typeof launchChromium>>;
+  let data: ReturnType<typeof tempDir>;
+  let p: Page;
+  beforeAll(async () => {
+    // History in a file, as `wirelab serve` keeps it: in memory, a restart forgets a message a short poll had not fetched yet.
+    data = tempDir();
+    supervisor = await startSupervisor({ webRoot: build.webRoot, labsDir: join(repo, "labs"), dataFile: join(data.dir, "wirelab.db") });
+    herd = await launchChromium();
+  });
+  afterAll(async () => {
+    await herd?.close();
+    await supervisor?.close();
+    data?.cleanup();
+  });
+
+  test("40 clients connect through their own host names, show their state badges, and the run completes", async () => {
+    const watched = await watchedPage(herd.context);
+    p = watched.page;
+    const errors = watched.pageErrors;
+    const hosts = new Set<string>();
+    p.on("request", (r) => hosts.add(new URL(r.url()).host));
+    p.on("websocket", (ws) => hosts.add(new URL(ws.url()).host));
+    await p.goto(`${supervisor.url}/?lab=08-thundering-herd`);
+    await p.locator("wirelab-join input[name=name]").fill("ada");
+    await p.locator("wirelab-join input[name=name]").press("Enter");
+    await p.locator("wirelab-lab h2").filter({ hasText: "Thundering herd" }).waitFor(WAIT);
+    // The lab's own number, as the file says; every client gets connections of its own.
+    expect(await p.locator('wirelab-lab-run [data-fact="clients"]').innerText()).toBe("10 clients each");
+    expect(await p.locator('wirelab-lab-run [data-note="connections"]').getAttribute("data-mode")).toBe("own");
+    expect(await p.locator('wirelab-lab-run input[name="own-pools"]').isChecked()).toBe(true);
+    expect(await p.locator('wirelab-lab-run [data-warning="connections"]').count()).toBe(0);
+
+    await p.locator("wirelab-lab-run button[type=submit]").click();
+    // Lab 03 and 08 point at each client's state badge: there is one per client while it runs, and they go to reconnecting.
+    await p.locator("wirelab-lab-clients li.badge").nth(39).waitFor(WAIT);
+    expect(await p.locator("wirelab-lab-clients li.badge").count()).toBe(40);
+    await p.locator('wirelab-lab-clients li.badge[data-state="reconnecting"]').first().waitFor(WAIT);
+    // Labs 01, 06 and 07 point at the wire view: the lab's requests and frames are on the page while it runs.
+    await p.locator("wirelab-lab-wire table[data-wire] tbody tr").first().waitFor(WAIT);
+    expect(await p.locator("wirelab-lab-wire tbody td.client").first().innerText()).toMatch(/^(short-poll|long-poll|sse|websocket)-\d+$/);
+    await p.locator('wirelab-lab-run .status[data-state="done"]').waitFor({ timeout: 120_000 });
+    expect(await p.locator('wirelab-lab-results tr[data-metric="lost"] td').allInnerTexts()).toEqual(["0", "0", "0", "0"]);
+    expect(await p.locator('wirelab-lab-results tr[data-metric="duplicated"] td').allInnerTexts()).toEqual(["0", "0", "0", "0"]);
+    // Each of the 40 had a host name of its own (through the network emulator's port).
+    const port = new URL(supervisor.url).port;
+    const own = [...hosts].filter((h) => /^(short-poll|long-poll|sse|websocket)-\d+\.localhost:\d+$/.test(h));
+    expect(own).toHaveLength(40);
+    expect(own.every((h) => !h.endsWith(`:${port}`))).toBe(true);
+    // A send or a token refresh from a client's own host is a cross-origin POST with Authorization: its preflight passes.
+    const refreshed = await p.evaluate(async (host) => {
+      const { token } = await (await fetch("/v1/session", { method: "POST", headers: { "content-type": "application/json" }, body: '{"name":"bo"}' })).json();
+      const response = await fetch(`http://${host}/v1/session/refresh`, { method: "POST", headers: { authorization: `Bearer ${token}` } });
+      return { status: response.status, user: (await response.json()).user?.name };
+    }, own.find((h) => h.startsWith("short-poll-1."))!);
+    expect(refreshed).toEqual({ status: 200, user: "bo" });
+    expect(errors).toEqual([]);
+  }, 180_000);
+
+  test("every lab that points at the wire view or the state badges finds them on its page", async () => {
+    const pointed: string[] = [];
+    for (const id of readdirSync(join(repo, "labs")).filter((f) => /^\d\d-.*\.md$/.test(f)).map((f) => f.replace(/\.md$/, ""))) {
+      await p.locator('wirelab-app nav a:text-is("Labs")').click();
+      await p.locator(`wirelab-lab-list li[data-lab="${id}"] a`).click();
+      await p.locator("wirelab-lab h2 .number").filter({ hasText: id.slice(0, 2) }).waitFor(WAIT);
+      expect(new URL(p.url()).searchParams.get("lab")).toBe(id);
+      const text = (await p.locator("wirelab-lab wirelab-markdown[data-instructions]").evaluate((el) => (el.shadowRoot ?? el).textContent ?? "")).toLowerCase();
+      if (text.includes("wire view")) {
+        pointed.push(`${id}: wire view`);
+        expect(await p.locator("wirelab-lab h3#h-wire").innerText()).toBe("Wire view");
+        expect(await p.locator("wirelab-lab wirelab-lab-wire").count()).toBe(1);
+      }
+      if (text.includes("state badge")) {
+        pointed.push(`${id}: state badge`);
+        // Filled once the lab runs (the run of lab 08 above shows them).
+        expect(await p.locator("wirelab-lab-run wirelab-lab-clients").count()).toBe(1);
+      }
+    }
+    expect(pointed).toEqual(expect.arrayContaining(["01-polling-tax: wire view", "03-reconnect-and-resume: state badge", "07-six-connection-limit: wire view"]));
+  }, 120_000);
 });

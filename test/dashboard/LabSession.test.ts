@@ -12,9 +12,11 @@ import type { Wirelab } from "../../server/app.js";
 import type { WirelabSupervisor } from "../../server/WirelabSupervisor.js";
 import { HttpError } from "../../web/src/kit/FeedHttp.js";
 import { SessionKeeper } from "../../web/src/kit/SessionKeeper.js";
-import { parseLab, type LabDefinition } from "../../web/src/lab/index.js";
+import { LabRunner, parseLab, type LabDefinition } from "../../web/src/lab/index.js";
 import { LabCatalog } from "../../web/src/measure/LabCatalog.js";
-import { LabSession, QUICK_TIME_SCALE, type LabSessionOptions } from "../../web/src/measure/LabSession.js";
+import { LAB_WIRE_ENTRIES, LabSession, QUICK_TIME_SCALE, type LabSessionOptions } from "../../web/src/measure/LabSession.js";
+import { LAB_STORE_MAX_CHARS, LabStore, type StorageLike } from "../../web/src/measure/LabStore.js";
+import { ownPoolOrigin, ownPoolsPossible } from "../../web/src/measure/labText.js";
 import type { SessionResponse } from "../../web/src/protocol/index.js";
 import { session, startServer, startSupervisor, tempDir, until } from "../helpers.js";
 
@@ -202,6 +204,15 @@ describe("a run", () => {
     expect(s.fileName("png", "-charts")).toMatch(/-charts\.png$/);
   });
 
+  test("the wire view holds the lab clients' latest requests, events and frames; the state badges their states as the run ended", () => {
+    const clients = new Set(s.wire.map((e) => e.client));
+    expect([...clients].sort()).toEqual(["long-poll-1", "short-poll-1", "sse-1", "websocket-1"]);
+    expect(s.wire.length).toBeLessThanOrEqual(LAB_WIRE_ENTRIES);
+    expect(s.wire.some((e) => e.kind === "http" && e.label.startsWith("GET /messages") && e.durationMs !== undefined)).toBe(true);
+    expect(s.wire.some((e) => e.kind === "ws" && e.label === "frame: message")).toBe(true);
+    expect(s.clientStates.map((c) => `${c.transport}-${c.index + 1}:${c.state}`)).toEqual(["short-poll-1:open", "long-poll-1:open", "sse-1:open", "websocket-1:open"]);
+  });
+
   test("a new run starts clean", async () => {
     const again = s.run();
     expect(s.state).toBe("running");
@@ -242,6 +253,194 @@ describe("run options", () => {
     const ws = open(await catalog.load("02-long"));
     ws.setOptions({ clients: 50 });
     expect(ws.connectionWarning).toBeNull();
+  });
+});
+
+describe("connections of their own in a browser", () => {
+  const HERD = parseLab(
+    "labs/08-herd.md",
+    `---\ntitle: Herd\nsummary: S\nscenario:\n  clients: 10\n  phases:\n    - burst: 1\n---\n`,
+  );
+  const SIX = parseLab(
+    "labs/07-six.md",
+    `---\ntitle: Six\nsummary: S\nbrowserOnly: true\nscenario:\n  transports: [short-poll, long-poll, sse]\n  clients: 4\n  phases:\n    - burst: 1\n---\n`,
+  );
+  const inBrowser = (lab: LabDefinition, page: string) => new LabSession(lab, { baseUrl: page, token: "t", role: "instructor", browser: true });
+
+  test("only a page from this computer's loopback can give each client a host name of its own under .localhost", () => {
+    for (const page of ["http://127.0.0.1:8080", "http://localhost:8080", "http://wirelab.localhost:8080"]) expect(ownPoolsPossible(page)).toBe(true);
+    // A class server's LAN address or name: .localhost would be the learner's own computer.
+    for (const page of ["http://192.168.1.20:8080", "http://classroom.local:8080", "http://localhost.example.com", "http://127.0.0.2:8080"]) expect(ownPoolsPossible(page)).toBe(false);
+    expect(ownPoolOrigin("http://127.0.0.1:8081", "long-poll", 0)).toBe("http://long-poll-1.localhost:8081");
+    expect(ownPoolOrigin("http://localhost", "sse", 9)).toBe("http://sse-10.localhost");
+  });
+
+  test("on loopback every transport runs the lab's clients, each with connections of its own", () => {
+    const s = inBrowser(HERD, "http://127.0.0.1:8080");
+    expect(s.connectionMode).toBe("own");
+    for (const t of HERD.scenario.transports) expect(s.clientsOf(t)).toBe(10);
+    expect(s.connectionWarning).toBeNull();
+    expect(s.connectionNote).toMatch(/host name of its own \(short-poll-1\.localhost, …/);
+  });
+
+  test("a browser-only lab is about the browser's one pool: it shares the page's host, and warns; the learner may choose own ones", () => {
+    const s = inBrowser(SIX, "http://127.0.0.1:8080");
+    expect(s.ownPools).toBe(false);
+    expect(s.connectionMode).toBe("shared");
+    expect(s.connectionWarning).toMatch(/^8 long polls and SSE streams will stay open/);
+    s.setOptions({ ownPools: true });
+    expect(s.connectionMode).toBe("own");
+    expect(s.connectionWarning).toBeNull();
+  });
+
+  test("a page from another computer: the HTTP transports run fewer clients, the WebSocket all, and the page says why", () => {
+    const s = inBrowser(HERD, "http://192.168.1.20:8080");
+    expect(s.ownPoolsPossible).toBe(false);
+    expect(s.connectionMode).toBe("capped");
+    expect(["short-poll", "long-poll", "sse", "websocket"].map((t) => s.clientsOf(t as never))).toEqual([2, 2, 2, 10]);
+    expect(s.connectionNote).toBe(
+      "This page came from 192.168.1.20:8080, another computer, so all the lab's clients share the browser's 6 connections to it: " +
+        "short-poll, long-poll, sse run 2 clients each here instead of 10; WebSocket, which the six do not count, runs 10. " +
+        "Opened on the server's own computer (http://localhost:8080), each client gets connections of its own and all run 10.",
+    );
+    expect(s.connectionWarning).toBeNull();
+    // Few enough already: nothing to say.
+    s.setOptions({ clients: 2 });
+    expect(s.connectionNote).toBeNull();
+  });
+
+  test("Node has no such limit and no .localhost names: everything as asked, on the server's host", () => {
+    const s = new LabSession(HERD, { baseUrl: "http://127.0.0.1:8080", token: "t", role: "instructor" });
+    expect(s.connectionMode).toBe("shared");
+    expect(s.clientsOf("sse")).toBe(10);
+  });
+
+  test("the runner runs the clients asked per transport, and reports each client's state", async () => {
+    const lab = parseLab("labs/05-r.md", `---\ntitle: R\nsummary: S\nscenario:\n  transports: [sse, websocket]\n  clients: 3\n  phases:\n    - burst: 2\n---\n`);
+    const runner = new LabRunner(lab, { baseUrl: server.url, token: me.token, ...node }, { clientsOf: { sse: 1 } });
+    const states = new Set<string>();
+    runner.on("progress", (p) => {
+      if (p.type === "state") for (const c of runner.clientStates) states.add(`${c.transport}-${c.index}:${c.state}`);
+    });
+    const result = await runner.run();
+    expect(result.transports.map((t) => [t.transport, t.clients, t.delivered, t.lost])).toEqual([
+      ["sse", 1, 2, 0],
+      ["websocket", 3, 6, 0],
+    ]);
+    expect(states).toContain("websocket-2:open");
+    // As the run ended, not as it was closed afterwards.
+    expect(runner.clientStates.map((c) => c.state)).toEqual(["open", "open", "open", "open"]);
+    expect(runner.clientStates[0]!.host).toBe(new URL(server.url).host);
+  });
+});
+
+/** Session storage as a Map, counting writes. */
+function memoryStorage(): StorageLike & { map: Map<string, string> } {
+  const map = new Map<string, string>();
+  return { map, getItem: (k) => map.get(k) ?? null, setItem: (k, v) => void map.set(k, v), removeItem: (k) => void map.delete(k) };
+}
+
+describe("the finished run and the answers are kept for the tab", () => {
+  let storage: ReturnType<typeof memoryStorage>;
+  let quick: LabDefinition;
+  let first: LabSession;
+  beforeAll(async () => {
+    storage = memoryStorage();
+    quick = await catalog.load("01-quick");
+    first = open(quick, { storage });
+    first.setOptions({ clients: 2 });
+    await first.run();
+    first.answer("lost", "3");
+    first.answer("most", first.evaluation("most")!.accepted[0]!);
+  });
+
+  test("a new page of the lab (Workbench and back, a reload) shows the result, the answers judged again, and the options", () => {
+    const again = open(quick, { storage });
+    expect(again.state).toBe("done");
+    expect(again.result).toEqual(first.result);
+    expect(again.live).toEqual(first.result);
+    expect(again.evaluations.map((e) => e.answer)).toEqual(first.evaluations.map((e) => e.answer));
+    expect(again.verdict("lost")).toEqual({ given: "3", right: false });
+    expect(again.verdict("most")?.right).toBe(true);
+    expect(again.clients).toBe(2);
+    expect(again.phaseStarts).toEqual(first.phaseStarts);
+    expect(JSON.parse(again.exportJson())).toEqual(JSON.parse(first.exportJson()));
+    // Under the lab's id: other labs are not affected.
+    expect([...storage.map.keys()]).toEqual(["wirelab.lab.01-quick"]);
+  });
+
+  test("a stored verdict is not believed: the answer is judged again against the numbers", () => {
+    const entry = JSON.parse(storage.map.get("wirelab.lab.01-quick")!);
+    entry.answers.lost = "0";
+    storage.map.set("wirelab.lab.01-quick", JSON.stringify(entry));
+    expect(open(quick, { storage }).verdict("lost")).toEqual({ given: "0", right: true });
+  });
+
+  test("a corrupt, foreign or outdated entry is ignored and removed", async () => {
+    const good = storage.map.get("wirelab.lab.01-quick")!;
+    const entry = JSON.parse(good);
+    const bad = [
+      "{not json",
+      JSON.stringify({ ...entry, format: 2 }),
+      JSON.stringify({ ...entry, lab: "02-long" }),
+      JSON.stringify({ ...entry, result: { ...entry.result, lab: { id: "02-long", title: "Long" } } }),
+      JSON.stringify({ ...entry, result: { ...entry.result, transports: [{ transport: "carrier-pigeon" }] } }),
+      JSON.stringify({ ...entry, answers: { lost: 3 } }),
+      JSON.stringify({ ...entry, phaseStarts: "soon" }),
+      JSON.stringify(null),
+    ];
+    for (const text of bad) {
+      storage.map.set("wirelab.lab.01-quick", text);
+      const s = open(quick, { storage });
+      expect(s.state).toBe("ready");
+      expect(s.result).toBeNull();
+      expect(storage.map.has("wirelab.lab.01-quick")).toBe(false);
+    }
+    // The lab file changed since (another checkpoint): the old answers no longer fit.
+    storage.map.set("wirelab.lab.01-quick", good);
+    const changed = { ...quick, checkpoints: quick.checkpoints.slice(1) };
+    expect(open(changed, { storage }).state).toBe("ready");
+    // Storage that throws (disabled) is no storage.
+    const broken: StorageLike = {
+      getItem: () => {
+        throw new Error("SecurityError");
+      },
+      setItem: () => {
+        throw new Error("QuotaExceededError");
+      },
+      removeItem: () => {
+        throw new Error("SecurityError");
+      },
+    };
+    expect(open(quick, { storage: broken }).state).toBe("ready");
+    new LabStore(broken, quick).save({ result: first.result!, answers: {}, clients: 1, quick: false, ownPools: true, phaseStarts: [] });
+  });
+
+  test("bounded: a long timeline is thinned to fit; what cannot fit is not kept", () => {
+    const store = new LabStore(storage, quick);
+    const result = first.result!;
+    const sample = result.timeline[0]!;
+    const timeline = Array.from({ length: 20_000 }, (_, i) => ({ ...sample, t: i }));
+    store.save({ result: { ...result, timeline }, answers: {}, clients: 1, quick: false, ownPools: true, phaseStarts: [] });
+    const text = storage.map.get(store.key)!;
+    expect(text.length).toBeLessThanOrEqual(LAB_STORE_MAX_CHARS);
+    const kept = store.load()!;
+    expect(kept.result.timeline.length).toBeGreaterThan(1000);
+    expect(kept.result.timeline.at(-1)!.t).toBeGreaterThan(19_000);
+    const huge = { ...result, transports: result.transports.map((t) => ({ ...t, transport: t.transport, note: "x".repeat(LAB_STORE_MAX_CHARS) })) };
+    store.save({ result: huge, answers: {}, clients: 1, quick: false, ownPools: true, phaseStarts: [] });
+    expect(storage.map.has(store.key)).toBe(false);
+  });
+
+  test("a new run forgets the kept one until it completes", async () => {
+    const s = open(quick, { storage });
+    const running = s.run();
+    expect(storage.map.has("wirelab.lab.01-quick")).toBe(false);
+    await running;
+    expect(s.state).toBe("done");
+    const kept = new LabStore(storage, quick).load()!;
+    expect(kept.result.startedAt).toBe(s.result!.startedAt);
+    expect(kept.answers).toEqual({});
   });
 });
 

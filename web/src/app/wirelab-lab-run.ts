@@ -9,6 +9,7 @@ import { plannedMs } from "../measure/labText.js";
 import { ChangeController } from "./controllers/ChangeController.js";
 import { TRANSPORT_LOOK } from "./transports.js";
 import { base } from "./theme.js";
+import "./wirelab-lab-clients.js";
 
 const MARK: Record<LabStep["status"], string> = { pending: "", current: "▶", done: "✓", interrupted: "■" };
 const STATUS_WORD: Record<LabStep["status"], string> = { pending: "to do", current: "running", done: "done", interrupted: "stopped" };
@@ -162,6 +163,11 @@ export class WirelabLabRun extends LitElement {
       .note.error {
         background: var(--state-closed-bg);
       }
+      /* Information, not a warning: the run is as the lab file asks. */
+      .note[data-mode="own"] {
+        background: var(--surface-sunken);
+        color: var(--text-muted);
+      }
       progress {
         width: 100%;
         height: 0.6rem;
@@ -189,7 +195,7 @@ export class WirelabLabRun extends LitElement {
         ${scenario.transports.map(
           (t) => html`<li class="transport" style="--transport-color: ${TRANSPORT_LOOK[t].color}">${TRANSPORT_LOOK[t].label}</li>`,
         )}
-        <li>${s.clients} client${s.clients === 1 ? "" : "s"} each</li>
+        <li data-fact="clients">${this.#clientsFact(s)}</li>
         <li>${scenario.messageBytes}-character messages</li>
         ${scenario.transports.includes("short-poll") ? html`<li>polls every ${formatDuration(scenario.pollIntervalMs)}</li>` : ""}
       </ul>
@@ -219,6 +225,12 @@ export class WirelabLabRun extends LitElement {
           <input name="quick" type="checkbox" .checked=${s.quick} ?disabled=${s.running} @change=${(e: Event) => s.setOptions({ quick: (e.target as HTMLInputElement).checked })} />
           Quick run (steps at ¼ length)
         </label>
+        ${s.ownPoolsPossible
+          ? html`<label title="Each client connects to a host name of its own under .localhost (this computer), so each has the browser's six connections per host">
+              <input name="own-pools" type="checkbox" .checked=${s.ownPools} ?disabled=${s.running} @change=${(e: Event) => s.setOptions({ ownPools: (e.target as HTMLInputElement).checked })} />
+              Connections of its own per client
+            </label>`
+          : ""}
         <span class="buttons">
           <!-- One button that turns from Run into Stop, so the keyboard focus stays on it. -->
           <button type="submit" class=${s.running ? "stop" : "primary"} data-action=${s.running ? "stop" : "run"} ?disabled=${!s.running && !permission.ok}>
@@ -234,7 +246,19 @@ export class WirelabLabRun extends LitElement {
       <p class="status" role="status" data-state=${s.state}>${this.#status(s, planned)}</p>
       ${!permission.ok ? html`<p class="note error">${permission.reason}</p>` : ""}
       ${s.connectionWarning ? html`<p class="note" data-warning="connections">${s.connectionWarning}</p>` : ""}
-      ${s.error && s.state === "failed" ? html`<p class="note error" role="alert">The run failed: ${s.error}</p>` : ""}`;
+      ${s.connectionNote ? html`<p class="note" data-note="connections" data-mode=${s.connectionMode}>${s.connectionNote}</p>` : ""}
+      ${s.error && s.state === "failed" ? html`<p class="note error" role="alert">The run failed: ${s.error}</p>` : ""}
+      <wirelab-lab-clients .session=${s}></wirelab-lab-clients>`;
+  }
+
+  /** "10 clients each", or what a page from another computer runs: "2 clients each (WebSocket 10)". */
+  #clientsFact(s: LabSession): string {
+    const { transports } = s.lab.scenario;
+    const plural = (n: number) => `${n} client${n === 1 ? "" : "s"}`;
+    const fewest = Math.min(...transports.map((t) => s.clientsOf(t)));
+    const more = transports.filter((t) => s.clientsOf(t) > fewest);
+    if (more.length === 0) return `${plural(fewest)} each`;
+    return `${plural(fewest)} each (${more.map((t) => `${TRANSPORT_LOOK[t].label} ${s.clientsOf(t)}`).join(", ")})`;
   }
 
   #time(step: LabStep): string {
@@ -273,7 +297,8 @@ export class WirelabLabRun extends LitElement {
     const form = event.currentTarget as HTMLFormElement;
     const clients = (form.elements.namedItem("clients") as HTMLInputElement).valueAsNumber;
     const quick = (form.elements.namedItem("quick") as HTMLInputElement).checked;
-    s.setOptions({ ...(Number.isInteger(clients) && { clients }), quick });
+    const ownPools = (form.elements.namedItem("own-pools") as HTMLInputElement | null)?.checked;
+    s.setOptions({ ...(Number.isInteger(clients) && { clients }), quick, ...(ownPools !== undefined && { ownPools }) });
     void s.run();
   }
 }

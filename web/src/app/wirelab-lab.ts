@@ -19,6 +19,7 @@ import "./wirelab-checkpoint.js";
 import "./wirelab-lab-charts.js";
 import "./wirelab-lab-results.js";
 import "./wirelab-lab-run.js";
+import "./wirelab-lab-wire.js";
 import "./wirelab-markdown.js";
 
 export interface LabPageEnvironment {
@@ -31,6 +32,15 @@ export interface LabPageEnvironment {
 }
 
 const LABS = { view: "labs" as const };
+
+/** The tab's session storage, or none where the browser refuses it (a sandboxed frame, storage disabled). */
+function tabStorage(): Storage | undefined {
+  try {
+    return window.sessionStorage;
+  } catch {
+    return undefined;
+  }
+}
 
 function sameEnvironment(a: LabPageEnvironment, b: LabPageEnvironment): boolean {
   return a.baseUrl === b.baseUrl && a.token === b.token && a.role === b.role;
@@ -218,7 +228,8 @@ export class WirelabLab extends LitElement {
     try {
       const lab = await this.catalog!.load(this.labId);
       if (load !== this.#loads) return;
-      this.session = new LabSession(lab, { ...this.env! });
+      // In a browser: each client may get connections of its own; the finished run is kept for this tab.
+      this.session = new LabSession(lab, { ...this.env!, browser: true, storage: tabStorage() });
     } catch (error) {
       if (load !== this.#loads) return;
       this.loadError =
@@ -275,6 +286,13 @@ export class WirelabLab extends LitElement {
           <span class="muted">Dashed lines: where each step began.</span>
         </div>
         <wirelab-lab-charts .session=${s}></wirelab-lab-charts>
+      </section>
+      <section class="card" aria-labelledby="h-wire">
+        <div class="section-head">
+          <h3 id="h-wire">Wire view</h3>
+          <span class="muted">The lab's clients, newest first. An HTTP request's time includes any wait for a free connection in the browser.</span>
+        </div>
+        <wirelab-lab-wire .session=${s}></wirelab-lab-wire>
       </section>
       <section class="card" aria-labelledby="h-result">
         <div class="section-head">

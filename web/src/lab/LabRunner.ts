@@ -6,7 +6,7 @@
 import { type Message, type StatsResponse, type TransportName } from "../protocol/index.js";
 import { sleep } from "../kit/backoff.js";
 import { Emitter } from "../kit/Emitter.js";
-import { FeedHttp, type FetchLike } from "../kit/FeedHttp.js";
+import { FeedHttp, type FetchLike, type WireRecord } from "../kit/FeedHttp.js";
 import { newMessageId, type ConnectionState, type FeedClient } from "../kit/FeedClient.js";
 import { createClient } from "../kit/index.js";
 import type { EventSourceConstructor } from "../kit/SseClient.js";
@@ -23,6 +23,12 @@ export interface LabEnvironment {
   /** Where the receiving clients connect, e.g. the network emulator. Defaults to baseUrl. */
   feedUrl?: string;
   /**
+   * Where receiving client `index` (from 0) of a transport connects, when each needs its own
+   * address: the dashboard gives each its own host name under .localhost, so that the browser's
+   * per-host connection limit is per client. Defaults to feedUrl.
+   */
+  clientUrl?: (transport: TransportName, index: number) => string;
+  /**
    * An instructor session token, or where to read the current one (a SessionKeeper's
    * `tokenSource`); one is created when absent. Stats, admin calls and sends read it at every
    * request; each receiving client starts with the one current when it is created and then
@@ -37,6 +43,8 @@ export interface LabEnvironment {
 export interface LabRunOptions {
   /** Receiving clients per transport; overrides the lab's. */
   clients?: number;
+  /** Fewer (or more) clients for some transports than `clients`, e.g. HTTP ones in a browser that cannot give each its own connections. */
+  clientsOf?: Partial<Record<TransportName, number>>;
   /** Multiplies every timed phase (0.25 runs four times faster). Defaults to 1. */
   timeScale?: number;
   signal?: AbortSignal;
@@ -47,17 +55,38 @@ export interface LabRunOptions {
 export type LabProgress =
   | { type: "phase"; index: number; total: number; phase: Phase; elapsedMs: number }
   | { type: "tick"; elapsedMs: number; result: LabResult }
-  | { type: "settling"; elapsedMs: number };
+  | { type: "settling"; elapsedMs: number }
+  /** A receiving client changed state: read `clientStates`. */
+  | { type: "state"; elapsedMs: number };
+
+/** One receiving client's connection state, for a badge per client. */
+export interface LabClientState {
+  transport: TransportName;
+  /** From 0, per transport. */
+  index: number;
+  /** The host it connects to ("sse-3.localhost:8080" with a pool of its own). */
+  host: string;
+  state: ConnectionState;
+  /** When it entered the state (ms since the epoch). */
+  since: number;
+  /** The server instance that answered it last, once known. */
+  instance: string | undefined;
+}
 
 export interface LabRunnerEvents {
   [name: string]: (...args: never[]) => void;
   progress: (progress: LabProgress) => void;
+  /** What crossed the wire for one receiving client (its cursor then, for the SSE framing estimate). */
+  wire: (client: Pick<LabClientState, "transport" | "index" | "host">, record: WireRecord, cursor: number | undefined) => void;
 }
 
 /** One receiving client and what it saw. */
 interface Receiver {
   transport: TransportName;
+  index: number;
+  host: string;
   client: FeedClient;
+  stateSince: number;
   seen: Map<string, number>;
   duplicated: number;
   /** When it last left "open", while it is away. */
@@ -74,8 +103,9 @@ interface Receiver {
 export class LabRunner extends Emitter<LabRunnerEvents> {
   readonly lab: LabDefinition;
   readonly #env: LabEnvironment;
-  readonly #options: Required<Omit<LabRunOptions, "signal" | "clients">> & Pick<LabRunOptions, "signal">;
+  readonly #options: Required<Omit<LabRunOptions, "signal" | "clients" | "clientsOf">> & Pick<LabRunOptions, "signal">;
   readonly #clients: number;
+  readonly #clientsOf: Partial<Record<TransportName, number>>;
   readonly #room = `lab-${newMessageId().slice(0, 8)}`;
   readonly #receivers: Receiver[] = [];
   readonly #latency = new Map<TransportName, LatencyDistribution>();
@@ -88,10 +118,14 @@ export class LabRunner extends Emitter<LabRunnerEvents> {
   #statsAfter: StatsResponse | null = null;
   #sendFailures = 0;
   #jitter = true;
+  /** The clients' states as the run ended, before they were closed. */
+  #finalStates: LabClientState[] | null = null;
 
   constructor(lab: LabDefinition, env: LabEnvironment, options: LabRunOptions = {}) {
     super();
-    this.#options = { timeScale: 1, tickMs: 500, ...options };
+    const { clientsOf = {}, ...rest } = options;
+    this.#options = { timeScale: 1, tickMs: 500, ...rest };
+    this.#clientsOf = clientsOf;
     this.lab = scaleLab(lab, this.#options.timeScale);
     this.#env = env;
     this.#clients = options.clients ?? lab.scenario.clients;
@@ -99,6 +133,17 @@ export class LabRunner extends Emitter<LabRunnerEvents> {
 
   get room(): string {
     return this.#room;
+  }
+
+  /** Receiving clients of one transport. */
+  clientsOf(transport: TransportName): number {
+    return this.#clientsOf[transport] ?? this.#clients;
+  }
+
+  /** Every receiving client's state right now; once the run is over, as it ended (not "closed"). */
+  get clientStates(): LabClientState[] {
+    if (this.#finalStates) return this.#finalStates;
+    return this.#receivers.map((r) => ({ transport: r.transport, index: r.index, host: r.host, state: r.client.state, since: r.stateSince, instance: r.client.instance }));
   }
 
   async run(): Promise<LabResult> {
@@ -168,6 +213,7 @@ export class LabRunner extends Emitter<LabRunnerEvents> {
       return this.#snapshot();
     } finally {
       clearInterval(tick);
+      this.#finalStates = this.clientStates;
       for (const r of this.#receivers) r.client.close();
       if (touchesNetwork) await api.clearNetwork().catch(() => {});
     }
@@ -199,9 +245,10 @@ export class LabRunner extends Emitter<LabRunnerEvents> {
     const random = () => (this.#jitter ? Math.random() : 0.999_999);
     for (const transport of scenario.transports) {
       this.#latency.set(transport, new LatencyDistribution());
-      for (let i = 0; i < this.#clients; i++) {
+      for (let i = 0; i < this.clientsOf(transport); i++) {
+        const baseUrl = this.#env.clientUrl?.(transport, i) ?? this.#env.feedUrl ?? this.#env.baseUrl;
         const client = createClient(transport, {
-          baseUrl: this.#env.feedUrl ?? this.#env.baseUrl,
+          baseUrl,
           token: token(),
           room: this.#room,
           history: 0,
@@ -216,7 +263,10 @@ export class LabRunner extends Emitter<LabRunnerEvents> {
         });
         const receiver: Receiver = {
           transport,
+          index: i,
+          host: new URL(baseUrl).host,
           client,
+          stateSince: Date.now(),
           seen: new Map(),
           duplicated: 0,
           leftOpenAt: null,
@@ -228,6 +278,8 @@ export class LabRunner extends Emitter<LabRunnerEvents> {
         };
         client.on("message", (message: Message, latency) => this.#onMessage(receiver, message, latency));
         client.on("state", (state: ConnectionState, previous: ConnectionState) => this.#onState(receiver, state, previous));
+        const who = { transport, index: i, host: receiver.host };
+        client.on("wire", (record: WireRecord) => this.emit("wire", who, record, client.cursor));
         this.#receivers.push(receiver);
         client.connect();
       }
@@ -249,6 +301,8 @@ export class LabRunner extends Emitter<LabRunnerEvents> {
 
   #onState(receiver: Receiver, state: ConnectionState, previous: ConnectionState): void {
     const now = Date.now();
+    receiver.stateSince = now;
+    if (!this.#finalStates) this.emit("progress", { type: "state", elapsedMs: this.#elapsed() });
     if (previous === "open" && state !== "open") {
       receiver.leftOpenAt = now;
       if (receiver.blackholeAt !== null) {

@@ -19,11 +19,23 @@ import {
   type Checkpoint,
   type CheckpointEvaluation,
   type LabDefinition,
+  type LabClientState,
   type LabProgress,
   type LabResult,
 } from "../lab/index.js";
 import type { Role, TransportName } from "../protocol/index.js";
-import { COMFORTABLE_HELD, BROWSER_CONNECTIONS, comfortableClients, describePhase, heldConnections } from "./labText.js";
+import { LabStore, type StorageLike } from "./LabStore.js";
+import { describeWire, type WireEntry } from "./wire.js";
+import {
+  COMFORTABLE_HELD,
+  BROWSER_CONNECTIONS,
+  HTTP_TRANSPORTS,
+  comfortableClients,
+  describePhase,
+  heldConnections,
+  ownPoolOrigin,
+  ownPoolsPossible,
+} from "./labText.js";
 
 /** "Quick" runs every timed step at this fraction of its length. */
 export const QUICK_TIME_SCALE = 0.25;
@@ -40,6 +52,24 @@ export interface LabStep {
   startMs?: number;
   endMs?: number;
 }
+
+/**
+ * How the lab's clients get their connections in a browser. "own": each its own host name under
+ * .localhost, so each has the six connections a browser gives a host, as if in a browser of its
+ * own. "shared": all on the page's host, sharing its six (the lesson of a browser-only lab, and
+ * what Node does, which has no such limit). "capped": own ones were wanted but the page came from
+ * another computer, so the HTTP transports run fewer clients and the WebSocket (not counted
+ * against the six) as many as asked.
+ */
+export type ConnectionMode = "own" | "shared" | "capped";
+
+/** One line of the lab's wire view: what crossed the wire, and for which client ("sse-3"). */
+export interface LabWireEntry extends WireEntry {
+  client: string;
+}
+
+/** Lines the lab's wire view keeps: the latest, across every client. */
+export const LAB_WIRE_ENTRIES = 200;
 
 export interface Verdict {
   given: string;
@@ -66,11 +96,20 @@ export interface LabSessionOptions {
   WebSocket?: WebSocketConstructor;
   /** How often the live numbers are refreshed while running. Defaults to 250 ms. */
   tickMs?: number;
+  /**
+   * The clients run in a browser (six HTTP/1.1 connections per host; .localhost names reach this
+   * computer), so each may get a connection pool of its own. Off in Node.
+   */
+  browser?: boolean;
+  /** Where the finished run and the answers are kept across page changes and reloads (sessionStorage). */
+  storage?: StorageLike;
 }
 
 export interface LabSessionEvents {
   [name: string]: (...args: never[]) => void;
   change: () => void;
+  /** A line was added to the wire view (its own event: the charts need not redraw for each frame). */
+  wire: () => void;
 }
 
 export class LabSession extends Emitter<LabSessionEvents> {
@@ -78,6 +117,13 @@ export class LabSession extends Emitter<LabSessionEvents> {
   readonly #options: LabSessionOptions;
   #clients: number;
   #quick = false;
+  /** Wanted: every client on a host name of its own. A browser-only lab's lesson is the browser's one pool. */
+  #ownPools: boolean;
+  readonly #store: LabStore;
+  #runner: LabRunner | undefined;
+  #clientStates: LabClientState[] = [];
+  #wire: LabWireEntry[] = [];
+  #wireCount = 0;
   #state: LabRunState = "ready";
   #error: string | null = null;
   #feedUrl: string | null | undefined;
@@ -98,6 +144,9 @@ export class LabSession extends Emitter<LabSessionEvents> {
     this.#options = options;
     this.#clients = lab.scenario.clients;
     this.#feedUrl = options.feedUrl;
+    this.#ownPools = !lab.browserOnly;
+    this.#store = new LabStore(options.storage, lab);
+    this.#restore();
   }
 
   // ---- run options ----
@@ -116,11 +165,61 @@ export class LabSession extends Emitter<LabSessionEvents> {
     return this.#quick ? QUICK_TIME_SCALE : 1;
   }
 
-  setOptions(options: { clients?: number; quick?: boolean }): void {
+  /** Whether each client is to get a connection pool of its own (host names under .localhost). */
+  get ownPools(): boolean {
+    return this.#ownPools;
+  }
+
+  setOptions(options: { clients?: number; quick?: boolean; ownPools?: boolean }): void {
     if (this.running) return;
     if (options.clients !== undefined && Number.isInteger(options.clients) && options.clients >= 1 && options.clients <= 1000) this.#clients = options.clients;
     if (options.quick !== undefined) this.#quick = options.quick;
+    if (options.ownPools !== undefined) this.#ownPools = options.ownPools;
     this.emit("change");
+  }
+
+  /** Can this page give each client its own pool? Only in a browser, on a page from this computer's loopback. */
+  get ownPoolsPossible(): boolean {
+    return this.#options.browser === true && ownPoolsPossible(this.#options.baseUrl);
+  }
+
+  get connectionMode(): ConnectionMode {
+    if (!this.#options.browser || !this.#ownPools) return "shared";
+    return this.ownPoolsPossible ? "own" : "capped";
+  }
+
+  /** The clients each transport runs with the current options. */
+  clientsOf(transport: TransportName): number {
+    if (this.connectionMode !== "capped" || !HTTP_TRANSPORTS.includes(transport)) return this.#clients;
+    return Math.min(this.#clients, comfortableClients(this.lab) ?? this.#clients);
+  }
+
+  /** What the connection mode means for this run, in words; null when there is nothing to say. */
+  get connectionNote(): string | null {
+    switch (this.connectionMode) {
+      case "own": {
+        if (!this.lab.scenario.transports.some((t) => HTTP_TRANSPORTS.includes(t))) return null;
+        const example = new URL(ownPoolOrigin(this.#options.baseUrl, this.lab.scenario.transports[0]!, 0)).hostname;
+        return (
+          `Each client connects to a host name of its own (${example}, …: every name under .localhost is this computer), ` +
+          `so the browser's ${BROWSER_CONNECTIONS} connections per host are per client, as if each ran in a browser of its own.`
+        );
+      }
+      case "capped": {
+        const capped = this.lab.scenario.transports.filter((t) => this.clientsOf(t) < this.#clients);
+        if (capped.length === 0) return null;
+        const n = this.clientsOf(capped[0]!);
+        const { host, port } = new URL(this.#options.baseUrl);
+        const ws = this.lab.scenario.transports.includes("websocket") ? `; WebSocket, which the six do not count, runs ${this.#clients}` : "";
+        return (
+          `This page came from ${host}, another computer, so all the lab's clients share the browser's ${BROWSER_CONNECTIONS} connections to it: ` +
+          `${capped.join(", ")} run ${n} client${n === 1 ? "" : "s"} each here instead of ${this.#clients}${ws}. ` +
+          `Opened on the server's own computer (http://localhost${port ? `:${port}` : ""}), each client gets connections of its own and all run ${this.#clients}.`
+        );
+      }
+      case "shared":
+        return null;
+    }
   }
 
   /** Whether this session may run the lab, and why not. */
@@ -133,6 +232,7 @@ export class LabSession extends Emitter<LabSessionEvents> {
 
   /** A warning when the clients would hold more connections than a browser comfortably gives one server. */
   get connectionWarning(): string | null {
+    if (this.connectionMode !== "shared") return null;
     const held = heldConnections(this.lab, this.#clients);
     if (held <= COMFORTABLE_HELD) return null;
     const fewer = comfortableClients(this.lab);
@@ -213,6 +313,16 @@ export class LabSession extends Emitter<LabSessionEvents> {
     return this.#live;
   }
 
+  /** Every receiving client's connection state during the run (the last ones after it). */
+  get clientStates(): readonly LabClientState[] {
+    return this.#clientStates;
+  }
+
+  /** The latest requests, events and frames of the lab's clients, oldest first (at most LAB_WIRE_ENTRIES). */
+  get wire(): readonly LabWireEntry[] {
+    return this.#wire.length > LAB_WIRE_ENTRIES ? this.#wire.slice(-LAB_WIRE_ENTRIES) : this.#wire;
+  }
+
   /** The finished run's result; null until a run completes. */
   get result(): LabResult | null {
     return this.#result;
@@ -238,16 +348,37 @@ export class LabSession extends Emitter<LabSessionEvents> {
     this.#evaluations = [];
     this.#verdicts.clear();
     this.#phaseStarts = [];
+    this.#clientStates = [];
+    this.#wire = [];
+    this.#store.clear();
     this.emit("change");
     try {
       const feedUrl = await this.#resolveFeedUrl();
       const { baseUrl, token, fetch, EventSource, WebSocket, tickMs } = this.#options;
+      const own = this.connectionMode === "own";
+      const feedOrigin = feedUrl ?? baseUrl;
+      const clientsOf = Object.fromEntries(this.lab.scenario.transports.map((t) => [t, this.clientsOf(t)]));
       const runner = new LabRunner(
         this.lab,
-        { baseUrl, token, ...(feedUrl && { feedUrl }), ...(fetch && { fetch }), ...(EventSource && { EventSource }), ...(WebSocket && { WebSocket }) },
-        { clients: this.#clients, timeScale: this.timeScale, signal: abort.signal, tickMs: tickMs ?? 250 },
+        {
+          baseUrl,
+          token,
+          ...(feedUrl && { feedUrl }),
+          ...(own && { clientUrl: (t: TransportName, i: number) => ownPoolOrigin(feedOrigin, t, i) }),
+          ...(fetch && { fetch }),
+          ...(EventSource && { EventSource }),
+          ...(WebSocket && { WebSocket }),
+        },
+        { clients: this.#clients, clientsOf, timeScale: this.timeScale, signal: abort.signal, tickMs: tickMs ?? 250 },
       );
+      this.#runner = runner;
       runner.on("progress", (progress) => this.#onProgress(progress));
+      runner.on("wire", (client, record, cursor) => {
+        if (abort.signal.aborted) return;
+        this.#wire.push({ ...describeWire(++this.#wireCount, record, cursor), client: `${client.transport}-${client.index + 1}` });
+        if (this.#wire.length > LAB_WIRE_ENTRIES * 1.5) this.#wire = this.#wire.slice(-LAB_WIRE_ENTRIES);
+        this.emit("wire");
+      });
       const result = await runner.run();
       if (abort.signal.aborted) throw new Error("stopped");
       this.#result = result;
@@ -255,6 +386,7 @@ export class LabSession extends Emitter<LabSessionEvents> {
       this.#elapsedMs = result.durationMs;
       this.#evaluations = evaluateAll(this.lab.checkpoints, result);
       this.#state = "done";
+      this.#save();
     } catch (error) {
       if (abort.signal.aborted) {
         this.#state = "stopped";
@@ -264,6 +396,8 @@ export class LabSession extends Emitter<LabSessionEvents> {
       }
     } finally {
       this.#abort = undefined;
+      if (this.#runner) this.#clientStates = this.#runner.clientStates;
+      this.#runner = undefined;
       this.emit("change");
     }
   }
@@ -288,6 +422,9 @@ export class LabSession extends Emitter<LabSessionEvents> {
         break;
       case "tick":
         this.#live = progress.result;
+        break;
+      case "state":
+        this.#clientStates = this.#runner?.clientStates ?? [];
         break;
     }
     this.emit("change");
@@ -336,8 +473,9 @@ export class LabSession extends Emitter<LabSessionEvents> {
     const evaluation = this.evaluation(id);
     const text = String(given).trim();
     if (!evaluation || text === "") return null;
-    const verdict = { given: text, right: judgeAnswer(evaluation, text) };
+    const verdict = { given: text.slice(0, 100), right: judgeAnswer(evaluation, text) };
     this.#verdicts.set(id, verdict);
+    this.#save();
     this.emit("change");
     return verdict;
   }
@@ -346,9 +484,43 @@ export class LabSession extends Emitter<LabSessionEvents> {
     return this.#verdicts.get(id);
   }
 
-  /** The learner's answers so far, by checkpoint id (what a hand-in sends). */
+  /** The learner's answers so far, by checkpoint id (what a hand-in sends, and what is kept). */
   answers(): Record<string, string> {
     return Object.fromEntries([...this.#verdicts].map(([id, verdict]) => [id, verdict.given]));
+  }
+
+  // ---- kept across page changes and reloads ----
+
+  #save(): void {
+    if (!this.#result) return;
+    const answers = this.answers();
+    this.#store.save({ result: this.#result, answers, clients: this.#clients, quick: this.#quick, ownPools: this.#ownPools, phaseStarts: this.#phaseStarts });
+  }
+
+  /** A finished run kept by an earlier page of this tab: shown as done, its answers judged again. */
+  #restore(): void {
+    const saved = this.#store.load();
+    if (!saved) return;
+    try {
+      const evaluations = evaluateAll(this.lab.checkpoints, saved.result);
+      const verdicts = new Map<string, Verdict>();
+      for (const [id, given] of Object.entries(saved.answers)) {
+        const evaluation = evaluations.find((e) => e.checkpoint.id === id);
+        if (evaluation) verdicts.set(id, { given, right: judgeAnswer(evaluation, given) });
+      }
+      this.#evaluations = evaluations;
+      for (const [id, v] of verdicts) this.#verdicts.set(id, v);
+    } catch {
+      // Looked like a result, but the checkpoints cannot read it: start afresh.
+      this.#store.clear();
+      return;
+    }
+    this.#result = saved.result;
+    this.#live = saved.result;
+    this.#elapsedMs = saved.result.durationMs;
+    this.#phaseStarts = saved.phaseStarts;
+    this.#state = "done";
+    this.setOptions({ clients: saved.clients, quick: saved.quick, ownPools: saved.ownPools });
   }
 
   // ---- exports ----

@@ -85,6 +85,28 @@ export function comfortableClients(lab: LabDefinition): number | null {
   return holding === 0 ? null : Math.max(1, Math.floor(COMFORTABLE_HELD / holding));
 }
 
+/**
+ * Whether a page from this origin can give each lab client its own connections: Chromium (like
+ * Firefox) resolves every name under .localhost to loopback, and counts its six connections per
+ * host name, so `sse-3.localhost` is a pool of its own on the same server. Only when the page
+ * itself came from this computer's loopback: from a class server's LAN address, .localhost would
+ * reach the learner's own computer instead.
+ */
+export function ownPoolsPossible(pageOrigin: string): boolean {
+  const { hostname } = new URL(pageOrigin);
+  return hostname === "localhost" || hostname.endsWith(".localhost") || hostname === "127.0.0.1";
+}
+
+/** Where client `index` (from 0) of a transport connects with a pool of its own: "http://sse-4.localhost:8080". */
+export function ownPoolOrigin(feedOrigin: string, transport: TransportName, index: number): string {
+  const url = new URL(feedOrigin);
+  url.hostname = `${transport}-${index + 1}.localhost`;
+  return url.origin;
+}
+
+/** Transports that speak HTTP/1.1 for every message, so count against the browser's six per host. */
+export const HTTP_TRANSPORTS: readonly TransportName[] = ["short-poll", "long-poll", "sse"];
+
 /** A metric's value, readable: bytes as bytes, times in ms, counts with separators; "—" when not measured. */
 export function formatMetric(metric: Metric, value: number | null | undefined): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return "—";
