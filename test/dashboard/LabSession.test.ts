@@ -137,9 +137,18 @@ describe("a run", () => {
   let s: LabSession;
   const stepsSeen = new Set<number>();
   const statusesSeen = new Set<string>();
+  // What the class's check-ins would watch: every client as made, let go of when the run ends.
+  const watched: string[] = [];
+  const released: string[] = [];
 
   beforeAll(async () => {
-    s = open(await catalog.load("01-quick"));
+    s = open(await catalog.load("01-quick"), {
+      learner: { name: "Ada" },
+      watchClient: (client) => {
+        watched.push(client.transport);
+        return () => released.push(client.transport);
+      },
+    });
     s.on("change", () => {
       stepsSeen.add(s.stepIndex);
       for (const step of s.steps) if (step.status === "current") statusesSeen.add(step.name);
@@ -190,8 +199,16 @@ describe("a run", () => {
     expect(s.verdict("lost")).toEqual({ given: "2", right: false });
   });
 
+  test("each of the run's clients was watched while the run lasted", () => {
+    expect(watched.sort()).toEqual(["long-poll", "short-poll", "sse", "websocket"]);
+    expect(released.sort()).toEqual(watched);
+  });
+
   test("exports the result and the checkpoints as JSON, the table as CSV", () => {
     const data = JSON.parse(s.exportJson());
+    // The export says whose run it is, and when it was exported.
+    expect(data.learner).toEqual({ name: "Ada" });
+    expect(Date.parse(data.exportedAt)).not.toBeNaN();
     expect(data.result.lab).toEqual({ id: "01-quick", title: "Quick" });
     expect(data.result.transports).toHaveLength(4);
     expect(data.checkpoints).toHaveLength(2);

@@ -284,7 +284,15 @@ export class WirelabApp extends LitElement {
         room: workbench.room,
         feedUrl: workbench.feedUrl,
         catalog: new LabCatalog({ baseUrl: location.origin, token: keeper.tokenSource }),
-        labEnv: { baseUrl: location.origin, token: keeper.tokenSource, role: keeper.user.role, joinUrls: this.options.joinUrls },
+        labEnv: {
+          baseUrl: location.origin,
+          token: keeper.tokenSource,
+          role: keeper.user.role,
+          joinUrls: this.options.joinUrls,
+          learner: { name: keeper.user.name },
+          // A lab's clients are in the class's roster and timeline too, while the run lasts.
+          watchClient: (client) => link.watch(client),
+        },
         link,
       };
       if (this.route.view === "workbench") this.workbench = workbench;

@@ -11,6 +11,7 @@ import { LabSession } from "../measure/LabSession.js";
 import type { Role } from "../protocol/index.js";
 import { ChangeController } from "./controllers/ChangeController.js";
 import { download } from "./download.js";
+import type { FeedClient } from "../kit/FeedClient.js";
 import "./wirelab-lab-handin.js";
 import { withoutTitle } from "./markdown.js";
 import { hrefFor, onLinkClick } from "./navigate.js";
@@ -29,6 +30,10 @@ export interface LabPageEnvironment {
   role: Role;
   /** Where students join a class server (its addresses on the class network); shared links use the first. */
   joinUrls?: readonly string[];
+  /** Who runs the labs: named in exported results. */
+  learner?: { name: string };
+  /** Each lab client as it is made, for the class's check-ins. */
+  watchClient?: (client: FeedClient) => (() => void) | void;
 }
 
 const LABS = { view: "labs" as const };

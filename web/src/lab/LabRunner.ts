@@ -38,6 +38,11 @@ export interface LabEnvironment {
   fetch?: FetchLike;
   EventSource?: EventSourceConstructor;
   WebSocket?: WebSocketConstructor;
+  /**
+   * Called with each receiving client as it is made (the dashboard reports them to the class);
+   * the function it returns, if any, is called when the run ends and the client closes.
+   */
+  watchClient?: (client: FeedClient) => (() => void) | void;
 }
 
 export interface LabRunOptions {
@@ -120,6 +125,7 @@ export class LabRunner extends Emitter<LabRunnerEvents> {
   #jitter = true;
   /** The clients' states as the run ended, before they were closed. */
   #finalStates: LabClientState[] | null = null;
+  readonly #unwatch: Array<() => void> = [];
 
   constructor(lab: LabDefinition, env: LabEnvironment, options: LabRunOptions = {}) {
     super();
@@ -215,6 +221,7 @@ export class LabRunner extends Emitter<LabRunnerEvents> {
       clearInterval(tick);
       this.#finalStates = this.clientStates;
       for (const r of this.#receivers) r.client.close();
+      for (const unwatch of this.#unwatch.splice(0)) unwatch();
       if (touchesNetwork) await api.clearNetwork().catch(() => {});
     }
   }
@@ -276,6 +283,8 @@ export class LabRunner extends Emitter<LabRunnerEvents> {
           detected: [],
           blackholed: 0,
         };
+        const unwatch = this.#env.watchClient?.(client);
+        if (unwatch) this.#unwatch.push(unwatch);
         client.on("message", (message: Message, latency) => this.#onMessage(receiver, message, latency));
         client.on("state", (state: ConnectionState, previous: ConnectionState) => this.#onState(receiver, state, previous));
         const who = { transport, index: i, host: receiver.host };

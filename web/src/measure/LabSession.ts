@@ -5,6 +5,7 @@
  */
 import { Emitter } from "../kit/Emitter.js";
 import type { FetchLike } from "../kit/FeedHttp.js";
+import type { FeedClient } from "../kit/FeedClient.js";
 import type { EventSourceConstructor } from "../kit/SseClient.js";
 import type { WebSocketConstructor } from "../kit/WebSocketClient.js";
 import { WorkbenchApi } from "../kit/WorkbenchApi.js";
@@ -103,6 +104,10 @@ export interface LabSessionOptions {
   browser?: boolean;
   /** Where the finished run and the answers are kept across page changes and reloads (sessionStorage). */
   storage?: StorageLike;
+  /** Who runs the lab: named in the exported JSON. */
+  learner?: { name: string };
+  /** Each of a run's clients as it is made (the dashboard reports them to the class); returns the end of watching. */
+  watchClient?: (client: FeedClient) => (() => void) | void;
 }
 
 export interface LabSessionEvents {
@@ -368,6 +373,7 @@ export class LabSession extends Emitter<LabSessionEvents> {
           ...(fetch && { fetch }),
           ...(EventSource && { EventSource }),
           ...(WebSocket && { WebSocket }),
+          ...(this.#options.watchClient && { watchClient: this.#options.watchClient }),
         },
         { clients: this.#clients, clientsOf, timeScale: this.timeScale, signal: abort.signal, tickMs: tickMs ?? 250 },
       );
@@ -539,10 +545,12 @@ export class LabSession extends Emitter<LabSessionEvents> {
         metric: e.checkpoint.answer.metric,
         ...(e.checkpoint.answer.phase !== undefined && { phase: e.checkpoint.answer.phase }),
         ...(e.checkpoint.expect !== undefined && { expect: e.checkpoint.expect, passed: e.passed }),
+        ...(e.explanation && { explanation: e.explanation.text }),
         learner: verdict ? { answer: verdict.given, right: verdict.right } : null,
       };
     });
-    return JSON.stringify({ result, checkpoints }, null, 2) + "\n";
+    const learner = this.#options.learner && { name: this.#options.learner.name };
+    return JSON.stringify({ ...(learner && { learner }), exportedAt: new Date().toISOString(), result, checkpoints }, null, 2) + "\n";
   }
 
   /** One row per transport, one column per measured metric. */
