@@ -287,6 +287,9 @@ describe("guided labs in the dashboard", () => {
       await checkpoint("most-requests").locator('.verdict[data-verdict="right"]').waitFor(WAIT);
       // The last answer given, judged again: 3 lost, where the numbers say 0.
       expect(await checkpoint("nothing-lost").locator('.verdict[data-verdict="wrong"]').innerText()).toContain("you answered 3");
+      // The fields show the answers given, not blanks.
+      expect(await checkpoint("nothing-lost").locator("input[name=answer]").inputValue()).toBe("3");
+      expect(await checkpoint("most-requests").locator("input[type=radio]:checked").count()).toBe(1);
       expect(await page.locator('wirelab-lab button[data-export="json"]').isDisabled()).toBe(false);
     };
     await page.locator('wirelab-app nav a:text-is("Workbench")').click();

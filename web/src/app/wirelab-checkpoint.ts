@@ -166,6 +166,13 @@ export class WirelabCheckpoint extends LitElement {
     new ChangeController(this, () => this.session);
   }
 
+  /** A kept answer (the page came back, or was reloaded) fills the field it was given in. */
+  override willUpdate(): void {
+    if (this.draft !== "" || !this.checkpoint) return;
+    const kept = this.session?.verdict(this.checkpoint.id);
+    if (kept) this.draft = kept.given;
+  }
+
   override render() {
     const s = this.session;
     const c = this.checkpoint;
