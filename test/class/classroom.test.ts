@@ -313,6 +313,18 @@ describe("a class code", () => {
     expect(instructor.body.user.role).toBe("instructor");
   });
 
+  test("wrong class codes are guesses at a secret: they draw on the address's budget of wrong keys", async () => {
+    const server = await startSupervisor({ autoInstructor: false, instructorKey: KEY, classCode: "blue-42", networkPort: null, instructorKeyFailuresPerMinute: 2 });
+    stops.push(() => server.close());
+    const attempt = (classCode: string) =>
+      fetch(`${server.url}/v1/session`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "Eve", classCode }) }).then(async (r) => ({ status: r.status, body: await r.json() }));
+    expect((await attempt("red-1")).status).toBe(403);
+    expect((await attempt("red-2")).status).toBe(403);
+    const throttled = await attempt("blue-42");
+    expect(throttled.status).toBe(429);
+    expect(throttled.body.error.code).toBe("rate_limited");
+  });
+
   test("without one, the join form is told so", async () => {
     const server = await startSupervisor({ autoInstructor: false, instructorKey: KEY, networkPort: null });
     stops.push(() => server.close());
