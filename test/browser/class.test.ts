@@ -95,3 +95,24 @@ test("after too many wrong keys the form says to wait", async () => {
   await form().locator(".error").filter({ hasText: /too many wrong instructor keys.*try again in \d+ s/ }).waitFor(WAIT);
   expect(pageErrors).toEqual([]);
 }, 60_000);
+
+test("a class with a class code: the form asks for it, a wrong one is refused in the server's words, the right one joins", async () => {
+  const coded = await startServer({ webRoot: build.webRoot, host: "0.0.0.0", instructorKey: INSTRUCTOR_KEY, classCode: "blue-42" });
+  try {
+    await page.goto(`${coded.url}/?room=class`);
+    await form().getByLabel("Class code").waitFor(WAIT);
+    await form().getByLabel("Display name").fill("student");
+    await form().getByLabel("Class code").fill("red-1");
+    await form().getByRole("button", { name: "Join" }).click();
+    await form().locator(".error").filter({ hasText: "the class code is not right" }).waitFor(WAIT);
+    await form().getByLabel("Class code").fill("blue-42");
+    await form().getByRole("button", { name: "Join" }).click();
+    await joinedWithOpenPanels();
+    // The instructor gives the key instead of the code.
+    await page.getByRole("button", { name: "Leave" }).click();
+    await form().getByLabel("I am the instructor").check();
+    expect(await form().getByLabel("Class code").count()).toBe(0);
+  } finally {
+    await coded.close();
+  }
+}, 60_000);
