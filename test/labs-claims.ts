@@ -104,7 +104,12 @@ export const CLAIMS: Record<string, Record<string, Check>> = {
       const least = text.match(/\(([^()]+) in this one\)/);
       if (least) expect(least[1]).toBe(f.extreme("latency.p50", "least").map((t) => NAMES[t]).join(" and "));
     },
-    "short-poll-latency": (text, f) => expect(text.startsWith(`${n(f.of("latency.p50", "short-poll"))} ms`)).toBe(true),
+    "short-poll-latency": (text, f) => {
+      const p50 = f.of("latency.p50", "short-poll");
+      expect(text.startsWith(`${n(p50)} ms`)).toBe(true);
+      // "About 1,000 ms" is claimed for this run only when the run is near it.
+      onlyIf(text, "before anyone asks for it", p50 !== null && p50 >= 700 && p50 <= 1300, `short polling's median was ${p50} ms`);
+    },
   },
   "02-latency-and-bursts": {
     "burst-requests": (text, f) => {

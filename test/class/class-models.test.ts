@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { WirelabSupervisor } from "../../server/WirelabSupervisor.js";
 import { ClassLink } from "../../web/src/measure/ClassLink.js";
-import { ClassMonitor, bucketPercentile } from "../../web/src/measure/ClassMonitor.js";
+import { ClassMonitor, bucketPercentile, describeHerd, type ReconnectWave } from "../../web/src/measure/ClassMonitor.js";
 import { latencyBucket } from "../../web/src/protocol/class.js";
 import { client, connected, startSupervisor, until } from "../helpers.js";
 
@@ -139,4 +139,22 @@ test("latency buckets and their rough percentiles", () => {
   expect(bucketPercentile(buckets, 0.95)).toBe("≤ 100 ms");
   expect(bucketPercentile(buckets, 0.99)).toBe("> 10000 ms");
   expect(bucketPercentile(new Array(12).fill(0), 0.5)).toBe("–");
+});
+
+test("the herd is described by what the waves measured", () => {
+  const wave = (jitter: boolean, websocket: number | undefined): ReconnectWave => ({
+    mark: { at: 0, jitter },
+    reconnects: 40,
+    pages: 10,
+    spreadMs: websocket ?? null,
+    spreadByLink: websocket === undefined ? {} : { websocket },
+    lastMs: 1_000,
+  });
+  expect(describeHerd([])).toMatch(/No WebSocket client/);
+  expect(describeHerd([wave(false, 12)])).toBe("Without jitter the WebSocket clients came back within 12 ms; restart with jitter to compare.");
+  expect(describeHerd([wave(false, 12), wave(true, 2_100)])).toMatch(/^Without jitter the WebSocket clients came back within 12 ms — one wave .* spread over 2100 ms\.$/);
+  // A spread with jitter that is no wider is not called a broken-up herd.
+  expect(describeHerd([wave(false, 300), wave(true, 400)])).toMatch(/no clear herd at this size/);
+  // The latest wave of each kind counts.
+  expect(describeHerd([wave(false, 300), wave(true, 400), wave(false, 5)])).toMatch(/within 5 ms — one wave .* 400 ms/);
 });

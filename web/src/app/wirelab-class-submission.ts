@@ -100,8 +100,8 @@ export class WirelabClassSubmission extends LitElement {
     return html`<h4 data-opened=${s.user.name}>${s.user.name} · ${this.lab?.title ?? s.lab} · ${new Date(s.submittedAt).toLocaleString()}</h4>
       <div class="table"><table>
         <thead><tr><th>question</th><th>answer</th><th>the numbers gave</th><th></th></tr></thead>
-        <tbody>${s.checks.map((c) => html`<tr><td>${c.question}</td><td>${c.given ?? "–"}</td><td>${c.answer ?? "–"}</td>
-          <td class=${c.right ? "right" : "wrong"}>${c.right ? "✓ right" : "✗ wrong"}</td></tr>`)}</tbody>
+        <tbody>${s.checks.map((c) => html`<tr><td>${c.question}</td><td>${c.given ?? "–"}</td><td>${formatAnswer(c.answer)}</td>
+          <td class=${c.given === null ? "muted" : c.right ? "right" : "wrong"}>${c.given === null ? "not answered" : c.right ? "✓ right" : "✗ wrong"}</td></tr>`)}</tbody>
       </table></div>
       <div class="table"><table data-submitted-result>
         <thead><tr><th>metric</th>${s.result.transports.map((t) => html`<th>${TRANSPORT_LOOK[t.transport].label}</th>`)}</tr></thead>
@@ -109,6 +109,13 @@ export class WirelabClassSubmission extends LitElement {
       </table></div>
       <button @click=${() => this.dispatchEvent(new CustomEvent("close"))}>Close</button>`;
   }
+}
+
+/** A numeric answer as the lab page shows it (1,477), a transport as it is. */
+export function formatAnswer(answer: string | null): string {
+  if (answer === null) return "–";
+  const n = Number(answer);
+  return answer.trim() !== "" && Number.isFinite(n) ? format(n) : answer;
 }
 
 function format(value: number | null): string {

@@ -6,7 +6,7 @@
 import { LitElement, css, html } from "lit";
 import type { ChartOptions } from "chart.js";
 
-import type { ClassMonitor } from "../measure/ClassMonitor.js";
+import { describeHerd, type ClassMonitor } from "../measure/ClassMonitor.js";
 import type { InstructorControls } from "../measure/InstructorControls.js";
 import type { LabCatalog, LabListing } from "../measure/LabCatalog.js";
 import { formatElapsed } from "../measure/format.js";
@@ -18,7 +18,7 @@ import { download } from "./download.js";
 import { base } from "./theme.js";
 import { TRANSPORT_LOOK } from "./transports.js";
 import "./wirelab-chart.js";
-import "./wirelab-class-submission.js";
+import { formatAnswer } from "./wirelab-class-submission.js";
 import "./wirelab-controls.js";
 
 export class WirelabClass extends LitElement {
@@ -235,7 +235,7 @@ export class WirelabClass extends LitElement {
     return html`<section aria-labelledby="faults-h">
       <h3 id="faults-h">Class-wide experiments</h3>
       <p class="muted">Every learner's workbench clients cross this server (and its network emulator): faults here reach the whole class.</p>
-      <wirelab-controls .controls=${this.controls} .feedUrl=${this.feedUrl}></wirelab-controls>
+      <wirelab-controls .controls=${this.controls} .feedUrl=${this.#learnersFeed()}></wirelab-controls>
       <h3 class="herd">Thundering herd (lab 08, for the class)</h3>
       <p>Learners' clients now reconnect <b data-jitter>${jitter ? "with full jitter" : "without jitter"}</b>. Ask everyone to stay on the Workbench, then restart:</p>
       <div class="row">
@@ -251,8 +251,17 @@ export class WirelabClass extends LitElement {
               <td>${w.reconnects}</td><td>${w.pages}</td><td>${w.spreadByLink.websocket ?? "–"}</td><td>${w.spreadMs ?? "–"}</td><td>${w.lastMs ?? "–"}</td>
             </tr>`)}</tbody>
           </table></div>
-          <p class="muted">Without jitter every client waits the same backoff, so they arrive together; with full jitter the same clients spread over the backoff interval.</p>`}
+          <p data-herd>${describeHerd(waves)}</p>`}
     </section>`;
+  }
+
+  /** Where learners' clients connect: the emulator's port on the address students join at. */
+  #learnersFeed(): string {
+    const join = this.joinUrls[0];
+    if (!join || !this.feedUrl) return this.feedUrl;
+    const url = new URL(join);
+    url.port = new URL(this.feedUrl).port;
+    return url.origin;
   }
 
   #timeline(m: ClassMonitor) {
@@ -335,9 +344,9 @@ export class WirelabClass extends LitElement {
       ${ids.map((id) => {
         const check = s.checks.find((c) => c.id === id);
         if (!check) return html`<td></td>`;
-        return html`<td title=${`${check.question}\nanswer: ${check.given ?? "(none)"}; the numbers gave ${check.answer ?? "nothing"}`}>
-          <span class=${check.right ? "right" : "wrong"}>${check.right ? "✓" : "✗"}</span> ${check.given ?? html`<span class="muted">–</span>`}
-        </td>`;
+        const title = `${check.question}\nanswer: ${check.given ?? "(none)"}; the numbers gave ${formatAnswer(check.answer)}`;
+        if (check.given === null) return html`<td title=${title}><span class="muted">not answered</span></td>`;
+        return html`<td title=${title}><span class=${check.right ? "right" : "wrong"}>${check.right ? "✓" : "✗"}</span> ${check.given}</td>`;
       })}
       <td><button @click=${() => (this.opened = s.id)}>Open</button></td>
     </tr>`;

@@ -254,6 +254,28 @@ export class ClassMonitor extends Emitter<ClassMonitorEvents> {
   }
 }
 
+/**
+ * What the waves measured, in words that agree with the numbers: the WebSocket spread without
+ * jitter against with it (the latest of each), and whether that is a herd broken up or not.
+ */
+export function describeHerd(waves: readonly ReconnectWave[]): string {
+  const latest = (jitter: boolean) => [...waves].reverse().find((w) => w.mark.jitter === jitter && typeof w.spreadByLink.websocket === "number");
+  const herd = latest(false);
+  const spreadOut = latest(true);
+  const ms = (w: ReconnectWave) => `${Math.round(w.spreadByLink.websocket!)} ms`;
+  if (!herd && !spreadOut) return "No WebSocket client has come back twice yet: restart with learners on the Workbench to measure a wave.";
+  if (!herd || !spreadOut) {
+    const one = (herd ?? spreadOut)!;
+    return `${one.mark.jitter ? "With" : "Without"} jitter the WebSocket clients came back within ${ms(one)}; restart ${one.mark.jitter ? "without" : "with"} jitter to compare.`;
+  }
+  const a = herd.spreadByLink.websocket!;
+  const b = spreadOut.spreadByLink.websocket!;
+  if (b > 4 * a && b >= 200) {
+    return `Without jitter the WebSocket clients came back within ${ms(herd)} — one wave the server must absorb at once; with full jitter the same clients spread over ${ms(spreadOut)}.`;
+  }
+  return `WebSocket clients came back within ${ms(herd)} without jitter and ${ms(spreadOut)} with it: no clear herd at this size (${herd.reconnects} clients); with few clients chance decides the spread.`;
+}
+
 function spread(times: readonly number[]): number | null {
   return times.length >= 2 ? Math.max(...times) - Math.min(...times) : null;
 }
