@@ -155,7 +155,8 @@ export class WirelabApp extends LitElement {
       }
       .notice {
         max-width: 48rem;
-        margin: 1rem auto 0;
+        /* Centred, and never touching the edges of a phone's screen. */
+        margin: 1rem max(1.25rem, calc((100% - 48rem) / 2)) 0;
         padding: 0.6rem 0.9rem;
         background: var(--surface);
         border: 1px solid var(--border);
