@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { transportResult } from "./labResults.js";
 import type { Wirelab } from "../server/app.js";
 import { LabFormatError, evaluateCheckpoint, judgeAnswer, parseLab, resultToCsv, scaleLab } from "../web/src/lab/index.js";
 import type { Checkpoint, LabResult, TransportResult } from "../web/src/lab/index.js";
@@ -80,27 +81,6 @@ describe("broken lab files get errors that name the file, the field and the fix"
   });
 });
 
-function transportResult(transport: TransportResult["transport"], over: Partial<TransportResult>): TransportResult {
-  return {
-    transport,
-    clients: 1,
-    expected: 10,
-    delivered: 10,
-    lost: 0,
-    duplicated: 0,
-    latency: { count: 10, p50: 5, p95: 9, p99: 10, max: 10 },
-    requests: 1,
-    requestsPerMessage: 0.1,
-    clientBytesIn: 0,
-    clientBytesOut: 0,
-    wire: null,
-    bytesPerMessage: 100,
-    reconnects: 0,
-    reconnectMs: { count: 0, meanMs: null, maxMs: null },
-    detectMs: null,
-    ...over,
-  };
-}
 
 const result: LabResult = {
   format: 1,

@@ -11,7 +11,7 @@ import type { WirelabOptions } from "../../server/config.js";
 import { LATENCY_BUCKETS_MS, type CheckinRequest } from "../../web/src/protocol/class.js";
 import { startSupervisor, tempDir } from "../helpers.js";
 import { SHARED_REDIS, deleteKeys, testPrefix } from "../redis.js";
-import { pollingTaxResult } from "./fixtures.js";
+import { pollingTaxResult } from "../labResults.js";
 
 const KEY = "class-key-for-tests";
 const stops: Array<() => unknown> = [];

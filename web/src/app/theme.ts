@@ -98,3 +98,39 @@ export const transportChoice = css`
     margin: 0;
   }
 `;
+
+/**
+ * The class view's tables (roster, waves, submissions): a scrolling `.table` wrapper, quiet
+ * rules, muted headings, and the right / wrong marks of judged answers.
+ */
+export const classTable = css`
+  .table {
+    overflow-x: auto;
+  }
+  table {
+    border-collapse: collapse;
+    font-size: 0.92rem;
+  }
+  th,
+  td {
+    text-align: left;
+    padding: 0.3rem 0.7rem 0.3rem 0;
+    border-bottom: 1px solid var(--border);
+    vertical-align: top;
+  }
+  th {
+    font-weight: 600;
+    color: var(--text-muted);
+  }
+  td.n {
+    text-align: right;
+  }
+  .right {
+    color: var(--ok, #15803d);
+    font-weight: 600;
+  }
+  .wrong {
+    color: var(--error);
+    font-weight: 600;
+  }
+`;

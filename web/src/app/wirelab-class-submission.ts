@@ -7,7 +7,7 @@ import type { WorkbenchApi } from "../kit/WorkbenchApi.js";
 import type { LabCatalog } from "../measure/LabCatalog.js";
 import { METRICS, METRIC_LABELS, metricValue, type LabDefinition } from "../lab/index.js";
 import type { Submission } from "../protocol/class.js";
-import { base } from "./theme.js";
+import { base, classTable } from "./theme.js";
 import { TRANSPORT_LOOK } from "./transports.js";
 
 export class WirelabClassSubmission extends LitElement {
@@ -29,6 +29,7 @@ export class WirelabClassSubmission extends LitElement {
 
   static override styles = [
     base,
+    classTable,
     css`
       :host {
         display: block;
@@ -41,29 +42,7 @@ export class WirelabClassSubmission extends LitElement {
         font-size: 1.05rem;
       }
       .table {
-        overflow-x: auto;
         margin-bottom: 0.8rem;
-      }
-      table {
-        border-collapse: collapse;
-        font-size: 0.92rem;
-      }
-      th,
-      td {
-        text-align: left;
-        padding: 0.25rem 0.8rem 0.25rem 0;
-        border-bottom: 1px solid var(--border);
-      }
-      td.n {
-        text-align: right;
-      }
-      .right {
-        color: var(--ok, #15803d);
-        font-weight: 600;
-      }
-      .wrong {
-        color: var(--error);
-        font-weight: 600;
       }
     `,
   ];

@@ -15,7 +15,7 @@ import { ChangeController } from "./controllers/ChangeController.js";
 import { NowController } from "./controllers/NowController.js";
 import { latencyData, timelineData } from "./charts/classChartData.js";
 import { download } from "./download.js";
-import { base } from "./theme.js";
+import { base, classTable } from "./theme.js";
 import { TRANSPORT_LOOK } from "./transports.js";
 import "./wirelab-chart.js";
 import { formatAnswer } from "./wirelab-class-submission.js";
@@ -44,6 +44,7 @@ export class WirelabClass extends LitElement {
 
   static override styles = [
     base,
+    classTable,
     css`
       :host {
         display: block;
@@ -69,24 +70,8 @@ export class WirelabClass extends LitElement {
         gap: 0.5rem 0.8rem;
         align-items: center;
       }
-      .table {
-        overflow-x: auto;
-      }
       table {
-        border-collapse: collapse;
         width: 100%;
-        font-size: 0.92rem;
-      }
-      th,
-      td {
-        text-align: left;
-        padding: 0.3rem 0.6rem 0.3rem 0;
-        border-bottom: 1px solid var(--border);
-        vertical-align: top;
-      }
-      th {
-        font-weight: 600;
-        color: var(--text-muted);
       }
       .away td {
         opacity: 0.55;
@@ -104,14 +89,6 @@ export class WirelabClass extends LitElement {
         margin-right: 0.25rem;
       }
       .state-open {
-        font-weight: 600;
-      }
-      .right {
-        color: var(--ok, #15803d);
-        font-weight: 600;
-      }
-      .wrong {
-        color: var(--error);
         font-weight: 600;
       }
       .said {

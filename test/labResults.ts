@@ -1,11 +1,12 @@
 /**
- * Lab results for class tests, in the shape a run produces (LabResultSchema): built, not run,
- * so a test can say exactly which answer the numbers give.
+ * Lab results for tests, in the shape a run produces (LabResultSchema): built, not run, so a
+ * test can say exactly which answer the numbers give.
  */
-import type { LabResult, TransportResult } from "../../web/src/lab/index.js";
-import { TRANSPORTS, type TransportName } from "../../web/src/protocol/index.js";
+import type { LabResult, TransportResult } from "../web/src/lab/index.js";
+import { TRANSPORTS, type TransportName } from "../web/src/protocol/index.js";
 
-function transportResult(transport: TransportName, p50: number, requests: number): TransportResult {
+/** One transport's figures: ten messages to one client, nothing lost; `over` says what differs. */
+export function transportResult(transport: TransportName, over: Partial<TransportResult> = {}): TransportResult {
   return {
     transport,
     clients: 1,
@@ -13,16 +14,17 @@ function transportResult(transport: TransportName, p50: number, requests: number
     delivered: 10,
     lost: 0,
     duplicated: 0,
-    latency: { count: 10, p50, p95: p50 * 2, p99: p50 * 2, max: p50 * 3 },
-    requests,
-    requestsPerMessage: requests / 10,
-    clientBytesIn: 1_000,
-    clientBytesOut: 100,
-    wire: { requests, bytesIn: 2_000, bytesOut: 4_000 },
-    bytesPerMessage: 400,
+    latency: { count: 10, p50: 5, p95: 9, p99: 10, max: 10 },
+    requests: 1,
+    requestsPerMessage: 0.1,
+    clientBytesIn: 0,
+    clientBytesOut: 0,
+    wire: null,
+    bytesPerMessage: 100,
     reconnects: 0,
     reconnectMs: { count: 0, meanMs: null, maxMs: null },
     detectMs: null,
+    ...over,
   };
 }
 
@@ -41,7 +43,15 @@ export function pollingTaxResult(): LabResult {
     durationMs: 25_000,
     sent: 10,
     parameters: { clients: 1, transports: [...TRANSPORTS], messageBytes: 100, timeScale: 1 },
-    transports: TRANSPORTS.map((t) => transportResult(t, p50[t], quiet[t] + 10)),
+    transports: TRANSPORTS.map((t) => {
+      const requests = quiet[t] + 10;
+      return transportResult(t, {
+        latency: { count: 10, p50: p50[t], p95: p50[t] * 2, p99: p50[t] * 2, max: p50[t] * 3 },
+        requests,
+        requestsPerMessage: requests / 10,
+        wire: { requests, bytesIn: 2_000, bytesOut: 4_000 },
+      });
+    }),
     phases: [
       {
         name: "quiet room",
