@@ -168,6 +168,9 @@ test("two learners run it and hand in; the instructor sees both and downloads a 
   // One submission opens in full.
   await classView().locator('tr[data-submission="Ada"] button').click();
   await classView().locator("wirelab-class-submission [data-opened]").filter({ hasText: "Ada" }).waitFor(WAIT);
+  // With the run's charts and figures, drawn as on the lab page.
+  await classView().locator("wirelab-class-submission wirelab-lab-charts canvas").first().waitFor(WAIT);
+  await classView().locator("wirelab-class-submission wirelab-lab-results table").waitFor(WAIT);
   await instructor.screenshot({ path: "test-results/class-submissions.png", fullPage: true });
   expect(pageErrors).toEqual([]);
 }, 180_000);

@@ -158,3 +158,19 @@ test("the herd is described by what the waves measured", () => {
   // The latest wave of each kind counts.
   expect(describeHerd([wave(false, 300), wave(true, 400), wave(false, 5)])).toMatch(/within 5 ms — one wave .* 400 ms/);
 });
+
+test("a hand-in opens as a finished run: the charts' session has its result, and the answers are judged again", async () => {
+  const { readFileSync } = await import("node:fs");
+  const { parseLab } = await import("../../web/src/lab/index.js");
+  const { LabSession } = await import("../../web/src/measure/LabSession.js");
+  const { pollingTaxResult } = await import("../labResults.js");
+  const lab = parseLab("labs/01-polling-tax.md", readFileSync(new URL("../../labs/01-polling-tax.md", import.meta.url), "utf8"));
+  const result = pollingTaxResult();
+  const run = LabSession.ofResult(lab, result, { slowest: "short-poll", "short-poll-latency": "300" }, { baseUrl: "http://127.0.0.1:1", token: "", role: "instructor" });
+  expect(run.state).toBe("done");
+  expect(run.result).toBe(result);
+  expect(run.phaseStarts).toEqual([{ name: "quiet room", atMs: 0 }]);
+  expect(run.verdict("slowest")).toEqual({ given: "short-poll", right: true });
+  expect(run.verdict("short-poll-latency")).toEqual({ given: "300", right: false });
+  expect(run.evaluation("quiet-requests")?.answer).toBe("short-poll");
+});

@@ -1,14 +1,18 @@
 /**
  * One learner's submission, opened from the class view: each checkpoint with the learner's answer
- * and what the numbers gave, and the submitted run's figures per transport.
+ * and what the numbers gave, and the submitted run's charts and figures, drawn by the lab page's
+ * own components from a LabSession of the submitted result.
  */
 import { LitElement, css, html } from "lit";
 import type { WorkbenchApi } from "../kit/WorkbenchApi.js";
 import type { LabCatalog } from "../measure/LabCatalog.js";
-import { METRICS, METRIC_LABELS, metricValue, type LabDefinition } from "../lab/index.js";
+import type { LabDefinition } from "../lab/index.js";
+import { LabSession } from "../measure/LabSession.js";
+import { formatCount } from "../measure/format.js";
 import type { Submission } from "../protocol/class.js";
 import { base, classTable } from "./theme.js";
-import { TRANSPORT_LOOK } from "./transports.js";
+import "./wirelab-lab-charts.js";
+import "./wirelab-lab-results.js";
 
 export class WirelabClassSubmission extends LitElement {
   static override properties = {
@@ -16,14 +20,15 @@ export class WirelabClassSubmission extends LitElement {
     catalog: { attribute: false },
     submissionId: { attribute: false },
     submission: { state: true },
-    lab: { state: true },
+    run: { state: true },
     error: { state: true },
   };
   declare api: WorkbenchApi | undefined;
   declare catalog: LabCatalog | undefined;
   declare submissionId: string | undefined;
   declare submission: Submission | undefined;
-  declare lab: LabDefinition | undefined;
+  /** The submitted run, shown as a finished lab run. */
+  declare run: LabSession | undefined;
   declare error: string;
   #loaded: string | undefined;
 
@@ -53,7 +58,7 @@ export class WirelabClassSubmission extends LitElement {
     this.catalog = undefined;
     this.submissionId = undefined;
     this.submission = undefined;
-    this.lab = undefined;
+    this.run = undefined;
     this.error = "";
   }
 
@@ -65,7 +70,8 @@ export class WirelabClassSubmission extends LitElement {
     void this.api.submission(id).then(
       async (submission) => {
         this.submission = submission;
-        this.lab = await this.catalog?.load(submission.lab).catch(() => undefined);
+        const lab: LabDefinition | undefined = await this.catalog?.load(submission.lab).catch(() => undefined);
+        if (lab && this.api) this.run = LabSession.ofResult(lab, submission.result, submission.answers, { baseUrl: this.api.baseUrl, token: "", role: "instructor" });
       },
       (error: Error) => (this.error = error.message),
     );
@@ -75,31 +81,25 @@ export class WirelabClassSubmission extends LitElement {
     if (this.error) return html`<p class="wrong">Could not open the submission: ${this.error}</p>`;
     const s = this.submission;
     if (!s) return html`<p class="muted">Opening…</p>`;
-    const metrics = this.lab?.measure ?? METRICS.filter((m) => m !== "reconnectSpreadMs");
-    return html`<h4 data-opened=${s.user.name}>${s.user.name} · ${this.lab?.title ?? s.lab} · ${new Date(s.submittedAt).toLocaleString()}</h4>
+    return html`<h4 data-opened=${s.user.name}>${s.user.name} · ${this.run?.lab.title ?? s.lab} · ${new Date(s.submittedAt).toLocaleString()}</h4>
       <div class="table"><table>
         <thead><tr><th>question</th><th>answer</th><th>the numbers gave</th><th></th></tr></thead>
         <tbody>${s.checks.map((c) => html`<tr><td>${c.question}</td><td>${c.given ?? "–"}</td><td>${formatAnswer(c.answer)}</td>
           <td class=${c.given === null ? "muted" : c.right ? "right" : "wrong"}>${c.given === null ? "not answered" : c.right ? "✓ right" : "✗ wrong"}</td></tr>`)}</tbody>
       </table></div>
-      <div class="table"><table data-submitted-result>
-        <thead><tr><th>metric</th>${s.result.transports.map((t) => html`<th>${TRANSPORT_LOOK[t.transport].label}</th>`)}</tr></thead>
-        <tbody>${metrics.map((m) => html`<tr><td>${METRIC_LABELS[m]}</td>${s.result.transports.map((t) => html`<td class="n">${format(metricValue(t, m))}</td>`)}</tr>`)}</tbody>
-      </table></div>
+      ${this.run
+        ? html`<wirelab-lab-charts .session=${this.run}></wirelab-lab-charts>
+            <wirelab-lab-results .session=${this.run}></wirelab-lab-results>`
+        : html`<p class="muted">The lab file of this submission is gone or broken: its charts cannot be drawn.</p>`}
       <button @click=${() => this.dispatchEvent(new CustomEvent("close"))}>Close</button>`;
   }
 }
 
-/** A numeric answer as the lab page shows it (1,477), a transport as it is. */
+/** A numeric answer as the lab page writes numbers (1,477), a transport as it is. */
 export function formatAnswer(answer: string | null): string {
   if (answer === null) return "–";
   const n = Number(answer);
-  return answer.trim() !== "" && Number.isFinite(n) ? format(n) : answer;
-}
-
-function format(value: number | null): string {
-  if (value === null) return "–";
-  return Number.isInteger(value) ? value.toLocaleString("en") : value.toFixed(1);
+  return answer.trim() !== "" && Number.isFinite(n) ? formatCount(n) : answer;
 }
 
 customElements.define("wirelab-class-submission", WirelabClassSubmission);

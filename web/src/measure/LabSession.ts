@@ -25,7 +25,7 @@ import {
   type LabResult,
 } from "../lab/index.js";
 import type { Role, TransportName } from "../protocol/index.js";
-import { LabStore, type StorageLike } from "./LabStore.js";
+import { LabStore, type SavedLab, type StorageLike } from "./LabStore.js";
 import { describeWire, type WireEntry } from "./wire.js";
 import {
   COMFORTABLE_HELD,
@@ -506,7 +506,23 @@ export class LabSession extends Emitter<LabSessionEvents> {
   /** A finished run kept by an earlier page of this tab: shown as done, its answers judged again. */
   #restore(): void {
     const saved = this.#store.load();
-    if (!saved) return;
+    // Looked like a result, but the checkpoints cannot read it: start afresh.
+    if (saved && !this.#show(saved)) this.#store.clear();
+  }
+
+  /**
+   * A finished run from elsewhere — a learner's hand-in, opened by the instructor — shown as done:
+   * its charts, its figures and the answers, judged again against its numbers.
+   */
+  static ofResult(lab: LabDefinition, result: LabResult, answers: Record<string, string>, options: Omit<LabSessionOptions, "storage">): LabSession {
+    const session = new LabSession(lab, options);
+    const phaseStarts = result.phases.map((p) => ({ name: p.name, atMs: p.startMs }));
+    session.#show({ result, answers, clients: result.parameters.clients, quick: result.parameters.timeScale < 1, ownPools: false, phaseStarts });
+    return session;
+  }
+
+  /** Show a finished run as this session's; false when its checkpoints cannot read it. */
+  #show(saved: SavedLab): boolean {
     try {
       const evaluations = evaluateAll(this.lab.checkpoints, saved.result);
       const verdicts = new Map<string, Verdict>();
@@ -517,9 +533,7 @@ export class LabSession extends Emitter<LabSessionEvents> {
       this.#evaluations = evaluations;
       for (const [id, v] of verdicts) this.#verdicts.set(id, v);
     } catch {
-      // Looked like a result, but the checkpoints cannot read it: start afresh.
-      this.#store.clear();
-      return;
+      return false;
     }
     this.#result = saved.result;
     this.#live = saved.result;
@@ -527,6 +541,7 @@ export class LabSession extends Emitter<LabSessionEvents> {
     this.#phaseStarts = saved.phaseStarts;
     this.#state = "done";
     this.setOptions({ clients: saved.clients, quick: saved.quick, ownPools: saved.ownPools });
+    return true;
   }
 
   // ---- exports ----
