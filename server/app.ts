@@ -25,7 +25,8 @@ import { apiRoutes, authenticate, errorHandler, notFound, sessionRoutes } from "
 import { FaultController } from "./FaultController.js";
 import type { NetworkEmulator } from "./netem/index.js";
 import { setSpan } from "./http/locals.js";
-import { OriginPolicy, checkHost, checkOrigin, logRefusal } from "./http/OriginPolicy.js";
+import { OriginPolicy, admitHost, checkOrigin, logRefusal } from "./http/OriginPolicy.js";
+import { PollRoute } from "./http/PollRoute.js";
 import { createLogger } from "./logger.js";
 import { studentLinks } from "./classBanner.js";
 import { LabLibrary } from "./LabLibrary.js";
@@ -128,17 +129,6 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
   // Feed answers change with every message: no ETags, no caching (and fewer header bytes per poll).
   app.set("etag", false);
   app.set("query parser", "simple");
-  app.use((req, res, next) => {
-    const span = stats.begin(req.socket);
-    setSpan(res, span);
-    res.once("close", () => {
-      stats.end(span);
-      metrics.httpRequest(span.bucket, res.headersSent ? res.statusCode : null);
-    });
-    res.setHeader(INSTANCE_HEADER, instance);
-    next();
-  });
-  app.use(checkHost(origins, log));
   // Liveness: the process answers. Readiness: it can also store what it is sent.
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok", instance });
@@ -187,7 +177,7 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
     clustered: backend.info.kind === "redis",
     maxBodyBytes: config.maxPayloadBytes,
   });
-  for (const transport of Object.values(transports)) transport.mount(v1);
+  for (const transport of Object.values(transports)) transport.mount?.(v1);
   v1.use(notFound);
   app.use("/v1", v1);
 
@@ -204,9 +194,21 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
   app.use(notFound);
   app.use(errorHandler(log));
 
-  // A connection past a connection cap is answered before express sees it (only health passes).
+  const polls = new PollRoute({ origins, auth, logger: log, shortPoll: transports["short-poll"], longPoll: transports["long-poll"] });
+  // A connection past a connection cap is answered before anything else sees it (only health passes).
+  // Every other request is counted, names this instance and must name an allowed Host; then polls
+  // take the route below express, and express serves the rest.
   const server = createServer((req, res) => {
-    if (!caps.refuseRequest(req, res)) app(req, res);
+    if (caps.refuseRequest(req, res)) return;
+    const span = stats.begin(req.socket);
+    setSpan(res, span);
+    res.once("close", () => {
+      stats.end(span);
+      metrics.httpRequest(span.bucket, res.headersSent ? res.statusCode : null);
+    });
+    res.setHeader(INSTANCE_HEADER, instance);
+    if (!admitHost(origins, log, req, res)) return;
+    if (!polls.serve(req, res)) app(req, res);
   });
   caps.attach(server);
   const faults: FaultController = new FaultController({

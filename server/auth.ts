@@ -93,14 +93,15 @@ export class TokenIssuer {
   /** Verify a token and return its holder and expiry; throws a 401 WirelabError otherwise. */
   async verifySession(token: string | undefined): Promise<VerifiedToken> {
     if (!token) throw unauthorized("a session token is required (Authorization: Bearer … or ?token=…)");
-    // Before the cache and before jose: only the one canonical spelling of a token is that token.
-    if (!isCanonicalCompactJws(token)) throw unauthorized("the session token is not valid");
+    // Only canonical tokens are ever remembered, so a hit is one; anything else is checked before jose.
     const known = this.#verified.get(token);
     if (known) {
       if (this.clock() < known.expiresAt) return known;
       this.#verified.delete(token);
       throw unauthorized("the session token has expired");
     }
+    // Before jose: only the one canonical spelling of a token is that token.
+    if (!isCanonicalCompactJws(token)) throw unauthorized("the session token is not valid");
     try {
       const { payload } = await jwtVerify(token, this.#key, {
         issuer: ISSUER,
@@ -159,11 +160,13 @@ export function checkClassCode(classCode: string | undefined, expected: string |
 }
 
 /** The token of a request: the Authorization header wins over the query string. */
-export function tokenOf(req: IncomingMessage, url: URL): string | undefined {
+export function tokenOf(req: IncomingMessage, query: URLSearchParams | Record<string, string | string[] | undefined>): string | undefined {
   const header = req.headers.authorization;
   if (header) {
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     return match?.[1];
   }
-  return url.searchParams.get("token") ?? undefined;
+  // The first of repeated parameters, as URLSearchParams.get answers.
+  const token = query instanceof URLSearchParams ? query.get("token") : query.token;
+  return (Array.isArray(token) ? token[0] : token) ?? undefined;
 }

@@ -7,7 +7,7 @@
 import { ConnectionRegistry } from "../server/transports/ConnectionRegistry.js";
 import { RateLimits } from "../server/limits/RateLimits.js";
 import { createServer, type Server } from "node:http";
-import express from "express";
+import { parse as parseQueryString } from "node:querystring";
 import { pino } from "pino";
 import { afterEach, describe, expect, test } from "vitest";
 import { resolveConfig } from "../server/config.js";
@@ -20,6 +20,7 @@ import { TrafficStats } from "../server/stats/TrafficStats.js";
 import { WirelabMetrics } from "../server/metrics/WirelabMetrics.js";
 import { LongPollTransport } from "../server/transports/LongPollTransport.js";
 import { setUser } from "../server/http/locals.js";
+import { parsePollQuery } from "../server/http/params.js";
 import { LocalPresenceStore, PresenceTracker } from "../server/presence/PresenceTracker.js";
 import type { PollResponse } from "../web/src/protocol/index.js";
 import { TEST_SECRET, until } from "./helpers.js";
@@ -110,14 +111,12 @@ describe("subscription readiness", () => {
       limits: new RateLimits(config, null),
       connections: new ConnectionRegistry({ maxPerUser: 10, maxBufferedBytes: config.maxBufferedBytes, logger: pino({ level: "silent" }) }),
     });
-    const router = express.Router();
-    // In the server, authentication runs before every transport route.
-    router.use((_req, res, next) => {
+    // In the server, PollRoute authenticates and parses before the transport sees the poll.
+    const server: Server = createServer((req, res) => {
       setUser(res, { id: "u-ada", name: "ada", role: "learner" });
-      next();
+      const query = parseQueryString((req.url ?? "").split("?")[1] ?? "");
+      void transport.poll({ req, res, room: "a", query: parsePollQuery(query), declared: undefined });
     });
-    transport.mount(router);
-    const server: Server = createServer(express().use(router));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     cleanups.push(() => new Promise((resolve) => server.close(resolve)));
     cleanups.push(() => transport.close());

@@ -9,7 +9,7 @@
  * every WebSocket handshake, and a page cannot forge or remove it. A request without Origin is not a
  * browser's cross-site request (curl, the Node kit, the CLI) and passes.
  */
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { isIP } from "node:net";
 import { networkInterfaces } from "node:os";
 import type { NextFunction, Request, Response } from "express";
@@ -31,6 +31,9 @@ export interface OriginPolicyOptions {
   /** This machine's network interfaces. Defaults to os.networkInterfaces (tests give a LAN address a machine may lack). */
   interfaces?: () => ReturnType<typeof networkInterfaces>;
 }
+
+/** Bound on remembered Host values: a flood of distinct allowed names (*.localhost) stops being remembered. */
+const MAX_REMEMBERED_HOSTS = 256;
 
 /** Least time between two re-reads of the network interfaces on a miss. */
 const REREAD_INTERFACES_MS = 5_000;
@@ -61,6 +64,8 @@ export class OriginPolicy {
   #serverPort: number | null = null;
   #addresses = new Set<string>();
   #addressesReadAt = 0;
+  /** Host values that pass whatever the interfaces do (loopback, the bound name, the allow-list). */
+  readonly #alwaysAllowed = new Set<string>();
 
   constructor(options: OriginPolicyOptions) {
     this.#options = options;
@@ -78,11 +83,14 @@ export class OriginPolicy {
   /** May a request with this Host header be served? (No Host: not a browser, which always sends one.) */
   hostAllowed(host: string | undefined): boolean {
     if (host === undefined) return true;
+    // Every request asks, and a server hears few Host values: remember those that always pass.
+    if (this.#alwaysAllowed.has(host)) return true;
     const h = hostnameOf(host);
     if (h === null) return false;
-    if (isLocalhostName(h) || isLoopbackIpv4(h) || h === "[::1]" || h === this.#boundHost) return true;
-    if (this.#isMachineAddress(h)) return true;
-    return this.#options.allowedHosts.some((name) => (name.startsWith("*.") ? h.endsWith(name.slice(1)) : h === name));
+    const always = isLocalhostName(h) || isLoopbackIpv4(h) || h === "[::1]" || h === this.#boundHost ||
+      this.#options.allowedHosts.some((name) => (name.startsWith("*.") ? h.endsWith(name.slice(1)) : h === name));
+    if (always && this.#alwaysAllowed.size < MAX_REMEMBERED_HOSTS) this.#alwaysAllowed.add(host);
+    return always || this.#isMachineAddress(h);
   }
 
   /** May a page of this origin call? Absent (not a browser's cross-site request) passes. */
@@ -166,14 +174,13 @@ export function logRefusal(log: Logger, req: IncomingMessage & { originalUrl?: s
   );
 }
 
-/** Every request: a foreign Host gets 403 before anything else (the dashboard and /healthz too). */
-export function checkHost(policy: OriginPolicy, log: Logger) {
-  return (req: Request, res: Response, next: NextFunction): void => {
-    if (policy.hostAllowed(req.headers.host)) return next();
-    const error = policy.refusal(req)!;
-    logRefusal(log, req, error);
-    sendError(res, error);
-  };
+/** Every request: a foreign Host gets 403 before anything else (the dashboard and /healthz too); false when refused. */
+export function admitHost(policy: OriginPolicy, log: Logger, req: IncomingMessage, res: ServerResponse): boolean {
+  if (policy.hostAllowed(req.headers.host)) return true;
+  const error = policy.refusal(req)!;
+  logRefusal(log, req, error);
+  sendError(res, error);
+  return false;
 }
 
 /**
@@ -182,20 +189,7 @@ export function checkHost(policy: OriginPolicy, log: Logger) {
  */
 export function checkOrigin(policy: OriginPolicy, log: Logger) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    // The answer depends on Origin: caches must keep one per origin.
-    res.vary("Origin");
-    const origin = req.headers.origin;
-    if (!policy.originAllowed(origin)) {
-      const error = policy.refusal(req)!;
-      logRefusal(log, req, error);
-      sendError(res, error);
-      return;
-    }
-    if (origin !== undefined) {
-      res.setHeader("access-control-allow-origin", origin);
-      // Only a cross-origin page needs leave to read the instance header.
-      res.setHeader("access-control-expose-headers", INSTANCE_HEADER);
-    }
+    if (!admitOrigin(policy, log, req, res)) return;
     if (req.method === "OPTIONS") {
       res.setHeader("access-control-allow-methods", "GET, POST, PUT, DELETE");
       res.setHeader("access-control-allow-headers", `authorization, content-type, ${TRANSPORT_HEADER}, last-event-id`);
@@ -205,4 +199,26 @@ export function checkOrigin(policy: OriginPolicy, log: Logger) {
     }
     next();
   };
+}
+
+/**
+ * The Origin check of checkOrigin for a request outside express (the poll route): refuses a
+ * foreign page with 403 and returns false, or sets the CORS answer headers and returns true.
+ */
+export function admitOrigin(policy: OriginPolicy, log: Logger, req: IncomingMessage, res: ServerResponse): boolean {
+  // The answer depends on Origin: caches must keep one per origin.
+  res.setHeader("vary", "Origin");
+  const origin = req.headers.origin;
+  if (!policy.originAllowed(origin)) {
+    const error = policy.refusal(req)!;
+    logRefusal(log, req, error);
+    sendError(res, error);
+    return false;
+  }
+  if (origin !== undefined) {
+    res.setHeader("access-control-allow-origin", origin);
+    // Only a cross-origin page needs leave to read the instance header.
+    res.setHeader("access-control-expose-headers", INSTANCE_HEADER);
+  }
+  return true;
 }

@@ -52,7 +52,7 @@ function validate<T>(schema: { safeParse(v: unknown): { success: true; data: T }
 export function authenticate(auth: TokenIssuer) {
   return async (req: Request, res: Response, next: NextFunction) => {
     const url = new URL(req.originalUrl, "http://localhost");
-    const { principal, expiresAt } = await auth.verifySession(tokenOf(req, url));
+    const { principal, expiresAt } = await auth.verifySession(tokenOf(req, url.searchParams));
     setUser(res, principal, expiresAt);
     next();
   };
@@ -113,7 +113,7 @@ export function apiRoutes(router: Router, deps: { feed: Feed; stats: TrafficStat
 
   router.post("/rooms/:room/messages", (req, res, next) => {
     // Count the send under the client's transport when it says which one it is.
-    const via = declaredTransport(req);
+    const via = declaredTransport(req, req.query);
     if (via) classify(res, via);
     parseRoom(req.params.room);
     next();
@@ -123,7 +123,7 @@ export function apiRoutes(router: Router, deps: { feed: Feed; stats: TrafficStat
     // Checked before the store: a refused send is not stored (429 says when to send it again).
     await deps.limits.send(userOf(res).id);
     const { message, created } = await deps.feed.publish(room, userOf(res), input);
-    if (created) deps.metrics.stored(declaredTransport(req) ?? "api");
+    if (created) deps.metrics.stored(declaredTransport(req, req.query) ?? "api");
     res.status(created ? 201 : 200).json({ seq: message.seq, id: message.id, ts: message.ts });
   });
 }
@@ -139,7 +139,7 @@ export function notFound(req: Request): never {
   throw new WirelabError(404, ERROR_CODES.notFound, `no route for ${req.method} ${req.path}`);
 }
 
-function toWirelabError(error: unknown, logger: Logger): WirelabError {
+export function toWirelabError(error: unknown, logger: Logger): WirelabError {
   if (error instanceof WirelabError) return error;
   const e = error as { type?: string; status?: number; message?: string };
   if (e?.type === "entity.parse.failed") return badRequest(ERROR_CODES.invalidJson, "the body is not valid JSON");

@@ -2,7 +2,7 @@
  * The seam every transport implements. A transport turns the one Feed into its own wire
  * format; it knows nothing of the other transports.
  */
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Router } from "express";
 import type { Logger } from "pino";
@@ -15,6 +15,7 @@ import type { TrafficStats } from "../stats/TrafficStats.js";
 import type { CloseReason, ConnectionRegistry } from "./ConnectionRegistry.js";
 import type { RateLimits } from "../limits/RateLimits.js";
 import type { WirelabMetrics } from "../metrics/WirelabMetrics.js";
+import type { PollQuery } from "../http/params.js";
 
 export interface TransportContext {
   feed: Feed;
@@ -36,14 +37,33 @@ export interface TransportContext {
 
 export interface Transport {
   readonly name: TransportName;
-  /** Register the HTTP routes this transport serves (behind authentication, under /v1). */
-  mount(router: Router): void;
+  /** Register the HTTP routes this transport serves on express (behind authentication, under /v1). */
+  mount?(router: Router): void;
   /** Take an HTTP upgrade if it is for this transport; false leaves it to others. */
   upgrade?(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): boolean;
   /** Cut every open connection at once, as a network failure would; returns how many. */
   dropAll(): number;
   /** Graceful shutdown: tell open clients why they are closed (restart or for good), then stop. */
   close(reason?: CloseReason): Promise<void>;
+}
+
+/** An authenticated GET of a room's messages, parsed: what PollRoute hands a polling transport. */
+export interface PollRequest {
+  req: IncomingMessage;
+  res: ServerResponse;
+  room: string;
+  query: PollQuery;
+  /** The transport the client says it uses (a stream's history load or gap fill), if any. */
+  declared: TransportName | undefined;
+}
+
+/**
+ * Short and long polling answer the same route (`wait` tells them apart). It is the hottest
+ * request of the server, so it is served below express (server/http/PollRoute.ts).
+ */
+export interface PollingTransport extends Transport {
+  readonly name: "short-poll" | "long-poll";
+  poll(request: PollRequest): Promise<void>;
 }
 
 /** Route paths, shared so that docs, transports and tests agree. */

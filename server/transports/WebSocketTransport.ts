@@ -115,7 +115,7 @@ export class WebSocketTransport implements Transport {
 
   async #accept(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, rawRoom: string): Promise<void> {
     // Authentication first: a caller without a valid token learns nothing else.
-    const { principal: user, expiresAt } = await this.ctx.auth.verifySession(tokenOf(req, url));
+    const { principal: user, expiresAt } = await this.ctx.auth.verifySession(tokenOf(req, url.searchParams));
     const room = parseRoom(rawRoom);
     const cursor: Cursor = { since: parseSince(queryValue(url, "since")), epoch: parseEpoch(queryValue(url, "epoch")) };
     this.ctx.connections.admit(this.name, user);
