@@ -5,6 +5,7 @@ import { Feed } from "../server/feed/Feed.js";
 import type { FollowSink } from "../server/feed/FeedFollower.js";
 import { LocalFeedBus } from "../server/feed/LocalFeedBus.js";
 import { embeddedBackend } from "../server/feed/backends.js";
+import { SqliteFeedStore } from "../server/feed/SqliteFeedStore.js";
 import type { FeedBus, FeedEvent, FeedListener } from "../server/feed/types.js";
 import { tempDir, until } from "./helpers.js";
 
@@ -14,6 +15,8 @@ const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
+
+const aTurnLater = () => new Promise((resolve) => setImmediate(resolve));
 
 function memoryFeed(historyLimit = 10_000, bus: FeedBus = new LocalFeedBus()): Feed {
   const feed = new Feed(embeddedBackend(":memory:", historyLimit, bus), { replayPageSize: 3 });
@@ -103,6 +106,37 @@ describe("Feed", () => {
     cleanups.push(() => follower.close());
     await until(() => seen.length === 5, "the replay of the new epoch");
     expect(events).toEqual(["start:3", "reset:1"]);
+  });
+
+  test("a room's bounds follow writes, prunes and wipes made through another connection to the file", async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const file = join(dir, "feed.db");
+    const reader = new SqliteFeedStore(file, 3);
+    const writer = new SqliteFeedStore(file, 3);
+    cleanups.push(() => reader.close(), () => writer.close());
+    const send = (id: string) => writer.append("a", { id, from: ada, text: id }, 1);
+    await send("1");
+    const first = await reader.bounds("a");
+    expect(first).toMatchObject({ oldest: 1, latest: 1 });
+    // Asked again with nothing written: the same answer (from memory).
+    expect(await reader.bounds("a")).toEqual(first);
+    for (const id of ["2", "3", "4", "5"]) await send(id);
+    // Another process's commit reaches this one in a later event-loop turn; the store checks once per turn.
+    await aTurnLater();
+    // Written by the other connection, pruned to 3 there: both bounds moved.
+    expect(await reader.bounds("a")).toEqual({ ...first, oldest: 3, latest: 5 });
+    // Its own appends move its own bounds too.
+    await reader.append("a", { id: "6", from: ada, text: "6" }, 1);
+    expect(await reader.bounds("a")).toEqual({ ...first, oldest: 4, latest: 6 });
+    // Wiped by hand (a fresh room, a fresh epoch): the reader sees the new epoch.
+    const raw = new Database(file);
+    raw.exec("DELETE FROM messages; DELETE FROM rooms;");
+    raw.close();
+    await aTurnLater();
+    const wiped = await reader.bounds("a");
+    expect(wiped).toMatchObject({ oldest: 0, latest: 0 });
+    expect(wiped.epoch).not.toBe(first.epoch);
   });
 
   test("an epoch is kept in the file and survives a restart", async () => {
@@ -236,5 +270,50 @@ describe("FeedFollower", () => {
     await until(() => seen.length === 5, "all five");
     await new Promise((r) => setTimeout(r, 20));
     expect(seen).toEqual([1, 2, 3, 4, 5]);
+  });
+});
+
+describe("SqliteFeedStore's recent messages", () => {
+  test("answer every page exactly as the file does: bounds, limits, byte budgets, prunes", async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const file = join(dir, "feed.db");
+    // History of 40 per room, and messages of varied sizes so byte budgets cut at varied places.
+    const warm = new SqliteFeedStore(file, 40);
+    cleanups.push(() => warm.close());
+    for (let i = 1; i <= 300; i++) {
+      await warm.append(i % 3 === 0 ? "b" : "a", { id: `m${i}`, from: ada, text: "x".repeat((i * 37) % 500) }, i);
+    }
+    // A second connection holds nothing in memory: every answer comes from the file.
+    const cold = new SqliteFeedStore(file, 40);
+    cleanups.push(() => cold.close());
+    let compared = 0;
+    for (const room of ["a", "b", "c"]) {
+      const { latest } = await cold.bounds(room);
+      for (let after = 0; after <= latest + 1; after += 7) {
+        for (const [limit, maxBytes] of [[1, 1 << 20], [10, 1 << 20], [500, 1 << 20], [500, 1], [500, 2_000], [3, 700]] as const) {
+          const expected = await cold.after(room, after, limit, maxBytes);
+          expect(await warm.after(room, after, limit, maxBytes), `${room} after ${after}, limit ${limit}, ${maxBytes} B`).toEqual(expected);
+          compared += 1;
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(100);
+  });
+
+  test("are forgotten when another connection writes to the file", async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const file = join(dir, "feed.db");
+    const one = new SqliteFeedStore(file, 100);
+    const other = new SqliteFeedStore(file, 100);
+    cleanups.push(() => one.close(), () => other.close());
+    await one.append("a", { id: "1", from: ada, text: "one" }, 1);
+    await other.append("a", { id: "2", from: bob, text: "two" }, 2);
+    await aTurnLater();
+    expect((await one.after("a", 0, 10, 1 << 20)).events.map((e) => e.message.text)).toEqual(["one", "two"]);
+    // Its next append continues the room from the file, and its memory with it.
+    await one.append("a", { id: "3", from: ada, text: "three" }, 3);
+    expect((await one.after("a", 1, 10, 1 << 20)).events.map((e) => e.message.seq)).toEqual([2, 3]);
   });
 });

@@ -8,6 +8,7 @@
 import Database from "better-sqlite3";
 import type { Message } from "../../web/src/protocol/index.js";
 import { NO_ROOM_LIMITS, tooManyRooms } from "./limits.js";
+import { RecentMessages } from "./RecentMessages.js";
 import type { AppendResult, FeedEvent, FeedStore, HistoryPage, MessageDraft, RoomBounds, StoreLimits } from "./types.js";
 
 interface Row {
@@ -21,6 +22,10 @@ interface Row {
   sent_at: number | null;
   ts: number;
 }
+
+/** Messages kept in memory per room (RecentMessages), and what all rooms' together may weigh. */
+const RECENT_PER_ROOM = 256;
+const RECENT_BUDGET_BYTES = 16 * 1024 * 1024;
 
 const COLUMNS = "seq, id, room, from_id, from_name, text, sent_at, ts";
 /**
@@ -55,6 +60,19 @@ export class SqliteFeedStore implements FeedStore {
   readonly #oldest: Database.Statement<[string], { seq: number | null }>;
   readonly #roomCount: Database.Statement<[], { count: number }>;
   readonly #maxRooms: number;
+  /**
+   * Each room's bounds, as last read. Every poll asks for them (twice, for a parked one), so they
+   * are kept in memory: this connection's own appends drop a room's entry, and another connection's
+   * commits (PRAGMA data_version moves, checked once per event-loop turn) drop them all, so an answer
+   * is never staler than the file was at the start of the turn.
+   */
+  readonly #bounds = new Map<string, RoomBounds>();
+  readonly #dataVersion: Database.Statement<[], number>;
+  /** The newest messages of each room, as this connection appended them: most reads ask for these. */
+  readonly #recent = new RecentMessages(RECENT_PER_ROOM, RECENT_BUDGET_BYTES);
+  readonly #prunedThrough: () => number;
+  #seenVersion = -1;
+  #versionChecked = false;
 
   constructor(file: string, historyLimit: number, limits: Partial<Omit<StoreLimits, "historyLimit">> = {}) {
     const { maxRooms, maxRoomHistoryBytes } = { ...NO_ROOM_LIMITS, ...limits };
@@ -102,7 +120,9 @@ export class SqliteFeedStore implements FeedStore {
     );
     const oldestSizes = this.#db.prepare<[string], { seq: number; bytes: number }>("SELECT seq, bytes FROM messages WHERE room = ? ORDER BY seq");
     const prune = this.#db.prepare<[string, number]>("DELETE FROM messages WHERE room = ? AND seq <= ?");
+    let prunedThrough = 0;
     this.#appendTx = this.#db.transaction((room: string, draft: MessageDraft, ts: number): AppendResult => {
+      prunedThrough = 0;
       const found = existing.get(room, draft.from.id, draft.id);
       if (found) return { message: toMessage(found), created: false };
       if (!this.#room.get(room) && this.#roomCount.get()!.count >= maxRooms) throw tooManyRooms(maxRooms);
@@ -139,6 +159,7 @@ export class SqliteFeedStore implements FeedStore {
         prune.run(room, cut);
         addBytes.get(-freed, room);
       }
+      prunedThrough = cut;
       return { message, created: true, json };
     });
     const selected = `${COLUMNS}, bytes`;
@@ -151,14 +172,23 @@ export class SqliteFeedStore implements FeedStore {
     );
     this.#oldest = this.#db.prepare("SELECT MIN(seq) AS seq FROM messages WHERE room = ?");
     this.#roomCount = this.#db.prepare("SELECT COUNT(*) AS count FROM rooms");
+    this.#dataVersion = this.#db.prepare<[], number>("PRAGMA data_version").pluck();
+    this.#prunedThrough = () => prunedThrough;
   }
 
   async append(room: string, draft: MessageDraft, ts: number): Promise<AppendResult> {
-    return this.#appendTx(room, draft, ts);
+    this.#checkVersion();
+    const result = this.#appendTx(room, draft, ts);
+    if (result.created) {
+      this.#bounds.delete(room);
+      this.#recent.add(room, { message: result.message, json: result.json! }, this.#prunedThrough());
+    }
+    return result;
   }
 
   async after(room: string, afterSeq: number, limit: number, maxBytes: number): Promise<HistoryPage> {
-    return readWithin(this.#after.iterate(room, afterSeq, limit), maxBytes);
+    this.#checkVersion();
+    return this.#recent.after(room, afterSeq, limit, maxBytes) ?? readWithin(this.#after.iterate(room, afterSeq, limit), maxBytes);
   }
 
   async latest(room: string, limit: number, maxBytes: number): Promise<HistoryPage> {
@@ -168,6 +198,30 @@ export class SqliteFeedStore implements FeedStore {
   }
 
   async bounds(room: string): Promise<RoomBounds> {
+    this.#checkVersion();
+    const known = this.#bounds.get(room);
+    if (known) return { ...known };
+    const bounds = this.#readBounds(room);
+    // A room over the cap is not created, so it has no bounds to remember.
+    if (bounds.epoch !== "") this.#bounds.set(room, bounds);
+    return { ...bounds };
+  }
+
+  /** Forget what memory holds of the file when another connection has committed to it since. */
+  #checkVersion(): void {
+    // Asked once per event-loop turn: a herd of woken polls in one turn shares the check.
+    if (this.#versionChecked) return;
+    this.#versionChecked = true;
+    setImmediate(() => (this.#versionChecked = false));
+    const version = this.#dataVersion.get()!;
+    if (version !== this.#seenVersion) {
+      this.#bounds.clear();
+      this.#recent.clear();
+      this.#seenVersion = version;
+    }
+  }
+
+  #readBounds(room: string): RoomBounds {
     // A room gets its epoch when it is first used, read or written: a client that joined it
     // empty must still be able to tell it from a later, wiped and refilled one. Over the room
     // cap, reading a room creates nothing: it is empty and has no epoch.
