@@ -9,6 +9,7 @@ import * as hdr from "hdr-histogram-js";
 import { Agent, fetch as undiciFetch } from "undici";
 import { WebSocket } from "ws";
 import { createClient, type EventSourceConstructor, type FeedClient, type FetchLike, type WebSocketConstructor } from "../../web/src/kit/index.js";
+import { dispatcherFetch } from "./dispatcherFetch.js";
 import type { ConnectSpec, GroupResult, WorkerRequest, WorkerTick } from "./protocol.js";
 import { MEASURED_MARK, groupOf, preciseNow } from "./protocol.js";
 
@@ -97,19 +98,22 @@ function newHistogram() {
 
 const groups = new Map<string, Group>();
 
-/** One fetch (undici, with its own connection pool) per source address. */
-const fetches = new Map<string, { fetch: FetchLike; agent: Agent }>();
-function fetchFrom(address: string): FetchLike {
+/**
+ * One undici connection pool per source address, and two fetches over it: the light one for the
+ * kit's requests (polls, sends), undici's own for EventSource, which reads a streaming body.
+ */
+const fetches = new Map<string, { fetch: FetchLike; streaming: FetchLike; agent: Agent }>();
+function boundTo(address: string): { fetch: FetchLike; streaming: FetchLike } {
   let bound = fetches.get(address);
   if (!bound) {
     // No time-outs of its own: the kit times its requests (a long poll adds its wait).
     // localAddress is the pool's option (undici overrides a `connect.localAddress` with it).
     const agent = new Agent({ localAddress: address, keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0 });
-    const boundFetch = ((input: Parameters<FetchLike>[0], init?: Parameters<FetchLike>[1]) =>
+    const streaming = ((input: Parameters<FetchLike>[0], init?: Parameters<FetchLike>[1]) =>
       undiciFetch(input as never, { ...(init as object), dispatcher: agent } as never)) as unknown as FetchLike;
-    fetches.set(address, (bound = { fetch: boundFetch, agent }));
+    fetches.set(address, (bound = { fetch: dispatcherFetch(agent), streaming, agent }));
   }
-  return bound.fetch;
+  return bound;
 }
 
 function webSocketFrom(address: string): WebSocketConstructor {
@@ -122,7 +126,7 @@ function webSocketFrom(address: string): WebSocketConstructor {
 }
 
 function eventSourceFrom(address: string): EventSourceConstructor {
-  const boundFetch = fetchFrom(address);
+  const boundFetch = boundTo(address).streaming;
   return class BoundEventSource extends EventSource {
     constructor(url: string) {
       super(url, { fetch: boundFetch as never });
@@ -142,7 +146,7 @@ function kitClient(spec: ConnectSpec, track: Track): LoadClient {
     // One latency sample is enough: the worker measures latency itself, in its histogram.
     maxLatencySamples: 1,
     requestTimeoutMs: 15_000,
-    fetch: fetchFrom(spec.sourceAddress),
+    fetch: boundTo(spec.sourceAddress).fetch,
     WebSocket: webSocketFrom(spec.sourceAddress),
     EventSource: eventSourceFrom(spec.sourceAddress),
   });
