@@ -20,9 +20,10 @@ export class ServerProcess {
   /**
    * Start `wirelab serve` on free ports (plus `args`) and wait until it listens. Unless `args` name a
    * store, history goes to a SQLite file in a temporary folder, so a restart keeps it, as it would in class.
+   * `checkout`: another built wirelab checkout whose `bin/wirelab.js` to run instead (the bench's --baseline).
    */
-  static async start(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
-    const cli = join(packageRoot(), "dist", "node", "server", "cli.js");
+  static async start(args: string[] = [], env: NodeJS.ProcessEnv = {}, checkout: string | null = null): Promise<ServerProcess> {
+    const cli = checkout === null ? join(packageRoot(), "dist", "node", "server", "cli.js") : join(checkout, "bin", "wirelab.js");
     if (!existsSync(cli)) throw new Error(`the server is not built (${cli} is missing): run npm run build`);
     const ownStore = !args.includes("--memory") && !args.includes("--data") && !args.includes("--redis");
     const dir = ownStore ? await mkdtemp(join(tmpdir(), "wirelab-")) : null;

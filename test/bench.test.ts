@@ -5,10 +5,11 @@
  */
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { validateReport, type BenchReport } from "../server/bench/BenchReport.js";
+import { upgradeReport, validateReport, type BenchReport } from "../server/bench/BenchReport.js";
 import { UsageError, parseBenchArgs } from "../server/bench/options.js";
 import { TRANSPORTS } from "../web/src/protocol/index.js";
 import { tempDir } from "./helpers.js";
@@ -97,15 +98,49 @@ describe("wirelab bench --quick", () => {
       expect(run.stderr).toContain(`2 instances on ${redis.url}, the sender on the first`);
       const cluster = JSON.parse(await readFile(jsonFile, "utf8")) as BenchReport;
       expect(validateReport(cluster)).toEqual([]);
-      expect(cluster.parameters).toMatchObject({ instances: 2, peer: "socket.io-redis" });
+      expect(cluster.parameters).toMatchObject({ instances: 2, peers: ["socket.io-redis"] });
       const fanout = cluster.scenarios[0]!;
-      for (const t of [...fanout.transports, fanout.peer!]) {
+      expect(fanout.peers.map((t) => t.servedBy)).toEqual(["socket.io-redis"]);
+      for (const t of [...fanout.transports, ...fanout.peers]) {
         expect(t.delivered, `${t.servedBy}/${t.transport}`).toBe(t.expected);
         expect(t.lost + t.duplicated).toBe(0);
       }
     } finally {
       cleanup();
       await (await redisForTests()).stop();
+    }
+  }, 120_000);
+
+  test("peers and a baseline in one run: a bare ws server, Socket.IO on long-polling, and this checkout's own server as the baseline", async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const jsonFile = join(dir, "peers.json");
+      // This checkout is a built checkout too: the baseline machinery runs without a second one.
+      const run = await bench(["--quick", "--scenario", "steady", "--transports", "websocket,long-poll", "--peer", "ws,socket.io-polling", "--baseline", ROOT, "--json", jsonFile]);
+      expect(run.code, run.stderr).toBe(0);
+      const header = run.stdout.split("\n").find((line) => line.includes("ws (peer)"));
+      expect(header).toBeDefined();
+      expect(header!.trim().split(/\s{2,}/)).toEqual(["websocket", "websocket (baseline)", "long-poll", "long-poll (baseline)", "ws (peer)", "socket.io-polling (peer)"]);
+      expect(run.stdout).toMatch(/websocket vs ws \(peer\): [\d.]+× the deliveries\/s/);
+      expect(run.stdout).toMatch(/long-poll vs socket\.io-polling \(peer\): /);
+      expect(run.stdout).toMatch(/websocket vs websocket \(baseline\): /);
+
+      const peers = JSON.parse(await readFile(jsonFile, "utf8")) as BenchReport;
+      expect(validateReport(peers)).toEqual([]);
+      expect(peers.format).toBe(2);
+      expect(peers.parameters).toMatchObject({ peers: ["ws", "socket.io-polling"], baseline: ROOT.replace(/\/$/, "") });
+      const steady = peers.scenarios[0]!;
+      expect(steady.peers.map((t) => [t.servedBy, t.transport])).toEqual([["ws", "websocket"], ["socket.io-polling", "long-poll"]]);
+      expect(steady.baseline.map((t) => [t.servedBy, t.transport])).toEqual([["baseline", "websocket"], ["baseline", "long-poll"]]);
+      for (const t of [...steady.baseline, ...steady.peers]) {
+        expect(t.lost, `${t.servedBy}/${t.transport} lost`).toBe(0);
+        expect(t.duplicated).toBe(0);
+        expect(t.expected).toBeGreaterThan(0);
+        expect(t.delivered).toBe(t.expected);
+        expect(t.latency.count).toBeGreaterThan(0);
+      }
+    } finally {
+      cleanup();
     }
   }, 120_000);
 
@@ -146,6 +181,7 @@ describe("validateReport", () => {
     expect(validateReport(inconsistent)[0]).toMatch(/delivered \+ lost .* is not expected/);
 
     expect(validateReport({ format: 2 })[0]).toMatch(/^malformed report/);
+    expect(validateReport({ ...sample(), format: 3 })[0]).toMatch(/^malformed report/);
     expect(validateReport("not a report")[0]).toMatch(/^malformed report/);
   });
 
@@ -165,7 +201,84 @@ describe("validateReport", () => {
   });
 });
 
+describe("format 1 reports (one peer field, no baseline)", () => {
+  /** The run above as the previous format wrote it. */
+  const formatOne = (peer: "none" | "socket.io") => {
+    const old = structuredClone(report) as unknown as { format: number; scenarios: Array<Record<string, unknown>> };
+    old.format = 1;
+    for (const scenario of old.scenarios) {
+      delete scenario.peers;
+      delete scenario.baseline;
+      const ws = (scenario.transports as BenchReport["scenarios"][0]["transports"]).find((t) => t.transport === "websocket")!;
+      scenario.peer = peer === "none" ? null : { ...ws, servedBy: "socket.io" };
+    }
+    return old;
+  };
+
+  test("are still read: validated the same way, and upgraded to a list of peers", () => {
+    expect(report, "needs the report of the run above").toBeDefined();
+    // The current format reads back as it was written.
+    expect(upgradeReport(structuredClone(report))).toEqual({ report, problems: [] });
+    expect(validateReport(formatOne("none"))).toEqual([]);
+    const withPeer = formatOne("socket.io");
+    expect(validateReport(withPeer)).toEqual([]);
+    const upgraded = upgradeReport(withPeer);
+    expect(upgraded.problems).toEqual([]);
+    expect(upgraded.report!.format).toBe(2);
+    for (const scenario of upgraded.report!.scenarios) {
+      expect(scenario.peers.map((t) => t.servedBy)).toEqual(["socket.io"]);
+      expect(scenario.baseline).toEqual([]);
+    }
+    // A lost message of the old single peer still fails the report.
+    const lost = formatOne("socket.io") as unknown as { scenarios: Array<{ peer: { delivered: number; lost: number } }> };
+    lost.scenarios[0]!.peer.delivered -= 1;
+    lost.scenarios[0]!.peer.lost = 1;
+    expect(validateReport(lost)).toEqual(["steady/socket.io: 1 message(s) lost"]);
+  });
+
+  test("a format 2 report must hold the lists, not the old field", () => {
+    const mixed = formatOne("none");
+    mixed.format = 2;
+    expect(validateReport(mixed)[0]).toMatch(/^malformed report: scenarios\.0\.(baseline|peers)/);
+  });
+});
+
 describe("bench options", () => {
+  test("--peer takes a comma-separated list of peers, each once, in the order given", () => {
+    const parsed = parseBenchArgs(["--peer", "ws, socket.io,socket.io-polling,ws"], 2);
+    if (parsed === "help") throw new Error("unexpected help");
+    expect(parsed.parameters).toMatchObject({ peers: ["ws", "socket.io", "socket.io-polling"], baseline: null });
+    const none = parseBenchArgs([], 2);
+    if (none === "help") throw new Error("unexpected help");
+    expect(none.parameters.peers).toEqual([]);
+    expect(() => parseBenchArgs(["--peer", "ws,pusher"], 2)).toThrow(/--peer: unknown "pusher"/);
+    expect(() => parseBenchArgs(["--peer", ","], 2)).toThrow(UsageError);
+    expect(() => parseBenchArgs(["--peer", "ws,socket.io-redis"], 2)).toThrow(/needs --instances 2/);
+    // A peer that would run nowhere: its transport, or every scenario it runs in, is not selected.
+    expect(() => parseBenchArgs(["--peer", "socket.io-polling", "--transports", "websocket"], 2)).toThrow(/--peer socket.io-polling runs against long-poll in steady or fanout/);
+    expect(() => parseBenchArgs(["--peer", "ws", "--scenario", "burst"], 2)).toThrow(UsageError);
+  });
+
+  test("--baseline needs a built checkout: the folder, its bin/wirelab.js and its compiled server", () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      expect(() => parseBenchArgs(["--baseline", join(dir, "missing")], 2)).toThrow(UsageError);
+      expect(() => parseBenchArgs(["--baseline", join(dir, "missing")], 2)).toThrow(/--baseline: no such folder/);
+      expect(() => parseBenchArgs(["--baseline", dir], 2)).toThrow(/not a built wirelab checkout \(missing bin\/wirelab\.js, dist\/node\/server\/cli\.js/);
+      mkdirSync(join(dir, "bin"));
+      writeFileSync(join(dir, "bin", "wirelab.js"), "");
+      expect(() => parseBenchArgs(["--baseline", dir], 2)).toThrow(/missing dist\/node\/server\/cli\.js/);
+      mkdirSync(join(dir, "dist", "node", "server"), { recursive: true });
+      writeFileSync(join(dir, "dist", "node", "server", "cli.js"), "");
+      const parsed = parseBenchArgs(["--baseline", dir], 2);
+      if (parsed === "help") throw new Error("unexpected help");
+      expect(parsed.parameters.baseline).toBe(dir);
+    } finally {
+      cleanup();
+    }
+  });
+
+
   test("per-transport client counts and scenario overrides", () => {
     const parsed = parseBenchArgs(["--clients", "websocket=20000,sse=5000", "--transports", "sse,websocket", "--scenario", "hold", "--rate", "2"], 2);
     if (parsed === "help") throw new Error("unexpected help");
@@ -180,7 +293,7 @@ describe("bench options", () => {
   test("several instances share a Redis; the Redis peer needs them", () => {
     const parsed = parseBenchArgs(["--instances", "2", "--peer", "socket.io-redis", "--redis", "redis://127.0.0.1:6390"], 2);
     if (parsed === "help") throw new Error("unexpected help");
-    expect(parsed.parameters).toMatchObject({ instances: 2, redisUrl: "redis://127.0.0.1:6390", peer: "socket.io-redis" });
+    expect(parsed.parameters).toMatchObject({ instances: 2, redisUrl: "redis://127.0.0.1:6390", peers: ["socket.io-redis"] });
     const single = parseBenchArgs([], 2);
     if (single === "help") throw new Error("unexpected help");
     expect(single.parameters).toMatchObject({ instances: 1, redisUrl: null });

@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { TRANSPORTS, describeIssues } from "../../web/src/protocol/index.js";
 import type { DurationSummary, LatencySummary, TransportResult } from "../../web/src/lab/LabResult.js";
-import type { BenchParameters } from "./options.js";
+import { PEERS, type BenchParameters, type PeerName } from "./options.js";
 
 /** Latency of measured deliveries (send → handed to the application), in ms. */
 export interface BenchLatency extends LatencySummary {
@@ -41,11 +41,14 @@ export interface MemorySample {
   rssBytes: number;
 }
 
-/** Which program served the clients: wirelab itself, or a comparison peer. */
-export type ServedBy = "wirelab" | "socket.io";
+/**
+ * Which program served the clients: wirelab itself, the --baseline checkout's server, or a
+ * comparison peer. (Format 1 reports name a socket.io-redis run "socket.io".)
+ */
+export type ServedBy = "wirelab" | "baseline" | PeerName;
 
 export interface BenchTransportResult extends TransportResult {
-  /** The transport name of wirelab, or the peer's (e.g. "socket.io" reports its WebSocket as "websocket"). */
+  /** For a peer, the wirelab transport it is compared with ("websocket", or "long-poll" for socket.io-polling). */
   servedBy: ServedBy;
   latency: BenchLatency;
   /** Messages delivered after the warm-up: the ones whose latency is measured. */
@@ -87,8 +90,10 @@ export interface ScenarioResult {
   sent: number;
   durationMs: number;
   transports: BenchTransportResult[];
-  /** The same scenario against a comparison peer (--peer), when asked for. */
-  peer: BenchTransportResult | null;
+  /** The same units against the --baseline checkout's server (servedBy "baseline"); empty without one. */
+  baseline: BenchTransportResult[];
+  /** The same scenario against each comparison peer (--peer) that runs in it, in --peer order. */
+  peers: BenchTransportResult[];
 }
 
 export interface MachineInfo {
@@ -103,8 +108,12 @@ export interface MachineInfo {
   openFilesLimit: number | null;
 }
 
+/**
+ * Format 2: scenarios hold `peers` (a list) and `baseline`. Format 1 had one `peer` (or null) and
+ * no baseline; validateReport still reads it, and upgradeReport turns it into format 2.
+ */
 export interface BenchReport {
-  format: 1;
+  format: 2;
   kind: "wirelab-bench";
   startedAt: number;
   finishedAt: number;
@@ -125,7 +134,7 @@ const distribution = z.object({ count, meanMs: nullableNum, maxMs: nullableNum, 
 
 const transportSchema = z.object({
   transport: transportName,
-  servedBy: z.enum(["wirelab", "socket.io"]),
+  servedBy: z.enum(["wirelab", "baseline", ...PEERS]),
   clients: count,
   expected: count,
   delivered: count,
@@ -165,8 +174,17 @@ const transportSchema = z.object({
   sendFailures: count,
 });
 
-const reportSchema = z.object({
-  format: z.literal(1),
+const scenarioBase = {
+  name: z.string(),
+  description: z.string(),
+  together: z.boolean(),
+  restarted: z.boolean(),
+  sent: count,
+  durationMs: num,
+  transports: z.array(transportSchema).min(1),
+};
+
+const reportBase = {
   kind: z.literal("wirelab-bench"),
   startedAt: count,
   finishedAt: count,
@@ -182,22 +200,49 @@ const reportSchema = z.object({
     node: z.string(),
     openFilesLimit: count.nullable(),
   }),
-  scenarios: z
-    .array(
-      z.object({
-        name: z.string(),
-        description: z.string(),
-        together: z.boolean(),
-        restarted: z.boolean(),
-        sent: count,
-        durationMs: num,
-        transports: z.array(transportSchema).min(1),
-        peer: transportSchema.nullable(),
-      }),
-    )
-    .min(1),
   failures: z.array(z.string()),
-});
+};
+
+const reportSchema = z.discriminatedUnion("format", [
+  z.object({
+    ...reportBase,
+    format: z.literal(2),
+    scenarios: z.array(z.object({ ...scenarioBase, baseline: z.array(transportSchema), peers: z.array(transportSchema) })).min(1),
+  }),
+  z.object({
+    ...reportBase,
+    format: z.literal(1),
+    scenarios: z.array(z.object({ ...scenarioBase, peer: transportSchema.nullable() })).min(1),
+  }),
+]);
+
+type ParsedReport = z.infer<typeof reportSchema>;
+
+/** A format 1 report as format 2 (its one peer, or none, becomes the list; no baseline); format 2 as it is. */
+function upgrade(report: ParsedReport): Extract<ParsedReport, { format: 2 }> {
+  if (report.format === 2) return report;
+  const scenarios = report.scenarios.map(({ peer, ...scenario }) => ({ ...scenario, baseline: [], peers: peer ? [peer] : [] }));
+  return { ...report, format: 2, scenarios };
+}
+
+/**
+ * Read a report written by any version of `wirelab bench` (e.g. a parsed JSON file) as the current
+ * format, or the problems that make it unreadable.
+ */
+export function upgradeReport(input: unknown): { report: BenchReport; problems: [] } | { report: null; problems: string[] } {
+  const parsed = reportSchema.safeParse(input);
+  if (!parsed.success) return { report: null, problems: [`malformed report: ${describeIssues(parsed.error)}`] };
+  const upgraded = upgrade(parsed.data);
+  // The schema checks the figures; the parameters are kept as they were written.
+  return { report: { ...upgraded, parameters: upgraded.parameters as unknown as BenchParameters } as BenchReport, problems: [] };
+}
+
+/** How a result is named in failures and column headers: "websocket", "websocket (baseline)", "ws (peer)". */
+export function resultName(t: Pick<BenchTransportResult, "transport" | "servedBy">): string {
+  if (t.servedBy === "wirelab") return t.transport;
+  if (t.servedBy === "baseline") return `${t.transport} (baseline)`;
+  return `${t.servedBy} (peer)`;
+}
 
 /**
  * Transports that hold a connection open: a restart closes it, so every one of their clients must
@@ -205,6 +250,11 @@ const reportSchema = z.object({
  * event-loop turn (a long poll): one that sent nothing while the server was down crosses the
  * restart with its next request, without a reconnect, and that is correct.
  */
+/** A result in a failure line: wirelab's by transport, the baseline's marked, a peer by its name (as before lists). */
+function failureName(t: Pick<BenchTransportResult, "transport" | "servedBy">): string {
+  return t.servedBy === "wirelab" || t.servedBy === "baseline" ? resultName(t) : t.servedBy;
+}
+
 const HOLDS_A_CONNECTION: ReadonlySet<string> = new Set(["sse", "websocket"]);
 
 /** What a restart guarantees, whatever the timing: nobody is left on the stopped instance, and no held connection survives it. */
@@ -226,11 +276,11 @@ function restartProblems(where: string, t: z.infer<typeof transportSchema>): str
 export function validateReport(input: unknown): string[] {
   const parsed = reportSchema.safeParse(input);
   if (!parsed.success) return [`malformed report: ${describeIssues(parsed.error)}`];
-  const report = parsed.data;
+  const report = upgrade(parsed.data);
   const problems: string[] = [];
   for (const scenario of report.scenarios) {
-    for (const t of [...scenario.transports, ...(scenario.peer ? [scenario.peer] : [])]) {
-      const where = `${scenario.name}/${t.servedBy === "wirelab" ? t.transport : t.servedBy}`;
+    for (const t of [...scenario.transports, ...scenario.baseline, ...scenario.peers]) {
+      const where = `${scenario.name}/${failureName(t)}`;
       if (t.lost > 0) problems.push(`${where}: ${t.lost} message(s) lost`);
       if (t.duplicated > 0) problems.push(`${where}: ${t.duplicated} message(s) duplicated`);
       if (t.delivered + t.lost !== t.expected) problems.push(`${where}: delivered + lost (${t.delivered + t.lost}) is not expected (${t.expected})`);

@@ -1,7 +1,8 @@
 /**
- * Runs the benchmark: for each scenario, a fresh server child process (wirelab, or a peer), the
- * clients opened in the load workers, warm-up, the measured window, the drain, and the figures
- * gathered into one BenchReport. The coordinator itself only sends messages and keeps time.
+ * Runs the benchmark: for each scenario, a fresh server child process (wirelab, the --baseline
+ * checkout's, or a peer), the clients opened in the load workers, warm-up, the measured window,
+ * the drain, and the figures gathered into one BenchReport. The coordinator itself only sends
+ * messages and keeps time.
  */
 import { cpus, release, totalmem } from "node:os";
 import { resolve } from "node:path";
@@ -14,7 +15,7 @@ import { ServerProcess } from "../ServerProcess.js";
 import { deleteRedisKeys } from "../cluster/redisChecks.js";
 import type { BenchLatency, BenchReport, BenchTransportResult, Distribution, MachineInfo, MemorySample, ScenarioResult, ServedBy, ServerUsage } from "./BenchReport.js";
 import { validateReport } from "./BenchReport.js";
-import type { BenchParameters, PeerName, ScenarioInfo, ScenarioName } from "./options.js";
+import { PEER_SCENARIOS, PEER_TRANSPORT, type BenchParameters, type PeerName, type ScenarioInfo, type ScenarioName } from "./options.js";
 import { PeerProcess } from "./peer/PeerProcess.js";
 import { openFilesLimit, sampleProcesses, slope, type ProcessSample } from "./ProcessProbe.js";
 import { randomBytes } from "node:crypto";
@@ -38,7 +39,7 @@ const CDF_PERCENTILES = [0, 5, 10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 95, 9
 const SHORT: Record<TransportName, string> = { "short-poll": "sp", "long-poll": "lp", sse: "sse", websocket: "ws" };
 const TIMELINE_MS = 500;
 
-/** A server under test: wirelab's ServerProcess or a peer — or several instances of one, sharing Redis. */
+/** A server under test: wirelab's ServerProcess (ours or the baseline's) or a peer — or several instances of one, sharing Redis. */
 interface Target {
   servedBy: ServedBy;
   /** Every instance's process; figures add them up. */
@@ -66,7 +67,8 @@ export class BenchRunner extends Emitter<BenchRunnerEvents> {
     this.#p = parameters;
     this.#units = parameters.scenarios.reduce((sum, name) => {
       const info = parameters.scenarioSettings[name]!;
-      return sum + (info.together ? 1 : parameters.transports.length) + (this.#peerRuns(name) ? 1 : 0);
+      const units = info.together ? 1 : parameters.transports.length;
+      return sum + units * (parameters.baseline === null ? 1 : 2) + this.#peersOf(name).length;
     }, 0);
   }
 
@@ -80,7 +82,7 @@ export class BenchRunner extends Emitter<BenchRunnerEvents> {
       await this.#pool.stop();
     }
     const report: BenchReport = {
-      format: 1,
+      format: 2,
       kind: "wirelab-bench",
       startedAt,
       finishedAt: Date.now(),
@@ -99,8 +101,10 @@ export class BenchRunner extends Emitter<BenchRunnerEvents> {
     return this.#p.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${this.#p.profileDir}`] : [];
   }
 
-  #peerRuns(name: ScenarioName): boolean {
-    return this.#p.peer !== null && (name === "fanout" || name === "steady") && this.#p.transports.includes("websocket");
+  /** The peers that run in a scenario: the plain chat loads, where the transport they are compared with is selected. */
+  #peersOf(name: ScenarioName): PeerName[] {
+    if (!PEER_SCENARIOS.includes(name)) return [];
+    return this.#p.peers.filter((peer) => this.#p.transports.includes(PEER_TRANSPORT[peer]));
   }
 
   async #scenario(name: ScenarioName): Promise<ScenarioResult> {
@@ -108,31 +112,37 @@ export class BenchRunner extends Emitter<BenchRunnerEvents> {
     const started = Date.now();
     const groups: TransportName[][] = info.together ? [this.#p.transports] : this.#p.transports.map((t) => [t]);
     const transports: BenchTransportResult[] = [];
+    const baseline: BenchTransportResult[] = [];
     let sent = 0;
     for (const group of groups) {
       const unit = await this.#unit(name, info, group, "wirelab");
       transports.push(...unit.results);
       sent += unit.sent;
+      // Right after ours, so the pair meets the same machine.
+      if (this.#p.baseline !== null) baseline.push(...(await this.#unit(name, info, group, "baseline")).results);
     }
-    let peer: BenchTransportResult | null = null;
-    if (this.#peerRuns(name)) peer = (await this.#unit(name, info, ["websocket"], "socket.io")).results[0] ?? null;
-    return { name, description: info.description, together: info.together, restarted: info.restart, sent, durationMs: Date.now() - started, transports, peer };
+    const peers: BenchTransportResult[] = [];
+    for (const peer of this.#peersOf(name)) peers.push(...(await this.#unit(name, info, [PEER_TRANSPORT[peer]], peer)).results);
+    return { name, description: info.description, together: info.together, restarted: info.restart, sent, durationMs: Date.now() - started, transports, baseline, peers };
   }
 
   #progress(within: number, label: string): void {
     this.emit("progress", { fraction: Math.min(0.999, (this.#unitsDone + Math.min(within, 1)) / this.#units), label });
   }
 
-  /** One server, one group of transports (or the peer), one scenario. */
+  /** One server (ours, the baseline's or a peer), one group of transports, one scenario. */
   async #unit(name: ScenarioName, info: ScenarioInfo, transports: TransportName[], servedBy: ServedBy): Promise<{ results: BenchTransportResult[]; sent: number }> {
     const p = this.#p;
     const pool = this.#pool!;
-    const what = servedBy === "wirelab" ? transports.join("+") : `${servedBy} (peer)`;
+    const what = servedBy === "wirelab" ? transports.join("+") : servedBy === "baseline" ? `${transports.join("+")} (baseline)` : `${servedBy} (peer)`;
     const label = (phase: string) => `${name} · ${what} · ${phase}`;
     this.#progress(0, label("starting the server"));
     const memoryStore = this.#p.store === "memory" && !info.restart;
     const cluster = { instances: this.#p.instances, redisUrl: this.#p.redisUrl };
-    const target = servedBy === "wirelab" ? await startWirelab(this.#p.profileDir, memoryStore, cluster) : await startPeer(this.#p.peer ?? "socket.io", this.#profileArgs(), cluster);
+    const target =
+      servedBy === "wirelab" || servedBy === "baseline"
+        ? await startWirelab(this.#p.profileDir, memoryStore, cluster, servedBy === "baseline" ? this.#p.baseline : null)
+        : await startPeer(servedBy, this.#profileArgs(), cluster);
     try {
       const rooms = Array.from({ length: info.rooms }, (_, i) => `${name.slice(0, 12)}-${i}`);
       // --- connect, in memory steps (one transport after another when together) ---
@@ -224,7 +234,7 @@ export class BenchRunner extends Emitter<BenchRunnerEvents> {
         });
       });
       for (const r of results) {
-        const where = `${name}/${servedBy === "wirelab" ? r.transport : servedBy}`;
+        const where = `${name}/${groupOf(servedBy, r.transport)}`;
         const errors = groups.filter((g) => g.group === groupOf(servedBy, r.transport)).flatMap((g) => g.errors);
         if (r.lost > 0 || r.duplicated > 0) this.#failures.push(`${where}: lost ${r.lost}, duplicated ${r.duplicated}${errors.length ? ` (client errors: ${errors.slice(0, 3).join("; ")})` : ""}`);
       }
@@ -321,7 +331,8 @@ function clusterEnv(cluster: ClusterShape): Record<string, string> {
   return { WIRELAB_SECRET: randomBytes(32).toString("base64url"), WIRELAB_REDIS_PREFIX: `wirelab-bench-${randomBytes(4).toString("hex")}:` };
 }
 
-async function startWirelab(profileDir: string | null, memoryStore: boolean, cluster: ClusterShape): Promise<Target> {
+/** wirelab's server, or (checkout set) the server of another built checkout, with the same flags. */
+async function startWirelab(profileDir: string | null, memoryStore: boolean, cluster: ClusterShape, checkout: string | null = null): Promise<Target> {
   // NODE_OPTIONS may not carry --cpu-prof: a preloaded module runs the profiler instead.
   const preload = fileURLToPath(new URL("./profilePreload.js", import.meta.url));
   const env: Record<string, string> = {
@@ -333,7 +344,7 @@ async function startWirelab(profileDir: string | null, memoryStore: boolean, clu
   const servers: ServerProcess[] = [];
   try {
     // --load-test: the bench sends from one session and connects thousands from a few addresses.
-    for (let i = 0; i < cluster.instances; i++) servers.push(await ServerProcess.start(["--network-port", "off", "--load-test", ...store], env));
+    for (let i = 0; i < cluster.instances; i++) servers.push(await ServerProcess.start(["--network-port", "off", "--load-test", ...store], env, checkout));
     const server = servers[0]!;
     const token = (await FeedHttp.createSession(server.url, "bench")).token;
     const sender = (await FeedHttp.createSession(server.url, "bench-sender")).token;
@@ -343,7 +354,7 @@ async function startWirelab(profileDir: string | null, memoryStore: boolean, clu
       return response?.ok ? ((await response.json()) as StatsResponse) : null;
     };
     return {
-      servedBy: "wirelab",
+      servedBy: checkout === null ? "wirelab" : "baseline",
       pids: servers.map((s) => s.pid),
       url: server.url,
       urls: servers.map((s) => s.url),
@@ -396,7 +407,7 @@ function mergeStats(all: Array<StatsResponse | null>): StatsResponse | null {
 }
 
 async function startPeer(name: PeerName, nodeFlags: string[], cluster: ClusterShape): Promise<Target> {
-  // socket.io-redis: that many Socket.IO servers on one Redis Streams adapter; socket.io: one.
+  // socket.io-redis: that many Socket.IO servers on one Redis Streams adapter; every other peer: one.
   const count = name === "socket.io-redis" ? cluster.instances : 1;
   const stream = `wirelab-bench-sio-${randomBytes(4).toString("hex")}`;
   const env = name === "socket.io-redis" ? { WIRELAB_PEER_REDIS: cluster.redisUrl ?? "redis://127.0.0.1:6379", WIRELAB_PEER_STREAM: stream } : {};
@@ -408,7 +419,7 @@ async function startPeer(name: PeerName, nodeFlags: string[], cluster: ClusterSh
     throw error;
   }
   return {
-    servedBy: "socket.io",
+    servedBy: name,
     pids: peers.map((p) => p.pid),
     url: peers[0]!.url,
     urls: peers.map((p) => p.url),

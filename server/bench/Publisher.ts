@@ -37,12 +37,13 @@ export function wirelabTarget(baseUrl: string, token: string): SendTarget {
   };
 }
 
+/** A peer's /send and /latest, over the same sender connections as wirelab's, so the sender costs both the same. */
 export function peerTarget(baseUrl: string): SendTarget {
   return {
     post: (room, id, text) =>
-      fetch(`${baseUrl}/send`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ room, id, text }) }),
+      senderFetch(`${baseUrl}/send`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ room, id, text }) }),
     latest: async (room) => {
-      const response = await fetch(`${baseUrl}/latest?room=${room}`);
+      const response = await senderFetch(`${baseUrl}/latest?room=${room}`);
       if (!response.ok) throw new Error(`reading ${room}: HTTP ${response.status}`);
       return ((await response.json()) as { latest: number }).latest;
     },

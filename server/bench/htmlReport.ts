@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { BenchReport } from "./BenchReport.js";
-import { ROWS, columnName, peerRatio } from "./textReport.js";
+import { ROWS, columnName, comparisons, scenarioColumns } from "./textReport.js";
 
 async function chartJsSource(): Promise<string> {
   const require = createRequire(import.meta.url);
@@ -29,7 +29,7 @@ function formatCell(value: number | null | undefined, digits = 1): string {
 function tables(report: BenchReport): string {
   return report.scenarios
     .map((s, index) => {
-      const columns = [...s.transports, ...(s.peer ? [s.peer] : [])];
+      const columns = scenarioColumns(s);
       const head = `<tr><th></th>${columns.map((t) => `<th>${escapeHtml(columnName(t))}</th>`).join("")}</tr>`;
       const body = ROWS.map(([label, value, digits]) => {
         const bad = label.includes("must be 0");
@@ -39,11 +39,11 @@ function tables(report: BenchReport): string {
         });
         return `<tr><th>${escapeHtml(label)}</th>${cells.join("")}</tr>`;
       }).join("\n");
-      const ratio = peerRatio(s);
+      const ratios = comparisons(s);
       return `<section>
 <h2>${escapeHtml(s.name)}</h2>
 <p>${escapeHtml(s.description)}${s.together ? " — every transport at once, on one server" : ""}. ${s.sent.toLocaleString("en-US")} messages sent.</p>
-${ratio ? `<p class="ratio">${escapeHtml(ratio)}</p>` : ""}
+${ratios.map((ratio) => `<p class="ratio">${escapeHtml(ratio)}</p>`).join("\n")}
 <table>${head}\n${body}</table>
 <div class="charts">
 <figure><figcaption>Latency CDF (ms, log scale)</figcaption><canvas id="cdf-${index}"></canvas></figure>
@@ -57,12 +57,13 @@ ${ratio ? `<p class="ratio">${escapeHtml(ratio)}</p>` : ""}
 
 const SCRIPT = `
 const report = JSON.parse(document.getElementById("report").textContent);
-const colors = { "short-poll": "#d97706", "long-poll": "#7c3aed", sse: "#059669", websocket: "#2563eb", "socket.io": "#6b7280" };
-const nameOf = (t) => t.servedBy === "wirelab" ? t.transport : t.servedBy + " (peer)";
-const colorOf = (t) => colors[t.servedBy === "wirelab" ? t.transport : t.servedBy] || "#111";
-const line = (t, data) => ({ label: nameOf(t), data, borderColor: colorOf(t), backgroundColor: colorOf(t), pointRadius: 0, borderWidth: 2, showLine: true });
+const colors = { "short-poll": "#d97706", "long-poll": "#7c3aed", sse: "#059669", websocket: "#2563eb", ws: "#111827", "socket.io": "#6b7280", "socket.io-redis": "#9ca3af", "socket.io-polling": "#a78bfa" };
+// The same names as the tables (columnName); a baseline is its transport's colour, dashed.
+const nameOf = (t) => t.servedBy === "wirelab" ? t.transport : t.servedBy === "baseline" ? t.transport + " (baseline)" : t.servedBy + " (peer)";
+const colorOf = (t) => colors[t.servedBy === "wirelab" || t.servedBy === "baseline" ? t.transport : t.servedBy] || "#111";
+const line = (t, data) => ({ label: nameOf(t), data, borderColor: colorOf(t), backgroundColor: colorOf(t), borderDash: t.servedBy === "baseline" ? [6, 4] : [], pointRadius: 0, borderWidth: 2, showLine: true });
 report.scenarios.forEach((s, i) => {
-  const all = [...s.transports, ...(s.peer ? [s.peer] : [])];
+  const all = [...s.transports.flatMap((t) => [t, ...s.baseline.filter((b) => b.transport === t.transport)]), ...s.peers];
   new Chart(document.getElementById("cdf-" + i), { type: "scatter", data: { datasets: all.filter((t) => t.latency.cdf.length).map((t) => line(t, t.latency.cdf.map((p) => ({ x: Math.max(p.ms, 0.01), y: p.percentile })))) },
     options: { animation: false, scales: { x: { type: "logarithmic", title: { display: true, text: "latency (ms)" } }, y: { min: 0, max: 100, title: { display: true, text: "percentile" } } } } });
   new Chart(document.getElementById("rate-" + i), { type: "scatter", data: { datasets: all.map((t) => line(t, t.timeline.map((p) => ({ x: p.t / 1000, y: p.perSecond })))) },

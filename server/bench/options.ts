@@ -2,6 +2,8 @@
  * Every option of `wirelab bench`, its default, and the scenarios. Options are merged once here
  * ({...defaults, ...quick, ...given}) and impossible combinations throw a UsageError at once.
  */
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { TRANSPORTS, isTransportName, type TransportName } from "../../web/src/protocol/index.js";
 import { UsageError } from "../commands/UsageError.js";
@@ -11,9 +13,25 @@ export { UsageError };
 export const SCENARIOS = ["steady", "burst", "fanout", "connect-storm", "reconnect-storm", "hold"] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
-/** socket.io: one Socket.IO 4 server; socket.io-redis: --instances of them on @socket.io/redis-streams-adapter. */
-export const PEERS = ["socket.io", "socket.io-redis"] as const;
+/**
+ * Comparison servers. ws: a bare `ws` broadcast server (the floor); socket.io: one Socket.IO 4
+ * server; socket.io-redis: --instances of them on @socket.io/redis-streams-adapter (those three
+ * against our WebSocket); socket.io-polling: Socket.IO 4 with its clients on HTTP long-polling
+ * only (against our long poll).
+ */
+export const PEERS = ["ws", "socket.io", "socket.io-redis", "socket.io-polling"] as const;
 export type PeerName = (typeof PEERS)[number];
+
+/** The wirelab transport a peer is compared with: its column, and the selection it needs. */
+export const PEER_TRANSPORT: Record<PeerName, TransportName> = {
+  ws: "websocket",
+  "socket.io": "websocket",
+  "socket.io-redis": "websocket",
+  "socket.io-polling": "long-poll",
+};
+
+/** Scenarios a peer runs in: it stores nothing and cannot restart, so only the plain chat loads. */
+export const PEER_SCENARIOS: readonly ScenarioName[] = ["steady", "fanout"];
 
 export interface ScenarioInfo {
   description: string;
@@ -82,7 +100,13 @@ export interface BenchParameters {
   memorySteps: number;
   /** Run every transport at once in every scenario (always for hold). */
   together: boolean;
-  peer: PeerName | null;
+  /** Comparison servers, in the order given (empty: none). */
+  peers: PeerName[];
+  /**
+   * Another built checkout (absolute path): each wirelab unit runs a second time against its
+   * `bin/wirelab.js serve`, for a before/after pair in one run. Null: no baseline.
+   */
+  baseline: string | null;
   /** Server instances (and peer servers) per run: more than 1 share one Redis, receivers are spread over all, the sender uses the first. */
   instances: number;
   /** The Redis the instances share; null with one instance. */
@@ -126,8 +150,15 @@ export const BENCH_USAGE = `Usage: wirelab bench [options]        (npm run bench
   --workers N              load-generator processes (default: 2 or cores - 1, at least 1 per 5,000 clients)
   --source-addresses N     loopback source addresses 127.0.0.1 … (default: enough for 20,000 connections each)
   --memory-steps N         server RSS samples while connecting (default 4)
-  --peer socket.io         run fanout (and steady) against a Socket.IO 4 server too, for the ratio
-  --peer socket.io-redis   the same against --instances Socket.IO servers on its Redis Streams adapter
+  --peer LIST              comma-separated comparison servers, run in fanout and steady for the ratio:
+                             ws                 a bare ws 8 broadcast server (vs websocket)
+                             socket.io          a Socket.IO 4 server, WebSocket clients (vs websocket)
+                             socket.io-redis    --instances Socket.IO servers on its Redis Streams
+                                                adapter (vs websocket)
+                             socket.io-polling  Socket.IO 4, clients on HTTP long-polling only (vs long-poll)
+                           each runs where its wirelab transport is in --transports
+  --baseline DIR           run every wirelab unit a second time against DIR/bin/wirelab.js serve (another
+                           built checkout), as a "<transport> (baseline)" column beside ours
   --instances N            server instances on one Redis: receivers spread over all, the sender on the
                            first (default 1)
   --redis URL              the Redis they share (default: env WIRELAB_REDIS, else redis://127.0.0.1:6379)
@@ -161,7 +192,8 @@ const FULL: Omit<BenchParameters, "transports" | "scenarios" | "clients" | "sour
   connectConcurrency: 250,
   memorySteps: 4,
   together: false,
-  peer: null,
+  peers: [],
+  baseline: null,
   instances: 1,
   redisUrl: null,
   store: "file",
@@ -218,6 +250,8 @@ export function parseBenchArgs(args: string[], cpus: number): BenchCommandOption
       "source-addresses": { type: "string" },
       "memory-steps": { type: "string" },
       peer: { type: "string" },
+      peers: { type: "string" },
+      baseline: { type: "string" },
       instances: { type: "string" },
       redis: { type: "string" },
       profile: { type: "string" },
@@ -258,7 +292,8 @@ export function parseBenchArgs(args: string[], cpus: number): BenchCommandOption
     workers: 0,
     sourceAddresses: [],
     memorySteps: int("--memory-steps", values["memory-steps"]) ?? base.memorySteps,
-    peer: values.peer === undefined ? null : peer(values.peer),
+    peers: list(values.peer ?? values.peers, PEERS, "--peer") ?? [],
+    baseline: values.baseline === undefined ? null : baselineDir(values.baseline),
     instances: int("--instances", values.instances) ?? 1,
     redisUrl: null,
     profileDir: values.profile ?? null,
@@ -266,7 +301,13 @@ export function parseBenchArgs(args: string[], cpus: number): BenchCommandOption
     scenarioSettings: {},
   };
   if (parameters.instances > 8) throw new UsageError("--instances is at most 8 on this machine");
-  if (parameters.peer === "socket.io-redis" && parameters.instances < 2) throw new UsageError("--peer socket.io-redis needs --instances 2 or more");
+  for (const name of parameters.peers) {
+    // A peer that would run nowhere is a mistake in the command, not a silent no-op.
+    if (!parameters.transports.includes(PEER_TRANSPORT[name]) || !scenarios.some((s) => PEER_SCENARIOS.includes(s))) {
+      throw new UsageError(`--peer ${name} runs against ${PEER_TRANSPORT[name]} in ${PEER_SCENARIOS.join(" or ")}: select both in --transports and --scenario`);
+    }
+  }
+  if (parameters.peers.includes("socket.io-redis") && parameters.instances < 2) throw new UsageError("--peer socket.io-redis needs --instances 2 or more");
   if (parameters.instances > 1 || values.redis !== undefined) {
     parameters.redisUrl = values.redis ?? (process.env.WIRELAB_REDIS || "redis://127.0.0.1:6379");
     if (!/^rediss?:\/\//.test(parameters.redisUrl)) throw new UsageError(`--redis must start with redis://, got "${parameters.redisUrl}"`);
@@ -329,9 +370,13 @@ function storeKind(value: string): "file" | "memory" {
   return value;
 }
 
-function peer(value: string): PeerName {
-  if (!(PEERS as readonly string[]).includes(value)) throw new UsageError(`--peer: unknown peer "${value}" (one of ${PEERS.join(", ")})`);
-  return value as PeerName;
+/** A built checkout: its CLI entry and the compiled server it loads must both be there. */
+function baselineDir(value: string): string {
+  const dir = resolve(value);
+  if (!existsSync(dir)) throw new UsageError(`--baseline: no such folder "${value}"`);
+  const missing = [join("bin", "wirelab.js"), join("dist", "node", "server", "cli.js")].filter((file) => !existsSync(join(dir, file)));
+  if (missing.length > 0) throw new UsageError(`--baseline: "${value}" is not a built wirelab checkout (missing ${missing.join(", ")}; run npm run build there)`);
+  return dir;
 }
 
 function number(flag: string, value: string, { min, integer }: { min: number; integer: boolean }): number {

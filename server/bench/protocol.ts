@@ -85,9 +85,10 @@ export interface WorkerTick {
 
 export type WorkerMessage = WorkerReply | WorkerTick;
 
-/** The group key of a set of clients: the transport for wirelab, the peer's name otherwise. */
+/** The group key of a set of clients: the transport for wirelab, marked for the baseline, the peer's name otherwise. */
 export function groupOf(servedBy: ServedBy, transport: TransportName): string {
-  return servedBy === "wirelab" ? transport : servedBy;
+  if (servedBy === "wirelab") return transport;
+  return servedBy === "baseline" ? `${transport} (baseline)` : servedBy;
 }
 
 /** Message texts start with "m " (measured) or "w " (warm-up), then the send time in ms. */

@@ -1,6 +1,7 @@
 /** The terminal form of a BenchReport: one table per scenario, one column per transport. */
 import { formatNumber, formatTable } from "../terminal.js";
-import type { BenchReport, BenchTransportResult, ScenarioResult } from "./BenchReport.js";
+import { resultName, type BenchReport, type BenchTransportResult, type ScenarioResult } from "./BenchReport.js";
+import { PEER_TRANSPORT, type PeerName } from "./options.js";
 
 type Row = [label: string, value: (t: BenchTransportResult) => number | null | undefined, digits?: number];
 
@@ -31,12 +32,15 @@ export const ROWS: Row[] = [
   ["server KB per connection", (t) => (t.memoryPerConnectionBytes === null ? null : t.memoryPerConnectionBytes / 1024)],
 ];
 
-export function columnName(t: BenchTransportResult): string {
-  return t.servedBy === "wirelab" ? t.transport : `${t.servedBy} (peer)`;
+export const columnName = resultName;
+
+/** The columns of a scenario: each of our transports with its baseline right beside it, then the peers. */
+export function scenarioColumns(s: ScenarioResult): BenchTransportResult[] {
+  return [...s.transports.flatMap((t) => [t, ...s.baseline.filter((b) => b.transport === t.transport)]), ...s.peers];
 }
 
 export function scenarioTable(scenario: ScenarioResult): string {
-  const columns = [...scenario.transports, ...(scenario.peer ? [scenario.peer] : [])];
+  const columns = scenarioColumns(scenario);
   const header = ["", ...columns.map(columnName)];
   const rows = ROWS.map(([label, value, digits]) => [label, ...columns.map((t) => formatNumber(roundTo(value(t), digits ?? 1), digits ?? 1))]);
   return formatTable(header, rows);
@@ -45,8 +49,8 @@ export function scenarioTable(scenario: ScenarioResult): string {
 export function formatReport(report: BenchReport): string {
   const parts = report.scenarios.map((s) => {
     const together = s.together ? " (transports together on one server)" : "";
-    const ratio = peerRatio(s);
-    return `${s.name} — ${s.description}${together}; ${formatNumber(s.sent)} messages sent\n\n${scenarioTable(s)}${ratio ? `\n\n${ratio}` : ""}`;
+    const ratios = comparisons(s);
+    return `${s.name} — ${s.description}${together}; ${formatNumber(s.sent)} messages sent\n\n${scenarioTable(s)}${ratios.length ? `\n\n${ratios.join("\n")}` : ""}`;
   });
   const verdict = report.failures.length === 0
     ? "✔ no message lost or duplicated"
@@ -54,12 +58,25 @@ export function formatReport(report: BenchReport): string {
   return `${parts.join("\n\n")}\n\n${verdict}`;
 }
 
-/** "websocket / socket.io: 1.52× deliveries/s" when the scenario ran the peer too. */
-export function peerRatio(s: ScenarioResult): string | null {
-  const ours = s.transports.find((t) => t.transport === "websocket");
-  const peer = s.peer;
-  if (!ours || !peer || !ours.deliveriesPerSecond || !peer.deliveriesPerSecond) return null;
-  return `websocket vs ${peer.servedBy}: ${(ours.deliveriesPerSecond / peer.deliveriesPerSecond).toFixed(2)}× the deliveries/s`;
+/**
+ * One line per baseline column and per peer, against the wirelab transport it is compared with:
+ * "websocket vs ws (peer): 0.97× the deliveries/s, 1.40× the server CPU". The CPU ratio is left
+ * out where our server also served other transports (together).
+ */
+export function comparisons(s: ScenarioResult): string[] {
+  const lines: string[] = [];
+  for (const other of [...s.baseline, ...s.peers]) {
+    // A format 1 report names a socket.io-redis peer "socket.io": both are compared with websocket.
+    const transport = other.servedBy === "baseline" || other.servedBy === "wirelab" ? other.transport : PEER_TRANSPORT[other.servedBy as PeerName];
+    const ours = s.transports.find((t) => t.transport === transport);
+    if (!ours) continue;
+    const parts: string[] = [];
+    if (ours.deliveriesPerSecond && other.deliveriesPerSecond) parts.push(`${(ours.deliveriesPerSecond / other.deliveriesPerSecond).toFixed(2)}× the deliveries/s`);
+    const cpu = (t: BenchTransportResult) => t.server?.cpuSeconds;
+    if (!s.together && cpu(ours) && cpu(other)) parts.push(`${(cpu(ours)! / cpu(other)!).toFixed(2)}× the server CPU`);
+    if (parts.length > 0) lines.push(`${resultName(ours)} vs ${resultName(other)}: ${parts.join(", ")}`);
+  }
+  return lines;
 }
 
 function roundTo(value: number | null | undefined, digits: number): number | null {

@@ -4,6 +4,7 @@
  * Per message it does as little as it can: a seq check and, for measured messages, one
  * histogram record.
  */
+import { Agent as HttpAgent } from "node:http";
 import { EventSource } from "eventsource";
 import * as hdr from "hdr-histogram-js";
 import { Agent, fetch as undiciFetch } from "undici";
@@ -169,21 +170,42 @@ function kitClient(spec: ConnectSpec, track: Track): LoadClient {
   };
 }
 
-/** A Socket.IO 4 client (socket.io-client, its own connection each: forceNew). */
+/**
+ * Keep-alive HTTP agents per source address for socket.io-client's long-polling (its Node XHR
+ * takes an `agent`; without one every poll would open, and leave in TIME_WAIT, a connection).
+ */
+const pollingAgents = new Map<string, HttpAgent>();
+function pollingAgent(address: string): HttpAgent {
+  let agent = pollingAgents.get(address);
+  if (!agent) pollingAgents.set(address, (agent = new HttpAgent({ keepAlive: true, localAddress: address })));
+  return agent;
+}
+
+/** A Socket.IO 4 client (socket.io-client, its own connection each: forceNew), on WebSocket or (socket.io-polling) long-polling only. */
 async function socketIoClient(spec: ConnectSpec, track: Track): Promise<LoadClient> {
   const { io } = await import("socket.io-client");
+  const polling = spec.servedBy === "socket.io-polling";
   const socket = io(spec.baseUrl, {
     forceNew: true,
     autoConnect: false,
-    transports: ["websocket"],
+    transports: [polling ? "polling" : "websocket"],
     query: { room: track.room },
     reconnectionDelay: spec.backoff.baseMs,
     reconnectionDelayMax: spec.backoff.capMs,
     localAddress: spec.sourceAddress,
+    ...(polling && { agent: pollingAgent(spec.sourceAddress) }),
   } as Parameters<typeof io>[1]);
   let open = false;
   let reconnects = 0;
   let connectedOnce = false;
+  // Long-polling: the handshake, then every poll and every write is an HTTP request.
+  let pollRequests = 0;
+  socket.io.on("open", () => {
+    pollRequests += 1;
+    const transport = socket.io.engine.transport;
+    transport.on("poll", () => (pollRequests += 1));
+    transport.on("drain", () => (pollRequests += 1));
+  });
   socket.on("connect", () => {
     open = true;
     if (connectedOnce) reconnects += 1;
@@ -194,7 +216,7 @@ async function socketIoClient(spec: ConnectSpec, track: Track): Promise<LoadClie
     open = false;
     track.left();
   });
-  socket.on("connect_error", (error: Error) => track.group.error(`socket.io: ${error.message}`));
+  socket.on("connect_error", (error: Error) => track.group.error(`${spec.servedBy}: ${error.message}`));
   socket.on("message", (message: { seq: number; text: string }) => track.message(message.seq, message.text));
   return {
     connect: () => socket.connect(),
@@ -203,9 +225,75 @@ async function socketIoClient(spec: ConnectSpec, track: Track): Promise<LoadClie
       return open;
     },
     instance: undefined,
-    // Socket.IO's client does not count its traffic; its requests are its (re)connections.
-    counters: () => ({ requests: connectedOnce ? 1 + reconnects : 0, bytesIn: 0, bytesOut: 0, reconnects }),
+    // Socket.IO's client does not count its bytes; on WebSocket its requests are its (re)connections.
+    counters: () => ({ requests: polling ? pollRequests : connectedOnce ? 1 + reconnects : 0, bytesIn: 0, bytesOut: 0, reconnects }),
   };
+}
+
+/**
+ * A bare `ws` client of the ws peer: joins the room in its URL, parses each frame for seq and
+ * text, and redials with the kit's backoff (full jitter) if its connection drops — the peer has
+ * no resume, so what it missed meanwhile counts as lost.
+ */
+function bareWsClient(spec: ConnectSpec, track: Track): LoadClient {
+  const url = `${spec.baseUrl.replace(/^http/, "ws")}/?room=${encodeURIComponent(track.room)}`;
+  const counters = { requests: 0, bytesIn: 0, bytesOut: 0, reconnects: 0 };
+  let socket: WebSocket | null = null;
+  let open = false;
+  let closed = false;
+  let failures = 0;
+  let redial: NodeJS.Timeout | null = null;
+  const dial = () => {
+    if (counters.requests > 0) counters.reconnects += 1;
+    counters.requests += 1;
+    const ws = new WebSocket(url, { localAddress: spec.sourceAddress, perMessageDeflate: false, skipUTF8Validation: true });
+    socket = ws;
+    ws.on("open", () => {
+      open = true;
+      failures = 0;
+      track.opened();
+    });
+    ws.on("message", (data: Buffer) => {
+      counters.bytesIn += data.length;
+      const message = JSON.parse(data.toString("utf8")) as { seq: number; text: string };
+      track.message(message.seq, message.text);
+    });
+    ws.on("error", (error) => track.group.error(`ws: ${error.message}`));
+    ws.on("close", () => {
+      if (open) track.left();
+      open = false;
+      if (closed) return;
+      const cap = Math.min(spec.backoff.capMs, spec.backoff.baseMs * 2 ** failures++);
+      redial = setTimeout(dial, Math.random() * cap);
+    });
+  };
+  return {
+    connect: dial,
+    close: () => {
+      closed = true;
+      if (redial) clearTimeout(redial);
+      socket?.terminate();
+    },
+    get open() {
+      return open;
+    },
+    instance: undefined,
+    counters: () => counters,
+  };
+}
+
+function loadClient(spec: ConnectSpec, track: Track): LoadClient | Promise<LoadClient> {
+  switch (spec.servedBy) {
+    case "wirelab":
+    case "baseline":
+      return kitClient(spec, track);
+    case "ws":
+      return bareWsClient(spec, track);
+    case "socket.io":
+    case "socket.io-redis":
+    case "socket.io-polling":
+      return socketIoClient(spec, track);
+  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -217,7 +305,7 @@ async function connect(spec: ConnectSpec): Promise<{ connectMs: number[]; failed
   const tracks: Track[] = [];
   for (const room of spec.rooms) {
     const track = new Track(room, group);
-    track.client = spec.servedBy === "socket.io" ? await socketIoClient(spec, track) : kitClient(spec, track);
+    track.client = await loadClient(spec, track);
     tracks.push(track);
   }
   group.tracks.push(...tracks);
@@ -297,6 +385,8 @@ async function close(): Promise<void> {
   groups.clear();
   const agents = [...fetches.values()].map((f) => f.agent);
   fetches.clear();
+  for (const agent of pollingAgents.values()) agent.destroy();
+  pollingAgents.clear();
   await Promise.all(agents.map((agent) => agent.destroy().catch(() => {})));
 }
 

@@ -38,7 +38,9 @@ export async function benchCommand(args: string[]): Promise<number> {
   process.stderr.write(
     `wirelab bench${parameters.quick ? " --quick" : ""}: ${parameters.scenarios.join(", ")} over ${parameters.transports.join(", ")}; ` +
       `${total.toLocaleString("en-US")} clients in ${parameters.workers} worker(s)` +
-      `${parameters.instances > 1 ? `; ${parameters.instances} instances on ${parameters.redisUrl}, the sender on the first` : ""}\n`,
+      `${parameters.instances > 1 ? `; ${parameters.instances} instances on ${parameters.redisUrl}, the sender on the first` : ""}` +
+      `${parameters.peers.length > 0 ? `; peers ${parameters.peers.join(", ")}` : ""}` +
+      `${parameters.baseline !== null ? `; baseline ${parameters.baseline}` : ""}\n`,
   );
   let report;
   try {
