@@ -27,6 +27,7 @@ import type { NetworkEmulator } from "./netem/index.js";
 import { setSpan } from "./http/locals.js";
 import { OriginPolicy, admitHost, checkOrigin, logRefusal } from "./http/OriginPolicy.js";
 import { PollRoute } from "./http/PollRoute.js";
+import { EventsRoute } from "./http/EventsRoute.js";
 import { createLogger } from "./logger.js";
 import { studentLinks } from "./classBanner.js";
 import { LabLibrary } from "./LabLibrary.js";
@@ -195,9 +196,10 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
   app.use(errorHandler(log));
 
   const polls = new PollRoute({ origins, auth, logger: log, shortPoll: transports["short-poll"], longPoll: transports["long-poll"] });
+  const streams = new EventsRoute({ origins, auth, logger: log, sse: transports.sse });
   // A connection past a connection cap is answered before anything else sees it (only health passes).
   // Every other request is counted, names this instance and must name an allowed Host; then polls
-  // take the route below express, and express serves the rest.
+  // and event streams take their routes below express, and express serves the rest.
   const server = createServer((req, res) => {
     if (caps.refuseRequest(req, res)) return;
     const span = stats.begin(req.socket);
@@ -208,7 +210,7 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
     });
     res.setHeader(INSTANCE_HEADER, instance);
     if (!admitHost(origins, log, req, res)) return;
-    if (!polls.serve(req, res)) app(req, res);
+    if (!polls.serve(req, res) && !streams.serve(req, res)) app(req, res);
   });
   caps.attach(server);
   const faults: FaultController = new FaultController({

@@ -26,6 +26,10 @@ export class LocalFeedBus implements FeedBus {
     };
   }
 
+  subscribers(room: string): number {
+    return this.#rooms.get(room)?.size ?? 0;
+  }
+
   async close(): Promise<void> {
     this.#rooms.clear();
   }
