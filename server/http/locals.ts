@@ -42,6 +42,10 @@ export function setSpan(res: ServerResponse, span: TrafficSpan): void {
   localsOf(res).span = span;
 }
 
+export function spanOf(res: ServerResponse): TrafficSpan | undefined {
+  return localsOf(res).span;
+}
+
 /** The transport a request says it belongs to (header or query parameter), if it names a real one. */
 export function declaredTransport(req: IncomingMessage, query: Record<string, unknown>): TransportName | undefined {
   const declared = req.headers[TRANSPORT_HEADER] ?? query[TRANSPORT_PARAM];
