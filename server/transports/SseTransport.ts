@@ -180,7 +180,7 @@ class SseStream implements FollowSink, TrackedConnection {
     holdUntilTurnEnds(socket);
     socket.write(this.hub.chunkOf(event, this.#chunked));
     this.active = true;
-    if (this.hub.ctx.connections.cutIfSlow(this, socket.writableLength, () => res.destroy())) return;
+    if (this.hub.ctx.connections.cutIfSlow(this, socket.writableLength)) return;
     this.hub.ctx.stats.delivered(this.hub.name);
     this.hub.ctx.metrics.delivered(this.hub.name, event.message);
   }
@@ -222,6 +222,6 @@ class SseStream implements FollowSink, TrackedConnection {
     if (!writable(this.res)) return;
     this.res.write(text);
     this.active = true;
-    this.hub.ctx.connections.cutIfSlow(this, this.res.writableLength, () => this.res.destroy());
+    this.hub.ctx.connections.cutIfSlow(this, this.res.writableLength);
   }
 }
