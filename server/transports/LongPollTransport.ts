@@ -10,7 +10,7 @@ import type { ServerResponse } from "node:http";
 import { ERROR_CODES, type PollResponse, type Principal, type TransportName } from "../../web/src/protocol/index.js";
 import { WirelabError, sendError } from "../errors.js";
 import { toWirelabError } from "../http/api.js";
-import { classify, sendJsonText, userOf, writable } from "../http/locals.js";
+import { classify, releaseRequestHeaders, sendJsonText, userOf, writable } from "../http/locals.js";
 import type { PollQuery } from "../http/params.js";
 import type { FeedEvent, FeedSubscription } from "../feed/types.js";
 import type { CloseReason, TrackedConnection } from "./ConnectionRegistry.js";
@@ -30,7 +30,7 @@ export class LongPollTransport implements PollingTransport {
 
   constructor(readonly ctx: TransportContext) {}
 
-  async poll({ res, room, query, declared }: PollRequest): Promise<void> {
+  async poll({ req, res, room, query, declared }: PollRequest): Promise<void> {
     // A history load or gap fill of another transport's client is that transport's cost.
     const transport = declared ?? this.name;
     classify(res, transport);
@@ -65,6 +65,7 @@ export class LongPollTransport implements PollingTransport {
       throw error;
     }
     // Parked: the poll answers by itself when it is woken (a message, the wait, a close).
+    releaseRequestHeaders(req);
     poll.park();
   }
 

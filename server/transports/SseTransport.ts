@@ -12,7 +12,7 @@ import type { ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { createEventBuffer } from "better-sse";
 import { PROTOCOL_VERSION, TOKEN_EXPIRED_REASON, type Principal } from "../../web/src/protocol/index.js";
-import { classify, tokenExpiryOf, userOf, writable } from "../http/locals.js";
+import { classify, releaseRequestHeaders, tokenExpiryOf, userOf, writable } from "../http/locals.js";
 import { parseEpoch, parseSince } from "../http/params.js";
 import type { FeedFollower, FollowSink } from "../feed/FeedFollower.js";
 import type { FeedEvent } from "../feed/types.js";
@@ -83,6 +83,7 @@ export class SseTransport implements Transport {
     socket.setNoDelay(true);
     res.writeHead(200, STREAM_HEADERS);
     res.write(`retry:${config.sseRetryMs}\n\n`);
+    releaseRequestHeaders(req);
     const stream = new SseStream(this, res, socket, user, room);
     if (since !== undefined) this.ctx.metrics.resumed(this.name);
     stream.follow(since, epoch);
