@@ -129,15 +129,19 @@ export class ConnectionRegistry {
   #armExpiry(connection: TrackedConnection, expiresAt: number): void {
     this.#disarmExpiry(connection);
     const delay = Math.min(Math.max(expiresAt - Date.now(), 0), MAX_TIMER_MS);
-    const timer = setTimeout(() => {
-      this.#expiryTimers.delete(connection);
-      if (Date.now() < expiresAt) return this.#armExpiry(connection, expiresAt);
-      this.#terminated.expired += 1;
-      this.#emit({ kind: "expired", transport: connection.transport });
-      connection.expire?.();
-    }, delay);
+    // Arguments, not a closure: every open connection holds this timer.
+    const timer = setTimeout(expiryDue, delay, this, connection, expiresAt);
     timer.unref();
     this.#expiryTimers.set(connection, timer);
+  }
+
+  /** Called by a connection's expiry timer only: re-arm a far expiry, or expire it. */
+  expiryDue(connection: TrackedConnection, expiresAt: number): void {
+    this.#expiryTimers.delete(connection);
+    if (Date.now() < expiresAt) return this.#armExpiry(connection, expiresAt);
+    this.#terminated.expired += 1;
+    this.#emit({ kind: "expired", transport: connection.transport });
+    connection.expire?.();
   }
 
   #disarmExpiry(connection: TrackedConnection): void {
@@ -209,6 +213,10 @@ export class ConnectionRegistry {
   #emit(event: ConnectionEvent): void {
     for (const listener of this.#listeners) listener(event);
   }
+}
+
+function expiryDue(registry: ConnectionRegistry, connection: TrackedConnection, expiresAt: number): void {
+  registry.expiryDue(connection, expiresAt);
 }
 
 export type ConnectionEvent =
