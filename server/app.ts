@@ -3,7 +3,7 @@
  * port. startWirelab() is what the CLI, the tests and the benchmark all run.
  */
 import { randomBytes } from "node:crypto";
-import { createServer, type Server } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -24,9 +24,10 @@ import { adminRoutes } from "./http/admin.js";
 import { apiRoutes, authenticate, errorHandler, notFound, sessionRoutes } from "./http/api.js";
 import { FaultController } from "./FaultController.js";
 import type { NetworkEmulator } from "./netem/index.js";
-import { setSpan } from "./http/locals.js";
+import { setSpan, spanOf } from "./http/locals.js";
 import { OriginPolicy, admitHost, checkOrigin, logRefusal } from "./http/OriginPolicy.js";
 import { PollRoute } from "./http/PollRoute.js";
+import { EventsRoute } from "./http/EventsRoute.js";
 import { createLogger } from "./logger.js";
 import { studentLinks } from "./classBanner.js";
 import { LabLibrary } from "./LabLibrary.js";
@@ -195,20 +196,25 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
   app.use(errorHandler(log));
 
   const polls = new PollRoute({ origins, auth, logger: log, shortPoll: transports["short-poll"], longPoll: transports["long-poll"] });
+  const streams = new EventsRoute({ origins, auth, logger: log, sse: transports.sse });
   // A connection past a connection cap is answered before anything else sees it (only health passes).
   // Every other request is counted, names this instance and must name an allowed Host; then polls
-  // take the route below express, and express serves the rest.
+  // and event streams take their routes below express, and express serves the rest.
+  /** A response closed (once): its span ends and it is counted. One function for every request: a held stream keeps no closure. */
+  function requestClosed(this: ServerResponse): void {
+    const span = spanOf(this);
+    if (!span) return;
+    stats.end(span);
+    metrics.httpRequest(span.bucket, this.headersSent ? this.statusCode : null);
+  }
   const server = createServer((req, res) => {
     if (caps.refuseRequest(req, res)) return;
     const span = stats.begin(req.socket);
     setSpan(res, span);
-    res.once("close", () => {
-      stats.end(span);
-      metrics.httpRequest(span.bucket, res.headersSent ? res.statusCode : null);
-    });
+    res.on("close", requestClosed);
     res.setHeader(INSTANCE_HEADER, instance);
     if (!admitHost(origins, log, req, res)) return;
-    if (!polls.serve(req, res)) app(req, res);
+    if (!polls.serve(req, res) && !streams.serve(req, res)) app(req, res);
   });
   caps.attach(server);
   const faults: FaultController = new FaultController({

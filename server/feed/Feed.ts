@@ -125,6 +125,11 @@ export class Feed {
     return this.backend.bus.subscribe(room, listener);
   }
 
+  /** Listeners on the room's bus in this instance (null when the bus does not say). */
+  subscribers(room: string): number | null {
+    return this.backend.bus.subscribers?.(room) ?? null;
+  }
+
   /** Replay from `since` (or start live when undefined), then follow live, in order, each seq once. */
   follow(room: string, since: number | undefined, sink: FollowSink, epoch?: string): FeedFollower {
     return new FeedFollower(this.backend.store, this.backend.bus, room, { since, epoch }, sink, this.#replayPageSize, this.#maxPageBytes);

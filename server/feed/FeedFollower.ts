@@ -5,7 +5,7 @@
  * reorder; a bus that reconnected asks for a resync, which reads the store again).
  */
 import { needsReset, resetCursor, type Cursor } from "./cursor.js";
-import type { FeedBus, FeedEvent, FeedStore, FeedSubscription } from "./types.js";
+import type { FeedBus, FeedEvent, FeedListener, FeedStore, FeedSubscription } from "./types.js";
 
 export interface FollowSink {
   /** Called once, first: the cursor the stream starts from and the room's epoch. */
@@ -17,7 +17,8 @@ export interface FollowSink {
   fail(error: unknown): void;
 }
 
-export class FeedFollower {
+/** The follower is its own bus listener: a stream holds no listener object and closures besides it. */
+export class FeedFollower implements FeedListener {
   #cursor = 0;
   #catchingUp = true;
   /** A resync arrived while catching up: read once more before going live. */
@@ -36,12 +37,22 @@ export class FeedFollower {
     /** A replay page stops adding messages once their JSON reaches this (at least one). */
     private readonly maxPageBytes: number = Number.MAX_SAFE_INTEGER,
   ) {
-    this.#subscription = bus.subscribe(room, { message: (event) => this.#onLive(event), resync: () => this.#resync() });
+    this.#subscription = bus.subscribe(room, this);
     this.#begin(start).catch((error) => this.#fail(error));
   }
 
   get cursor(): number {
     return this.#cursor;
+  }
+
+  /** The bus hands over a live message (FeedListener). */
+  message(event: FeedEvent): void {
+    this.#onLive(event);
+  }
+
+  /** The bus may have missed messages (FeedListener). */
+  resync(): void {
+    this.#resync();
   }
 
   close(): void {

@@ -17,16 +17,31 @@ export class LocalFeedBus implements FeedBus {
     let listeners = this.#rooms.get(room);
     if (!listeners) this.#rooms.set(room, (listeners = new Set()));
     listeners.add(listener);
-    return {
-      ready: READY,
-      close: () => {
-        listeners.delete(listener);
-        if (listeners.size === 0 && this.#rooms.get(room) === listeners) this.#rooms.delete(room);
-      },
-    };
+    return new LocalSubscription(this.#rooms, room, listeners, listener);
+  }
+
+  subscribers(room: string): number {
+    return this.#rooms.get(room)?.size ?? 0;
   }
 
   async close(): Promise<void> {
     this.#rooms.clear();
+  }
+}
+
+/** One listener on a room of the in-process bus; an object rather than a closure, since every open stream holds one. */
+class LocalSubscription implements FeedSubscription {
+  readonly ready = READY;
+
+  constructor(
+    private readonly rooms: Map<string, Set<FeedListener>>,
+    private readonly room: string,
+    private readonly listeners: Set<FeedListener>,
+    private readonly listener: FeedListener,
+  ) {}
+
+  close(): void {
+    this.listeners.delete(this.listener);
+    if (this.listeners.size === 0 && this.rooms.get(this.room) === this.listeners) this.rooms.delete(this.room);
   }
 }

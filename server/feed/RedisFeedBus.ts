@@ -73,6 +73,10 @@ export class RedisFeedBus implements FeedBus {
     };
   }
 
+  subscribers(room: string): number {
+    return this.#rooms.get(room)?.listeners.size ?? 0;
+  }
+
   #deliver(channel: string, json: string): void {
     const room = this.#channels.get(channel);
     const entry = room === undefined ? undefined : this.#rooms.get(room);

@@ -104,6 +104,8 @@ export interface FeedBus {
    */
   publish(event: FeedEvent): void;
   subscribe(room: string, listener: FeedListener): FeedSubscription;
+  /** Listeners this instance has on a room right now (what each open stream or waiting room costs the bus). */
+  subscribers?(room: string): number;
   close(): Promise<void>;
 }
 

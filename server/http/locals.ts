@@ -42,6 +42,10 @@ export function setSpan(res: ServerResponse, span: TrafficSpan): void {
   localsOf(res).span = span;
 }
 
+export function spanOf(res: ServerResponse): TrafficSpan | undefined {
+  return localsOf(res).span;
+}
+
 /** The transport a request says it belongs to (header or query parameter), if it names a real one. */
 export function declaredTransport(req: IncomingMessage, query: Record<string, unknown>): TransportName | undefined {
   const declared = req.headers[TRANSPORT_HEADER] ?? query[TRANSPORT_PARAM];
@@ -52,6 +56,19 @@ export function declaredTransport(req: IncomingMessage, query: Record<string, un
 export function classify(res: ServerResponse, bucket: StatsBucket): void {
   const span = localsOf(res).span;
   if (span) span.bucket = bucket;
+}
+
+const NO_HEADERS: IncomingMessage["headers"] = Object.freeze({});
+const NO_RAW_HEADERS: string[] = Object.freeze([]) as unknown as string[];
+
+/**
+ * A connection held open (an event stream, a parked long poll) keeps its request object as long
+ * as it lasts, and with it the headers as strings twice over (rawHeaders, headers): about 1 KB for
+ * a browser's request. Call once they were read; nothing after reads them.
+ */
+export function releaseRequestHeaders(req: IncomingMessage): void {
+  req.rawHeaders = NO_RAW_HEADERS;
+  req.headers = NO_HEADERS;
 }
 
 /** True while a response can still be written: not finished, not torn down. */

@@ -129,15 +129,19 @@ export class ConnectionRegistry {
   #armExpiry(connection: TrackedConnection, expiresAt: number): void {
     this.#disarmExpiry(connection);
     const delay = Math.min(Math.max(expiresAt - Date.now(), 0), MAX_TIMER_MS);
-    const timer = setTimeout(() => {
-      this.#expiryTimers.delete(connection);
-      if (Date.now() < expiresAt) return this.#armExpiry(connection, expiresAt);
-      this.#terminated.expired += 1;
-      this.#emit({ kind: "expired", transport: connection.transport });
-      connection.expire?.();
-    }, delay);
+    // Arguments, not a closure: every open connection holds this timer.
+    const timer = setTimeout(expiryDue, delay, this, connection, expiresAt);
     timer.unref();
     this.#expiryTimers.set(connection, timer);
+  }
+
+  /** Called by a connection's expiry timer only: re-arm a far expiry, or expire it. */
+  expiryDue(connection: TrackedConnection, expiresAt: number): void {
+    this.#expiryTimers.delete(connection);
+    if (Date.now() < expiresAt) return this.#armExpiry(connection, expiresAt);
+    this.#terminated.expired += 1;
+    this.#emit({ kind: "expired", transport: connection.transport });
+    connection.expire?.();
   }
 
   #disarmExpiry(connection: TrackedConnection): void {
@@ -162,16 +166,19 @@ export class ConnectionRegistry {
 
   /**
    * The slow-consumer rule, in one place: true (and the connection is cut) when its unsent
-   * output exceeds the budget. Memory per connection stays bounded; the client resumes.
+   * output exceeds the budget. Memory per connection stays bounded; the client resumes. The cut
+   * is the connection's drop() unless `cut` says otherwise (then a caller on a hot path need
+   * not make a closure per write).
    */
-  cutIfSlow(connection: TrackedConnection, bufferedBytes: number, cut: () => void): boolean {
+  cutIfSlow(connection: TrackedConnection, bufferedBytes: number, cut?: () => void): boolean {
     if (bufferedBytes <= this.options.maxBufferedBytes) return false;
     this.options.logger.warn(
       { transport: connection.transport, room: connection.room, buffered: bufferedBytes },
       "slow consumer cut",
     );
     this.#emit({ kind: "slow", transport: connection.transport });
-    cut();
+    if (cut) cut();
+    else connection.drop();
     return true;
   }
 
@@ -206,6 +213,10 @@ export class ConnectionRegistry {
   #emit(event: ConnectionEvent): void {
     for (const listener of this.#listeners) listener(event);
   }
+}
+
+function expiryDue(registry: ConnectionRegistry, connection: TrackedConnection, expiresAt: number): void {
+  registry.expiryDue(connection, expiresAt);
 }
 
 export type ConnectionEvent =

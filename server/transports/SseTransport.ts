@@ -1,175 +1,104 @@
 /**
  * Server-Sent Events: `GET …/events` streams `event: message` with `id: <seq>`. Every event's id
  * is the cursor after it, so a browser's own reconnect (Last-Event-ID) resumes in place too.
+ *
+ * Streams are served below express (server/http/EventsRoute.ts) and each is one SseStream: an
+ * open stream costs its socket and response plus one small object, not an express request, a
+ * better-sse Session (an EventEmitter with a dozen closures, an EventBuffer, a fetch Request and
+ * Response with their Headers, a URL and an AbortController) and a closure per callback. Events
+ * other than messages are still framed by better-sse's EventBuffer, one shared by every stream.
  */
-import type { Request, Response, Router } from "express";
-import { createSession, type Session } from "better-sse";
-import { PROTOCOL_VERSION, TOKEN_EXPIRED_REASON } from "../../web/src/protocol/index.js";
-import { classify, tokenExpiryOf, userOf, writable } from "../http/locals.js";
-import { parseEpoch, parseRoom, parseSince } from "../http/params.js";
+import type { ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import { createEventBuffer } from "better-sse";
+import { PROTOCOL_VERSION, TOKEN_EXPIRED_REASON, type Principal } from "../../web/src/protocol/index.js";
+import { classify, releaseRequestHeaders, tokenExpiryOf, userOf, writable } from "../http/locals.js";
+import { parseEpoch, parseSince } from "../http/params.js";
+import type { FeedFollower, FollowSink } from "../feed/FeedFollower.js";
 import type { FeedEvent } from "../feed/types.js";
 import { holdUntilTurnEnds } from "./holdUntilTurnEnds.js";
 import { clientAddress } from "../limits/ConnectionCaps.js";
 import type { CloseReason, TrackedConnection } from "./ConnectionRegistry.js";
-import { ROUTES, type Transport, type TransportContext } from "./Transport.js";
+import type { StreamRequest, Transport, TransportContext } from "./Transport.js";
 
-/** Data is serialised once per message by the feed; pass strings through untouched. */
-const passThrough = (data: unknown) => data as string;
 const CRLF = Buffer.from("\r\n");
 /**
  * The idle heartbeat is a named event, not a comment: EventSource hides comments from pages, so
  * only an event lets a client tell a quiet room from a dead link. No id: the cursor stays put.
  */
 const HEARTBEAT_EVENT = "event:heartbeat\ndata:{}\n\n";
+/** The response head better-sse sent (its defaults, our cache-control), lower-case as it wrote them. */
+const STREAM_HEADERS = Object.freeze({
+  "content-type": "text/event-stream",
+  "cache-control": "no-store",
+  connection: "keep-alive",
+  pragma: "no-cache",
+  "x-accel-buffering": "no",
+});
 
-/** What the heartbeat timer knows of one stream. */
-interface StreamLiveness {
-  readonly res: Response;
-  /** Something was written since the last tick: no heartbeat needed. */
-  active: boolean;
+/**
+ * Frames the rare events (hello, reset, goodbye, expired) with better-sse: one buffer for every
+ * stream, written and read in one go. Data is JSON made here: passed through, not re-serialised.
+ */
+const framing = createEventBuffer({ serializer: (data: unknown) => data as string });
+function frame(event: string, data: string, id?: number, retryMs?: number): string {
+  framing.event(event);
+  if (id !== undefined) framing.id(String(id));
+  framing.data(data);
+  if (retryMs !== undefined) framing.retry(retryMs);
+  const text = framing.dispatch().read();
+  framing.clear();
+  return text;
 }
 
 export class SseTransport implements Transport {
   readonly name = "sse" as const;
   /**
-   * The last message event, formatted once for every subscriber: the bytes better-sse's push()
-   * would write (event, id, data, blank line), without re-sanitising and re-joining them per
-   * subscriber. JSON from JSON.stringify holds no raw line breaks, so there is nothing to sanitise.
+   * The last message event, formatted once for every subscriber: event, id, data, blank line.
+   * JSON from JSON.stringify holds no raw line breaks, so there is nothing to sanitise.
    */
   #formatted: { event: FeedEvent | null; raw: Buffer; chunked: Buffer } = { event: null, raw: Buffer.alloc(0), chunked: Buffer.alloc(0) };
   /** Open streams, for the one heartbeat timer of all of them (not a timer per stream). */
-  readonly #streams = new Set<StreamLiveness>();
+  readonly streams = new Set<SseStream>();
   readonly #heartbeatTimer: NodeJS.Timeout;
 
-  constructor(private readonly ctx: TransportContext) {
+  constructor(readonly ctx: TransportContext) {
     this.#heartbeatTimer = setInterval(() => this.#heartbeat(), ctx.config.sseHeartbeatMs).unref();
   }
 
-  mount(router: Router): void {
-    router.get(ROUTES.events, async (req: Request, res: Response) => {
-      const room = parseRoom(req.params.room);
-      const lastEventId = req.headers["last-event-id"];
-      // Last-Event-ID (sent by a reconnecting EventSource) wins over ?since.
-      const since = lastEventId
-        ? parseSince(lastEventId, "Last-Event-ID")
-        : parseSince(req.query.since);
-      const epoch = parseEpoch(req.query.epoch);
-      classify(res, this.name);
-      const user = userOf(res);
-      const { config, feed, stats, logger, connections } = this.ctx;
-      connections.admit(this.name, user);
-      await this.ctx.limits.connect(clientAddress(req.socket));
-
-      const session = await createSession(req, res, {
-        retry: config.sseRetryMs,
-        // Our own heartbeat (below) replaces better-sse's comment keep-alive.
-        keepAlive: null,
-        serializer: passThrough,
-        trustClientEventId: false,
-        headers: { "cache-control": "no-store", "x-accel-buffering": "no" },
-      });
-      if (!session.isConnected) return;
-      const liveness: StreamLiveness = { res, active: false };
-      this.#streams.add(liveness);
-      session.once("disconnected", () => this.#streams.delete(liveness));
-      const connection = this.#track(session, res, room);
-      if (since !== undefined) this.ctx.metrics.resumed(this.name);
-
-      const push = (data: string, event: string, id: number): boolean => {
-        if (!session.isConnected || !writable(res)) return false;
-        session.push(data, event, String(id));
-        liveness.active = true;
-        return !connections.cutIfSlow(connection, res.writableLength, () => res.destroy());
-      };
-      /**
-       * A message event, formatted (and chunk-framed) once for every subscriber, goes straight to
-       * the socket: what res.write() would send, without re-framing it per subscriber. Writes of
-       * one event-loop turn leave together. The headers went out with the session's first bytes.
-       */
-      const socket = res.socket;
-      const pushMessage = (event: FeedEvent): boolean => {
-        if (!socket || socket.destroyed || res.writableEnded || !res.headersSent || !session.isConnected) return false;
-        holdUntilTurnEnds(socket);
-        socket.write(this.#chunkOf(event, res.chunkedEncoding));
-        liveness.active = true;
-        return !connections.cutIfSlow(connection, socket.writableLength, () => res.destroy());
-      };
-      const follower = feed.follow(room, since, {
-        start: (next, roomEpoch) =>
-          push(
-            JSON.stringify({ protocol: PROTOCOL_VERSION, next, ...(roomEpoch && { epoch: roomEpoch }), instance: this.ctx.instance, heartbeatMs: config.sseHeartbeatMs }),
-            "hello",
-            next,
-          ),
-        reset: (oldest) => push(JSON.stringify({ oldest }), "reset", Math.max(oldest - 1, 0)),
-        deliver: (event) => {
-          if (pushMessage(event)) {
-            stats.delivered(this.name);
-            this.ctx.metrics.delivered(this.name, event.message);
-          }
-        },
-        fail: (error) => {
-          logger.error({ err: error, transport: this.name, room }, "SSE stream failed");
-          res.destroy();
-        },
-      }, epoch);
-      const leave = this.ctx.presence.join(room, user, this.name);
-      session.once("disconnected", () => {
-        leave();
-        follower.close();
-      });
-    });
-  }
-
-  /** Register a stream; it leaves the registry when it disconnects. */
-  #track(session: Session, res: Response, room: string): TrackedConnection {
-    const expiresAt = tokenExpiryOf(res);
-    const connection: TrackedConnection = {
-      transport: this.name,
-      user: userOf(res),
-      room,
-      ...(expiresAt !== undefined && { expiresAt }),
-      drop: () => res.socket?.destroy(),
-      close: (reason) => this.#goodbye(session, res, reason),
-      expire: () => this.#expired(session, res),
-    };
-    session.once("disconnected", this.ctx.connections.add(connection));
-    return connection;
-  }
-
-  /**
-   * The documented end of a stream: a `goodbye` event naming the reason and a `retry:` hint (how
-   * long EventSource waits before it reconnects), then the end of the response.
-   */
-  #goodbye(session: Session, res: Response, reason: CloseReason): Promise<void> {
-    if (!writable(res)) return Promise.resolve();
-    const retryMs = this.ctx.config.sseRetryMs;
-    const gone = new Promise<void>((resolve) => res.once("close", () => resolve()));
-    if (session.isConnected) res.write(`event:goodbye\ndata:${JSON.stringify({ reason, retryMs })}\nretry:${retryMs}\n\n`);
-    res.end();
-    return gone;
-  }
-
-  /**
-   * The token ran out: an `expired` event, then the end. No `retry:` hint: reconnecting with the
-   * same token would be refused (401); the client refreshes its token and reconnects with its cursor.
-   */
-  #expired(session: Session, res: Response): void {
-    if (!writable(res)) return;
-    if (session.isConnected) res.write(`event:expired\ndata:${JSON.stringify({ reason: TOKEN_EXPIRED_REASON })}\n\n`);
-    res.end();
+  /** Open a stream for an authenticated request (EventsRoute); throws WirelabErrors before any byte is sent. */
+  async stream({ req, res, room, query }: StreamRequest): Promise<void> {
+    const lastEventId = req.headers["last-event-id"];
+    // Last-Event-ID (sent by a reconnecting EventSource) wins over ?since.
+    const since = lastEventId ? parseSince(lastEventId, "Last-Event-ID") : parseSince(query.since);
+    const epoch = parseEpoch(query.epoch);
+    classify(res, this.name);
+    const user = userOf(res);
+    const { connections, config } = this.ctx;
+    connections.admit(this.name, user);
+    await this.ctx.limits.connect(clientAddress(req.socket));
+    const socket = res.socket;
+    if (!socket || !writable(res)) return;
+    // Events are small and must leave at once; writes of one turn are corked together anyway.
+    socket.setNoDelay(true);
+    res.writeHead(200, STREAM_HEADERS);
+    res.write(`retry:${config.sseRetryMs}\n\n`);
+    releaseRequestHeaders(req);
+    const stream = new SseStream(this, res, socket, user, room);
+    if (since !== undefined) this.ctx.metrics.resumed(this.name);
+    stream.follow(since, epoch);
   }
 
   /** Every interval, each stream that sent nothing since the last tick gets a heartbeat event. */
   #heartbeat(): void {
-    for (const liveness of this.#streams) {
-      if (!liveness.active && writable(liveness.res)) liveness.res.write(HEARTBEAT_EVENT);
-      liveness.active = false;
+    for (const stream of this.streams) {
+      if (!stream.active && writable(stream.res)) stream.res.write(HEARTBEAT_EVENT);
+      stream.active = false;
     }
   }
 
   /** The event's bytes; framed as one HTTP/1.1 chunk when the response is chunked (it is, unless the client spoke HTTP/1.0). */
-  #chunkOf(event: FeedEvent, chunked: boolean): Buffer {
+  chunkOf(event: FeedEvent, chunked: boolean): Buffer {
     if (this.#formatted.event !== event) {
       const raw = Buffer.from(`event:message\nid:${event.message.seq}\ndata:${event.json}\n\n`);
       this.#formatted = { event, raw, chunked: Buffer.concat([Buffer.from(`${raw.length.toString(16)}\r\n`), raw, CRLF]) };
@@ -184,5 +113,116 @@ export class SseTransport implements Transport {
   close(reason: CloseReason = "shutdown"): Promise<void> {
     clearInterval(this.#heartbeatTimer);
     return this.ctx.connections.closeAll(this.name, reason);
+  }
+}
+
+/**
+ * One open event stream. It is the follower's sink, the registry's connection and the heartbeat's
+ * entry at once, with its behaviour on the prototype: a stream holds no closures of its own but
+ * the one close listener and what the registry and presence hand back.
+ */
+class SseStream implements FollowSink, TrackedConnection {
+  readonly transport = "sse" as const;
+  readonly expiresAt?: number;
+  /** Something was written since the last heartbeat tick: no heartbeat needed. */
+  active = false;
+  /** Framed as HTTP/1.1 chunks (unless the client spoke HTTP/1.0): fixed once the head is written. */
+  readonly #chunked: boolean;
+  #follower: FeedFollower | null = null;
+  readonly #untrack: () => void;
+  readonly #leave: () => void;
+
+  constructor(
+    private readonly hub: SseTransport,
+    readonly res: ServerResponse,
+    private readonly socket: Socket,
+    readonly user: Principal,
+    readonly room: string,
+  ) {
+    this.#chunked = res.chunkedEncoding;
+    const expiresAt = tokenExpiryOf(res);
+    if (expiresAt !== undefined) this.expiresAt = expiresAt;
+    hub.streams.add(this);
+    this.#untrack = hub.ctx.connections.add(this);
+    this.#leave = hub.ctx.presence.join(room, user, hub.name);
+    res.once("close", this.#closed);
+  }
+
+  follow(since: number | undefined, epoch: string | undefined): void {
+    this.#follower = this.hub.ctx.feed.follow(this.room, since, this, epoch);
+  }
+
+  /** The stream ended (either side): it leaves every place that knows it. */
+  readonly #closed = (): void => {
+    this.hub.streams.delete(this);
+    this.#untrack();
+    this.#leave();
+    this.#follower?.close();
+    this.#follower = null;
+  };
+
+  start(next: number, roomEpoch: string): void {
+    const { instance, config } = this.hub.ctx;
+    this.#write(frame("hello", JSON.stringify({ protocol: PROTOCOL_VERSION, next, ...(roomEpoch && { epoch: roomEpoch }), instance, heartbeatMs: config.sseHeartbeatMs }), next));
+  }
+
+  reset(oldest: number): void {
+    this.#write(frame("reset", JSON.stringify({ oldest }), Math.max(oldest - 1, 0)));
+  }
+
+  /**
+   * A message event, formatted (and chunk-framed) once for every subscriber, goes straight to
+   * the socket: what res.write() would send, without re-framing it per subscriber. Writes of one
+   * event-loop turn leave together.
+   */
+  deliver(event: FeedEvent): void {
+    const { res, socket } = this;
+    if (socket.destroyed || !writable(res)) return;
+    holdUntilTurnEnds(socket);
+    socket.write(this.hub.chunkOf(event, this.#chunked));
+    this.active = true;
+    if (this.hub.ctx.connections.cutIfSlow(this, socket.writableLength)) return;
+    this.hub.ctx.stats.delivered(this.hub.name);
+    this.hub.ctx.metrics.delivered(this.hub.name, event.message);
+  }
+
+  fail(error: unknown): void {
+    this.hub.ctx.logger.error({ err: error, transport: this.transport, room: this.room }, "SSE stream failed");
+    this.res.destroy();
+  }
+
+  /** Cut at once, as a network failure would. */
+  drop(): void {
+    this.socket.destroy();
+  }
+
+  /**
+   * The documented end of a stream: a `goodbye` event naming the reason and a `retry:` hint (how
+   * long EventSource waits before it reconnects), then the end of the response.
+   */
+  close(reason: CloseReason): Promise<void> {
+    const { res } = this;
+    if (!writable(res)) return Promise.resolve();
+    const retryMs = this.hub.ctx.config.sseRetryMs;
+    const gone = new Promise<void>((resolve) => res.once("close", () => resolve()));
+    res.end(frame("goodbye", JSON.stringify({ reason, retryMs }), undefined, retryMs));
+    return gone;
+  }
+
+  /**
+   * The token ran out: an `expired` event, then the end. No `retry:` hint: reconnecting with the
+   * same token would be refused (401); the client refreshes its token and reconnects with its cursor.
+   */
+  expire(): void {
+    if (!writable(this.res)) return;
+    this.res.end(frame("expired", JSON.stringify({ reason: TOKEN_EXPIRED_REASON })));
+  }
+
+  /** A rare event through the response; false (and the stream cut) when the client reads too slowly. */
+  #write(text: string): void {
+    if (!writable(this.res)) return;
+    this.res.write(text);
+    this.active = true;
+    this.hub.ctx.connections.cutIfSlow(this, this.res.writableLength);
   }
 }

@@ -66,6 +66,15 @@ export interface PollingTransport extends Transport {
   poll(request: PollRequest): Promise<void>;
 }
 
+/** An authenticated GET of a room's event stream: what EventsRoute hands the SSE transport. */
+export interface StreamRequest {
+  req: IncomingMessage;
+  res: ServerResponse;
+  room: string;
+  /** The query as node:querystring parses it (repeats as arrays). */
+  query: Record<string, string | string[] | undefined>;
+}
+
 /** Route paths, shared so that docs, transports and tests agree. */
 export const ROUTES = {
   messages: "/rooms/:room/messages",

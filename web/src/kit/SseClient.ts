@@ -79,8 +79,10 @@ export class SseClient extends BaseFeedClient {
       const data = <T>(event: { data?: string }, name: string): T => {
         watch.seen();
         const text = event.data ?? "";
-        this.stats.counters.bytesIn += utf8Length(text);
-        this.emit("wire", { kind: "sse", at: this.options.clock(), event: name, bytes: utf8Length(text) });
+        // Counted once: a fan-out delivers thousands of events a second to one process.
+        const bytes = utf8Length(text);
+        this.stats.counters.bytesIn += bytes;
+        this.emit("wire", { kind: "sse", at: this.options.clock(), event: name, bytes });
         return JSON.parse(text) as T;
       };
       source.addEventListener("hello", (event) => {
