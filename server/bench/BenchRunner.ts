@@ -16,6 +16,7 @@ import type { BenchLatency, BenchReport, BenchTransportResult, Distribution, Mac
 import { validateReport } from "./BenchReport.js";
 import type { BenchParameters, PeerName, ScenarioInfo, ScenarioName } from "./options.js";
 import { PeerProcess } from "./peer/PeerProcess.js";
+import { InstanceSampler, type InstanceSeries } from "./InstanceSampler.js";
 import { openFilesLimit, sampleProcesses, slope, type ProcessSample } from "./ProcessProbe.js";
 import { randomBytes } from "node:crypto";
 import { MEASURED_MARK, WARMUP_MARK, groupOf, preciseNow, type ConnectSpec, type GroupResult } from "./protocol.js";
@@ -43,6 +44,8 @@ interface Target {
   servedBy: ServedBy;
   /** Every instance's process; figures add them up. */
   pids: number[];
+  /** Each instance's Prometheus metrics (as pids), for its event-loop lag; absent for a server without them. */
+  metricsUrls?: string[];
   /** Where the sender and the stats go: the first instance. */
   url: string;
   /** Where receivers connect, spread round robin. */
@@ -187,6 +190,8 @@ export class BenchRunner extends Emitter<BenchRunnerEvents> {
       if (p.warmupMs > 0) await publisher.run({ ...schedule, mark: WARMUP_MARK, durationMs: p.warmupMs });
       const measuredFrom = preciseNow();
       const timeline = this.#timeline(transports, servedBy, measuredFrom);
+      const watched = target.pids.map((pid, i) => ({ pid, metricsUrl: target.metricsUrls?.[i] ?? null }));
+      const sampling = InstanceSampler.start(watched, p.sampleIntervalMs, measuredFrom);
       let statsAtRestart: StatsResponse | null = null;
       const restart = info.restart
         ? (async () => {
@@ -197,6 +202,7 @@ export class BenchRunner extends Emitter<BenchRunnerEvents> {
         : Promise.resolve();
       await Promise.all([publisher.run({ ...schedule, mark: MEASURED_MARK, durationMs: p.durationMs, messages: p.messages }), restart]);
       clearInterval(ticker);
+      const instances = await (await sampling).stop();
 
       // --- drain: every client must reach the newest seq of its room ---
       this.#progress(0.92, label("waiting for every client to catch up"));
@@ -220,6 +226,7 @@ export class BenchRunner extends Emitter<BenchRunnerEvents> {
           samples,
           connect: connect.get(transport)!,
           timeline: timeline.points(groupOf(servedBy, transport)),
+          instances,
           sendFailures: publisher.failures,
         });
       });
@@ -345,6 +352,7 @@ async function startWirelab(profileDir: string | null, memoryStore: boolean, clu
     return {
       servedBy: "wirelab",
       pids: servers.map((s) => s.pid),
+      metricsUrls: servers.map((s) => `${s.url}/metrics`),
       url: server.url,
       urls: servers.map((s) => s.url),
       token,
@@ -432,6 +440,7 @@ interface UnitFacts {
   samples: MemorySample[];
   connect: { ms: number[]; allMs: number; failed: number };
   timeline: Array<{ t: number; perSecond: number }>;
+  instances: InstanceSeries[];
   sendFailures: number;
 }
 
@@ -476,6 +485,7 @@ function transportResult(transport: TransportName, servedBy: ServedBy, groups: G
     memoryPerConnectionBytes: memoryPerConnectionBytes === null ? null : Math.round(memoryPerConnectionBytes),
     memorySamples: facts.samples,
     timeline: facts.timeline.map((p) => ({ t: p.t, perSecond: round(p.perSecond) })),
+    instances: facts.instances,
     sendFailures: facts.sendFailures,
   };
 }

@@ -80,6 +80,8 @@ export interface BenchParameters {
   connectConcurrency: number;
   /** Server RSS samples while connecting (memory vs connections). */
   memorySteps: number;
+  /** Each server instance's RSS and event-loop lag are sampled this often over the measured window. */
+  sampleIntervalMs: number;
   /** Run every transport at once in every scenario (always for hold). */
   together: boolean;
   peer: PeerName | null;
@@ -126,6 +128,8 @@ export const BENCH_USAGE = `Usage: wirelab bench [options]        (npm run bench
   --workers N              load-generator processes (default: 2 or cores - 1, at least 1 per 5,000 clients)
   --source-addresses N     loopback source addresses 127.0.0.1 … (default: enough for 20,000 connections each)
   --memory-steps N         server RSS samples while connecting (default 4)
+  --sample-interval S      seconds between samples of each instance's RSS and event-loop lag over
+                           the measured window (default 10)
   --peer socket.io         run fanout (and steady) against a Socket.IO 4 server too, for the ratio
   --peer socket.io-redis   the same against --instances Socket.IO servers on its Redis Streams adapter
   --instances N            server instances on one Redis: receivers spread over all, the sender on the
@@ -160,6 +164,7 @@ const FULL: Omit<BenchParameters, "transports" | "scenarios" | "clients" | "sour
   connectionsPerAddress: 20_000,
   connectConcurrency: 250,
   memorySteps: 4,
+  sampleIntervalMs: 10_000,
   together: false,
   peer: null,
   instances: 1,
@@ -182,6 +187,7 @@ const QUICK: Partial<BenchParameters> = {
   backoff: { baseMs: 100, capMs: 1_000 },
   settleMs: 10_000,
   memorySteps: 1,
+  sampleIntervalMs: 250,
   together: true,
 };
 
@@ -217,6 +223,7 @@ export function parseBenchArgs(args: string[], cpus: number): BenchCommandOption
       workers: { type: "string" },
       "source-addresses": { type: "string" },
       "memory-steps": { type: "string" },
+      "sample-interval": { type: "string" },
       peer: { type: "string" },
       instances: { type: "string" },
       redis: { type: "string" },
@@ -258,6 +265,7 @@ export function parseBenchArgs(args: string[], cpus: number): BenchCommandOption
     workers: 0,
     sourceAddresses: [],
     memorySteps: int("--memory-steps", values["memory-steps"]) ?? base.memorySteps,
+    sampleIntervalMs: seconds("--sample-interval", values["sample-interval"], base.sampleIntervalMs, 0.1),
     peer: values.peer === undefined ? null : peer(values.peer),
     instances: int("--instances", values.instances) ?? 1,
     redisUrl: null,
