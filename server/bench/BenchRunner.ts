@@ -46,6 +46,8 @@ interface Target {
   pids: number[];
   /** Each instance's Prometheus metrics (as pids), for its event-loop lag; absent for a server without them. */
   metricsUrls?: string[];
+  /** Instances that exited before stop(), each with its last output (absent: not watched). */
+  unexpectedExits?: string[];
   /** Where the sender and the stats go: the first instance. */
   url: string;
   /** Where receivers connect, spread round robin. */
@@ -212,6 +214,7 @@ export class BenchRunner extends Emitter<BenchRunnerEvents> {
       timeline.stop();
       const cpuAfter = sampleProcesses(target.pids);
       const statsAfter = await target.stats();
+      for (const exit of target.unexpectedExits ?? []) this.#failures.push(`${name}/${what}: ${exit}`);
       if (publisher.failures > 0) this.#failures.push(`${name}/${what}: ${publisher.failures} send(s) never acknowledged: ${publisher.errors.join("; ")}`);
 
       const server = serverUsage(cpuBefore, cpuAfter, (preciseNow() - measuredFrom) / 1000);
@@ -341,6 +344,9 @@ async function startWirelab(profileDir: string | null, memoryStore: boolean, clu
   try {
     // --load-test: the bench sends from one session and connects thousands from a few addresses.
     for (let i = 0; i < cluster.instances; i++) servers.push(await ServerProcess.start(["--network-port", "off", "--load-test", ...store], env));
+    let stopping = false;
+    const unexpectedExits: string[] = [];
+    servers.forEach((s, i) => watchExit(s, `instance ${i + 1} (pid ${s.pid})`, () => stopping, (exit) => unexpectedExits.push(exit)));
     const server = servers[0]!;
     const token = (await FeedHttp.createSession(server.url, "bench")).token;
     const sender = (await FeedHttp.createSession(server.url, "bench-sender")).token;
@@ -353,6 +359,7 @@ async function startWirelab(profileDir: string | null, memoryStore: boolean, clu
       servedBy: "wirelab",
       pids: servers.map((s) => s.pid),
       metricsUrls: servers.map((s) => `${s.url}/metrics`),
+      unexpectedExits,
       url: server.url,
       urls: servers.map((s) => s.url),
       token,
@@ -378,6 +385,7 @@ async function startWirelab(profileDir: string | null, memoryStore: boolean, clu
         }
       },
       stop: async () => {
+        stopping = true;
         await Promise.all(servers.map((s) => s.stop()));
         if (cluster.redisUrl !== null) await deleteRedisKeys(cluster.redisUrl, `${env.WIRELAB_REDIS_PREFIX}*`);
       },
@@ -386,6 +394,28 @@ async function startWirelab(profileDir: string | null, memoryStore: boolean, clu
     await Promise.all(servers.map((s) => s.stop()));
     throw error;
   }
+}
+
+/** Output kept per server for the report when it dies: the end of its log and any stack trace. */
+const EXIT_TAIL_CHARS = 2_000;
+
+/**
+ * A server instance that exits while the run still uses it is a failure of the run, and its last
+ * output says why; it is written at once too, since a run whose server died may never finish.
+ */
+function watchExit(server: ServerProcess, label: string, stopping: () => boolean, record: (exit: string) => void): void {
+  let tail = "";
+  const keep = (chunk: Buffer) => {
+    tail = (tail + chunk.toString()).slice(-EXIT_TAIL_CHARS);
+  };
+  server.child.stdout?.on("data", keep);
+  server.child.stderr?.on("data", keep);
+  server.child.once("exit", (code, signal) => {
+    if (stopping()) return;
+    const exit = `${label} exited during the run (${signal ?? `code ${code}`}); its last output: ${tail.trim() || "(none)"}`;
+    process.stderr.write(`\nwirelab bench: ${exit}\n`);
+    record(exit);
+  });
 }
 
 /** Several instances' counters as one server's; null when any instance did not answer. */
