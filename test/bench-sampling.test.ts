@@ -1,11 +1,12 @@
 /**
  * The bench samples every server instance over the measured window: its RSS (from /proc) and its
  * event-loop lag (from its /metrics). A tiny hold run on two instances sharing the real Redis, the
- * compiled bin in a child process as CI runs it. Counts and shapes only, no timing.
+ * compiled bin in a child process as CI runs it; and an instance killed mid-run must be named in
+ * the failures. Counts and shapes only, no timing.
  */
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { readFile } from "node:fs/promises";
+import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { validateReport, type BenchReport } from "../server/bench/BenchReport.js";
@@ -17,18 +18,35 @@ import { redisForTests } from "./redis.js";
 const ROOT = new URL("..", import.meta.url).pathname;
 const BIN = join(ROOT, "bin", "wirelab.js");
 
-function bench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Run the bench; `watch` sees its pid and its progress (stderr) as it comes. */
+function bench(args: string[], watch?: (pid: number, stderr: string) => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [BIN, "bench", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (d) => (stdout += d));
-  child.stderr.on("data", (d) => (stderr += d));
+  child.stderr.on("data", (d) => {
+    stderr += d;
+    watch?.(child.pid!, stderr);
+  });
   return once(child, "exit").then(([code]) => ({ code: code as number | null, stdout, stderr }));
+}
+
+/** The `wirelab serve` children of a process, from /proc (Linux, as the bench's figures). */
+async function serverChildren(parent: number): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "");
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    if (ppid === parent && cmdline.split("\0").includes("serve")) pids.push(Number(entry));
+  }
+  return pids.sort((a, b) => a - b);
 }
 
 let report: BenchReport;
 
-describe("server samples over the measured window", () => {
+describe("bench: the server instances over a run", () => {
   test("a hold run on two instances reports each instance's RSS series and event-loop lag", async () => {
     const { dir, cleanup } = tempDir();
     try {
@@ -85,6 +103,32 @@ describe("server samples over the measured window", () => {
     expect(parsed.parameters.sampleIntervalMs).toBe(10_000);
     expect(() => parseBenchArgs(["--sample-interval", "0"], 2)).toThrow(/--sample-interval takes a number of at least 0.1/);
   });
+
+  test("an instance that dies during the run is a failure naming it, with its last output", async () => {
+    const redis = await redisForTests();
+    try {
+      let killing = false;
+      let killed: number | null = null;
+      const run = await bench(
+        ["--scenario", "hold", "--instances", "2", "--redis", redis.url, "--transports", "websocket", "--clients", "4", "--rooms", "1", "--duration", "4", "--warmup", "0.2"],
+        (pid, progress) => {
+          // Once every client is connected and the window runs, kill the second instance.
+          if (killing || !progress.includes("measuring")) return;
+          killing = true;
+          void serverChildren(pid).then((servers) => {
+            killed = servers[1]!;
+            process.kill(killed, "SIGKILL");
+          });
+        },
+      );
+      expect(killed).not.toBeNull();
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`instance 2 (pid ${killed}) exited during the run (SIGKILL); its last output:`);
+      expect(run.stdout).toMatch(new RegExp(`hold/websocket: instance 2 \\(pid ${killed}\\) exited during the run`));
+    } finally {
+      await redis.stop();
+    }
+  }, 120_000);
 
   test("the lag gauges are read from Prometheus text, labelled or not", () => {
     const text = "# HELP nodejs_eventloop_lag_p99_seconds x\nnodejs_eventloop_lag_p99_seconds 0.012206079\nnodejs_eventloop_lag_max_seconds{instance=\"a\"} 0.5\n";
