@@ -7,7 +7,10 @@
 import { z } from "zod";
 import { TRANSPORTS, describeIssues } from "../../web/src/protocol/index.js";
 import type { DurationSummary, LatencySummary, TransportResult } from "../../web/src/lab/LabResult.js";
+import type { InstanceSeries } from "./InstanceSampler.js";
 import { PEERS, type BenchParameters, type PeerName } from "./options.js";
+
+export type { InstanceSample, InstanceSeries } from "./InstanceSampler.js";
 
 /** Latency of measured deliveries (send → handed to the application), in ms. */
 export interface BenchLatency extends LatencySummary {
@@ -73,6 +76,11 @@ export interface BenchTransportResult extends TransportResult {
   /** Server RSS growth per open connection (slope of the memory samples), in bytes. */
   memoryPerConnectionBytes: number | null;
   memorySamples: MemorySample[];
+  /**
+   * Each server instance over the measured window (every --sample-interval, and at its end): RSS
+   * and event-loop lag. Shared by every transport when they ran together, like server.
+   */
+  instances: InstanceSeries[];
   /** Deliveries per second over time, for charts: t is ms since the measured window began. */
   timeline: Array<{ t: number; perSecond: number }>;
   /** Sends the server never acknowledged (network errors while it was down, after every retry). */
@@ -170,6 +178,13 @@ const transportSchema = z.object({
   server: z.object({ cpuSeconds: num, cpuCores: num, rssBytes: count, peakRssBytes: count }).nullable(),
   memoryPerConnectionBytes: nullableNum,
   memorySamples: z.array(z.object({ connections: count, rssBytes: count })),
+  instances: z.array(
+    z.object({
+      instance: z.number().int().positive(),
+      pid: count,
+      samples: z.array(z.object({ t: num, rssBytes: count.nullable(), eventLoopLagP99Ms: nullableNum, eventLoopLagMaxMs: nullableNum })),
+    }),
+  ),
   timeline: z.array(z.object({ t: num, perSecond: num })),
   sendFailures: count,
 });

@@ -17,6 +17,7 @@ import type { BenchLatency, BenchReport, BenchTransportResult, Distribution, Mac
 import { validateReport } from "./BenchReport.js";
 import { PEER_SCENARIOS, PEER_TRANSPORT, type BenchParameters, type PeerName, type ScenarioInfo, type ScenarioName } from "./options.js";
 import { PeerProcess } from "./peer/PeerProcess.js";
+import { InstanceSampler, type InstanceSeries } from "./InstanceSampler.js";
 import { openFilesLimit, sampleProcesses, slope, type ProcessSample } from "./ProcessProbe.js";
 import { randomBytes } from "node:crypto";
 import { MEASURED_MARK, WARMUP_MARK, groupOf, preciseNow, type ConnectSpec, type GroupResult } from "./protocol.js";
@@ -44,6 +45,10 @@ interface Target {
   servedBy: ServedBy;
   /** Every instance's process; figures add them up. */
   pids: number[];
+  /** Each instance's Prometheus metrics (as pids), for its event-loop lag; absent for a server without them. */
+  metricsUrls?: string[];
+  /** Instances that exited before stop(), each with its last output (absent: not watched). */
+  unexpectedExits?: string[];
   /** Where the sender and the stats go: the first instance. */
   url: string;
   /** Where receivers connect, spread round robin. */
@@ -197,6 +202,8 @@ export class BenchRunner extends Emitter<BenchRunnerEvents> {
       if (p.warmupMs > 0) await publisher.run({ ...schedule, mark: WARMUP_MARK, durationMs: p.warmupMs });
       const measuredFrom = preciseNow();
       const timeline = this.#timeline(transports, servedBy, measuredFrom);
+      const watched = target.pids.map((pid, i) => ({ pid, metricsUrl: target.metricsUrls?.[i] ?? null }));
+      const sampling = InstanceSampler.start(watched, p.sampleIntervalMs, measuredFrom);
       let statsAtRestart: StatsResponse | null = null;
       const restart = info.restart
         ? (async () => {
@@ -207,6 +214,7 @@ export class BenchRunner extends Emitter<BenchRunnerEvents> {
         : Promise.resolve();
       await Promise.all([publisher.run({ ...schedule, mark: MEASURED_MARK, durationMs: p.durationMs, messages: p.messages }), restart]);
       clearInterval(ticker);
+      const instances = await (await sampling).stop();
 
       // --- drain: every client must reach the newest seq of its room ---
       this.#progress(0.92, label("waiting for every client to catch up"));
@@ -216,6 +224,7 @@ export class BenchRunner extends Emitter<BenchRunnerEvents> {
       timeline.stop();
       const cpuAfter = sampleProcesses(target.pids);
       const statsAfter = await target.stats();
+      for (const exit of target.unexpectedExits ?? []) this.#failures.push(`${name}/${what}: ${exit}`);
       if (publisher.failures > 0) this.#failures.push(`${name}/${what}: ${publisher.failures} send(s) never acknowledged: ${publisher.errors.join("; ")}`);
 
       const server = serverUsage(cpuBefore, cpuAfter, (preciseNow() - measuredFrom) / 1000);
@@ -230,6 +239,7 @@ export class BenchRunner extends Emitter<BenchRunnerEvents> {
           samples,
           connect: connect.get(transport)!,
           timeline: timeline.points(groupOf(servedBy, transport)),
+          instances,
           sendFailures: publisher.failures,
         });
       });
@@ -345,6 +355,9 @@ async function startWirelab(profileDir: string | null, memoryStore: boolean, clu
   try {
     // --load-test: the bench sends from one session and connects thousands from a few addresses.
     for (let i = 0; i < cluster.instances; i++) servers.push(await ServerProcess.start(["--network-port", "off", "--load-test", ...store], env, checkout));
+    let stopping = false;
+    const unexpectedExits: string[] = [];
+    servers.forEach((s, i) => watchExit(s, `instance ${i + 1} (pid ${s.pid})`, () => stopping, (exit) => unexpectedExits.push(exit)));
     const server = servers[0]!;
     const token = (await FeedHttp.createSession(server.url, "bench")).token;
     const sender = (await FeedHttp.createSession(server.url, "bench-sender")).token;
@@ -356,6 +369,8 @@ async function startWirelab(profileDir: string | null, memoryStore: boolean, clu
     return {
       servedBy: checkout === null ? "wirelab" : "baseline",
       pids: servers.map((s) => s.pid),
+      metricsUrls: servers.map((s) => `${s.url}/metrics`),
+      unexpectedExits,
       url: server.url,
       urls: servers.map((s) => s.url),
       token,
@@ -381,6 +396,7 @@ async function startWirelab(profileDir: string | null, memoryStore: boolean, clu
         }
       },
       stop: async () => {
+        stopping = true;
         await Promise.all(servers.map((s) => s.stop()));
         if (cluster.redisUrl !== null) await deleteRedisKeys(cluster.redisUrl, `${env.WIRELAB_REDIS_PREFIX}*`);
       },
@@ -389,6 +405,28 @@ async function startWirelab(profileDir: string | null, memoryStore: boolean, clu
     await Promise.all(servers.map((s) => s.stop()));
     throw error;
   }
+}
+
+/** Output kept per server for the report when it dies: the end of its log and any stack trace. */
+const EXIT_TAIL_CHARS = 2_000;
+
+/**
+ * A server instance that exits while the run still uses it is a failure of the run, and its last
+ * output says why; it is written at once too, since a run whose server died may never finish.
+ */
+function watchExit(server: ServerProcess, label: string, stopping: () => boolean, record: (exit: string) => void): void {
+  let tail = "";
+  const keep = (chunk: Buffer) => {
+    tail = (tail + chunk.toString()).slice(-EXIT_TAIL_CHARS);
+  };
+  server.child.stdout?.on("data", keep);
+  server.child.stderr?.on("data", keep);
+  server.child.once("exit", (code, signal) => {
+    if (stopping()) return;
+    const exit = `${label} exited during the run (${signal ?? `code ${code}`}); its last output: ${tail.trim() || "(none)"}`;
+    process.stderr.write(`\nwirelab bench: ${exit}\n`);
+    record(exit);
+  });
 }
 
 /** Several instances' counters as one server's; null when any instance did not answer. */
@@ -443,6 +481,7 @@ interface UnitFacts {
   samples: MemorySample[];
   connect: { ms: number[]; allMs: number; failed: number };
   timeline: Array<{ t: number; perSecond: number }>;
+  instances: InstanceSeries[];
   sendFailures: number;
 }
 
@@ -487,6 +526,7 @@ function transportResult(transport: TransportName, servedBy: ServedBy, groups: G
     memoryPerConnectionBytes: memoryPerConnectionBytes === null ? null : Math.round(memoryPerConnectionBytes),
     memorySamples: facts.samples,
     timeline: facts.timeline.map((p) => ({ t: p.t, perSecond: round(p.perSecond) })),
+    instances: facts.instances,
     sendFailures: facts.sendFailures,
   };
 }

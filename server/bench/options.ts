@@ -98,6 +98,8 @@ export interface BenchParameters {
   connectConcurrency: number;
   /** Server RSS samples while connecting (memory vs connections). */
   memorySteps: number;
+  /** Each server instance's RSS and event-loop lag are sampled this often over the measured window. */
+  sampleIntervalMs: number;
   /** Run every transport at once in every scenario (always for hold). */
   together: boolean;
   /** Comparison servers, in the order given (empty: none). */
@@ -150,6 +152,8 @@ export const BENCH_USAGE = `Usage: wirelab bench [options]        (npm run bench
   --workers N              load-generator processes (default: 2 or cores - 1, at least 1 per 5,000 clients)
   --source-addresses N     loopback source addresses 127.0.0.1 … (default: enough for 20,000 connections each)
   --memory-steps N         server RSS samples while connecting (default 4)
+  --sample-interval S      seconds between samples of each instance's RSS and event-loop lag over
+                           the measured window (default 10)
   --peer LIST              comma-separated comparison servers, run in fanout and steady for the ratio:
                              ws                 a bare ws 8 broadcast server (vs websocket)
                              socket.io          a Socket.IO 4 server, WebSocket clients (vs websocket)
@@ -191,6 +195,7 @@ const FULL: Omit<BenchParameters, "transports" | "scenarios" | "clients" | "sour
   connectionsPerAddress: 20_000,
   connectConcurrency: 250,
   memorySteps: 4,
+  sampleIntervalMs: 10_000,
   together: false,
   peers: [],
   baseline: null,
@@ -214,6 +219,7 @@ const QUICK: Partial<BenchParameters> = {
   backoff: { baseMs: 100, capMs: 1_000 },
   settleMs: 10_000,
   memorySteps: 1,
+  sampleIntervalMs: 250,
   together: true,
 };
 
@@ -249,6 +255,7 @@ export function parseBenchArgs(args: string[], cpus: number): BenchCommandOption
       workers: { type: "string" },
       "source-addresses": { type: "string" },
       "memory-steps": { type: "string" },
+      "sample-interval": { type: "string" },
       peer: { type: "string" },
       peers: { type: "string" },
       baseline: { type: "string" },
@@ -294,6 +301,7 @@ export function parseBenchArgs(args: string[], cpus: number): BenchCommandOption
     memorySteps: int("--memory-steps", values["memory-steps"]) ?? base.memorySteps,
     peers: list(values.peer ?? values.peers, PEERS, "--peer") ?? [],
     baseline: values.baseline === undefined ? null : baselineDir(values.baseline),
+    sampleIntervalMs: seconds("--sample-interval", values["sample-interval"], base.sampleIntervalMs, 0.1),
     instances: int("--instances", values.instances) ?? 1,
     redisUrl: null,
     profileDir: values.profile ?? null,

@@ -1,6 +1,6 @@
 /** The terminal form of a BenchReport: one table per scenario, one column per transport. */
 import { formatNumber, formatTable } from "../terminal.js";
-import { resultName, type BenchReport, type BenchTransportResult, type ScenarioResult } from "./BenchReport.js";
+import { resultName, type BenchReport, type InstanceSeries, type BenchTransportResult, type ScenarioResult } from "./BenchReport.js";
 import { PEER_TRANSPORT, type PeerName } from "./options.js";
 
 type Row = [label: string, value: (t: BenchTransportResult) => number | null | undefined, digits?: number];
@@ -50,7 +50,8 @@ export function formatReport(report: BenchReport): string {
   const parts = report.scenarios.map((s) => {
     const together = s.together ? " (transports together on one server)" : "";
     const ratios = comparisons(s);
-    return `${s.name} — ${s.description}${together}; ${formatNumber(s.sent)} messages sent\n\n${scenarioTable(s)}${ratios.length ? `\n\n${ratios.join("\n")}` : ""}`;
+    const instances = instanceLines(s);
+    return `${s.name} — ${s.description}${together}; ${formatNumber(s.sent)} messages sent\n\n${scenarioTable(s)}${ratios.length ? `\n\n${ratios.join("\n")}` : ""}${instances ? `\n\n${instances}` : ""}`;
   });
   const verdict = report.failures.length === 0
     ? "✔ no message lost or duplicated"
@@ -83,4 +84,37 @@ function roundTo(value: number | null | undefined, digits: number): number | nul
   if (value === null || value === undefined) return null;
   const f = 10 ** digits;
   return Math.round(value * f) / f;
+}
+
+/**
+ * One line per server instance over the measured window: RSS first / last / max (flat when nothing
+ * leaks) and the event-loop lag (the worst interval's p99, and the longest delay). One block per
+ * server: once when the transports shared one, else per column.
+ */
+export function instanceLines(s: ScenarioResult): string | null {
+  const columns = [...s.transports, ...s.baseline, ...s.peers].filter((t) => t.instances.length > 0);
+  const servers = new Map<string, { names: string[]; instances: InstanceSeries[] }>();
+  for (const t of columns) {
+    const key = t.instances.map((i) => i.pid).join(",");
+    const entry = servers.get(key) ?? { names: [], instances: t.instances };
+    entry.names.push(columnName(t));
+    servers.set(key, entry);
+  }
+  if (servers.size === 0) return null;
+  const mb = (bytes: number) => formatNumber(roundTo(bytes / MB, 1), 1);
+  const ms = (values: Array<number | null>) => {
+    const known = values.filter((v): v is number => v !== null);
+    return known.length > 0 ? `${formatNumber(roundTo(Math.max(...known), 1), 1)} ms` : "–";
+  };
+  const blocks = [...servers.values()].map(({ names, instances }) => {
+    const samples = instances[0]?.samples.length ?? 0;
+    const lines = instances.map(({ instance, samples }) => {
+      const rss = samples.map((x) => x.rssBytes).filter((v): v is number => v !== null);
+      const memory = rss.length > 0 ? `RSS first / last / max ${mb(rss[0]!)} / ${mb(rss.at(-1)!)} / ${mb(Math.max(...rss))} MB` : "RSS –";
+      const lag = `event-loop lag p99 ${ms(samples.map((x) => x.eventLoopLagP99Ms))} (worst interval), max ${ms(samples.map((x) => x.eventLoopLagMaxMs))}`;
+      return `  instance ${instance}: ${memory}; ${lag}`;
+    });
+    return `server over the measured window (${names.join(" + ")}, ${samples} samples):\n${lines.join("\n")}`;
+  });
+  return blocks.join("\n");
 }

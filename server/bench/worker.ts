@@ -11,7 +11,7 @@ import { Agent, fetch as undiciFetch } from "undici";
 import { WebSocket } from "ws";
 import { createClient, type EventSourceConstructor, type FeedClient, type FetchLike, type WebSocketConstructor } from "../../web/src/kit/index.js";
 import { dispatcherFetch } from "./dispatcherFetch.js";
-import type { ConnectSpec, GroupResult, WorkerRequest, WorkerTick } from "./protocol.js";
+import type { ConnectSpec, GroupResult, WorkerMessage, WorkerRequest, WorkerTick } from "./protocol.js";
 import { MEASURED_MARK, groupOf, preciseNow } from "./protocol.js";
 
 /** One client as the worker drives it, whatever library is underneath. */
@@ -410,10 +410,19 @@ if (!process.send) {
   process.exit(2);
 }
 
+/**
+ * To the coordinator. A tick can race its disconnect at the end of a run; without a callback the
+ * failed write (EPIPE) is an unhandled 'error' that crashes the worker with a stack trace.
+ */
+function report(message: WorkerMessage): void {
+  if (!process.connected) return;
+  process.send!(message, undefined, undefined, () => {});
+}
+
 process.on("message", (request: WorkerRequest) => {
   handle(request).then(
-    (value) => process.send!({ id: request.id, ok: true, value }),
-    (error: unknown) => process.send!({ id: request.id, ok: false, error: error instanceof Error ? error.stack ?? error.message : String(error) }),
+    (value) => report({ id: request.id, ok: true, value }),
+    (error: unknown) => report({ id: request.id, ok: false, error: error instanceof Error ? error.stack ?? error.message : String(error) }),
   );
 });
 
@@ -423,7 +432,7 @@ const ticker = setInterval(() => {
     tick.delivered[name] = group.delivered;
     tick.measured[name] = group.measured;
   }
-  process.send!(tick);
+  report(tick);
 }, 250);
 ticker.unref();
 
