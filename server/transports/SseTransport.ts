@@ -83,13 +83,14 @@ export class SseTransport implements Transport {
       };
       /**
        * A message event, formatted (and chunk-framed) once for every subscriber, goes straight to
-       * the socket: what res.write() would send, without re-framing it per subscriber. Writes of
-       * one event-loop turn leave together. The headers went out with the session's first bytes.
+       * the socket: what res.write() would send, without re-framing it per subscriber. Under the
+       * "turn" fan-out flush (config.fanoutFlush) writes of one event-loop turn leave together.
+       * The headers went out with the session's first bytes.
        */
       const socket = res.socket;
       const pushMessage = (event: FeedEvent): boolean => {
         if (!socket || socket.destroyed || res.writableEnded || !res.headersSent || !session.isConnected) return false;
-        holdUntilTurnEnds(socket);
+        if (config.fanoutFlush === "turn") holdUntilTurnEnds(socket);
         socket.write(this.#chunkOf(event, res.chunkedEncoding));
         liveness.active = true;
         return !connections.cutIfSlow(connection, socket.writableLength, () => res.destroy());
