@@ -69,3 +69,12 @@ test("a memory store has no WAL and no worker", async () => {
   await appendMany(store, 1, 3);
   expect(store.checkpoints).toBe(0);
 });
+
+test("the worker of a store nobody closed does not keep the process alive", async () => {
+  const keepingAlive = () => process.getActiveResourcesInfo().filter((r) => /Worker|MessagePort/.test(r)).length;
+  const before = keepingAlive();
+  const { store } = fileStore(5);
+  await appendMany(store, 1, 10);
+  await until(() => store.checkpoints > 0, "a checkpoint by the worker (its message listener is in place)");
+  expect(keepingAlive()).toBe(before);
+});

@@ -39,8 +39,6 @@ export class WalCheckpointer {
   constructor(file: string, intervalMs: number, failed: (error: Error) => void) {
     const sqlite = createRequire(import.meta.url).resolve("better-sqlite3");
     this.#worker = new Worker(WORKER, { eval: true, workerData: { file, intervalMs, sqlite } });
-    // A store nobody closed must not keep the process alive.
-    this.#worker.unref();
     let reported = false;
     const fail = (error: Error) => {
       if (reported) return;
@@ -53,6 +51,9 @@ export class WalCheckpointer {
     });
     this.#worker.on("error", fail);
     this.#exited = new Promise((resolve) => this.#worker.once("exit", () => resolve()));
+    // A store nobody closed must not keep the process alive. After the listeners: adding a
+    // "message" listener refs the worker's port again.
+    this.#worker.unref();
   }
 
   /** Stop checkpointing and close the worker's connection. */
