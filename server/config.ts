@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { DEFAULT_MAX_CONNECTIONS, openFilesLimit } from "./limits/ConnectionCaps.js";
 
 /** How a fan-out's writes leave (WirelabConfig.fanoutFlush). */
-export const FANOUT_FLUSH_POLICIES = ["message", "turn"] as const;
+export const FANOUT_FLUSH_POLICIES = ["adaptive", "message", "turn"] as const;
 export type FanoutFlush = (typeof FANOUT_FLUSH_POLICIES)[number];
 
 export interface WirelabConfig {
@@ -86,13 +86,14 @@ export interface WirelabConfig {
   /** A stream whose unsent output exceeds this many bytes is cut (it resumes on reconnect). Defaults to 8 MiB. */
   maxBufferedBytes: number;
   /**
-   * When a message fanned out to WebSocket and SSE subscribers leaves for each socket (see
-   * docs/benchmarks.md, "Fan-out flush"): "message" writes it to every socket as the fan-out
-   * reaches it, so the first subscribers have it while the loop still runs (one write per message
-   * per socket: the latency a chat user expects); "turn" holds every socket written to until the
-   * event-loop turn ends, so the messages of one turn leave in one write per socket (fewer
-   * syscalls when the server falls behind, but each subscriber waits for the whole fan-out).
-   * Defaults to env WIRELAB_FANOUT_FLUSH, else "message".
+   * When a message fanned out to WebSocket and SSE subscribers leaves for each socket, trading
+   * latency for syscalls (see docs/benchmarks.md, "Fan-out flush"). "message" writes it to every
+   * socket as the fan-out reaches it, so the first subscribers have it while the loop still runs
+   * (one write per message per socket); "turn" holds every socket written to until the event-loop
+   * turn ends, so the messages of one turn leave in one write per socket, but every subscriber
+   * waits for the whole fan-out; "adaptive" writes a socket's first message of a turn at once and
+   * holds it from its second, so a server keeping up sends as "message" does and a backlog
+   * leaves coalesced as with "turn". Defaults to env WIRELAB_FANOUT_FLUSH, else "adaptive".
    */
   fanoutFlush: FanoutFlush;
   /**
@@ -219,7 +220,7 @@ const defaults = (env: NodeJS.ProcessEnv): WirelabConfig => ({
   wsPingIntervalMs: 25_000,
   maxBufferedBytes: 8 * 1024 * 1024,
   // An empty value is "unset", like the other WIRELAB_ variables; a wrong one is refused below.
-  fanoutFlush: (env.WIRELAB_FANOUT_FLUSH || "message") as FanoutFlush,
+  fanoutFlush: (env.WIRELAB_FANOUT_FLUSH || "adaptive") as FanoutFlush,
   maxConnectionsPerUser: 100,
   rateLimits: true,
   sendsPerSecond: 50,

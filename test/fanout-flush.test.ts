@@ -1,6 +1,7 @@
 /**
  * The fan-out flush policy (config.fanoutFlush): "message" writes each fanned-out frame to the
- * socket at once, "turn" holds the socket (corked) until the event-loop turn ends. Either way
+ * socket at once, "turn" holds the socket (corked) until the event-loop turn ends, "adaptive"
+ * writes the first frame of a turn at once and holds the socket from its second. Whichever,
  * every subscriber gets every message once, in order. Behaviour only; no timing.
  */
 import type { Socket } from "node:net";
@@ -19,12 +20,13 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe("fanoutFlush", () => {
-  test("defaults to message, WIRELAB_FANOUT_FLUSH sets it, anything else is refused", () => {
-    expect(resolveConfig({}, {}).fanoutFlush).toBe("message");
-    expect(resolveConfig({}, { WIRELAB_FANOUT_FLUSH: "" }).fanoutFlush).toBe("message");
+  test("defaults to adaptive, WIRELAB_FANOUT_FLUSH sets it, anything else is refused", () => {
+    expect(resolveConfig({}, {}).fanoutFlush).toBe("adaptive");
+    expect(resolveConfig({}, { WIRELAB_FANOUT_FLUSH: "" }).fanoutFlush).toBe("adaptive");
     expect(resolveConfig({}, { WIRELAB_FANOUT_FLUSH: "turn" }).fanoutFlush).toBe("turn");
+    expect(resolveConfig({}, { WIRELAB_FANOUT_FLUSH: "message" }).fanoutFlush).toBe("message");
     expect(resolveConfig({ fanoutFlush: "message" }, { WIRELAB_FANOUT_FLUSH: "turn" }).fanoutFlush).toBe("message");
-    expect(() => resolveConfig({}, { WIRELAB_FANOUT_FLUSH: "batch" })).toThrow(/fanoutFlush must be one of message, turn.*"batch"/);
+    expect(() => resolveConfig({}, { WIRELAB_FANOUT_FLUSH: "batch" })).toThrow(/fanoutFlush must be one of adaptive, message, turn.*"batch"/);
     expect(() => resolveConfig({ fanoutFlush: "Turn" as FanoutFlush }, {})).toThrow(/fanoutFlush/);
   });
 });
@@ -62,7 +64,7 @@ describe.each(FANOUT_FLUSH_POLICIES)("with fanoutFlush %s", (policy) => {
     }
   });
 
-  test(policy === "message" ? "a fanned-out frame is on its way before the turn ends" : "a socket written to is held until the turn ends", async () => {
+  test("how the frames of one turn leave each socket", async () => {
     const server = await startServer({ fanoutFlush: policy });
     stops.push(() => server.close());
     const sockets = serverSockets(server);
@@ -70,21 +72,26 @@ describe.each(FANOUT_FLUSH_POLICIES)("with fanoutFlush %s", (policy) => {
     const subscribers = [client(server, "websocket", token, { room: "room" }), client(server, "sse", token, { room: "room" })];
     stops.push(() => subscribers.forEach((c) => c.close()));
     await Promise.all(subscribers.map((c) => connected(c)));
-    const held = [sockets.websocket.at(-1)!, sockets.sse.at(-1)!];
-    expect(held.map((s) => s.writableCorked)).toEqual([0, 0]);
+    const both = [sockets.websocket.at(-1)!, sockets.sse.at(-1)!];
+    const corked = () => both.map((s) => s.writableCorked);
+    /** Nothing left in Node's buffer: what was written went to the kernel with the write. */
+    const sent = () => both.every((s) => s.writableLength === 0);
+    expect(corked()).toEqual([0, 0]);
 
     // publish() resolves once the message is stored and fanned out, within this turn.
-    await server.feed.publish("room", ada, { id: "m1", text: "hello" });
-    if (policy === "message") {
-      expect(held.map((s) => s.writableCorked)).toEqual([0, 0]);
-      // Nothing left in Node's buffer: the frame went to the kernel with the write.
-      expect(held.map((s) => s.writableLength)).toEqual([0, 0]);
-    } else {
-      expect(held.map((s) => s.writableCorked)).toEqual([1, 1]);
-      expect(held.every((s) => s.writableLength > 0)).toBe(true);
-    }
+    await server.feed.publish("room", ada, { id: "m1", text: "first of the turn" });
+    expect(corked()).toEqual(policy === "turn" ? [1, 1] : [0, 0]);
+    expect(sent()).toBe(policy !== "turn");
+    await server.feed.publish("room", ada, { id: "m2", text: "second of the turn" });
+    expect(corked()).toEqual(policy === "message" ? [0, 0] : [1, 1]);
+    expect(sent()).toBe(policy === "message");
+
     await nextTurn();
-    expect(held.map((s) => s.writableCorked)).toEqual([0, 0]);
-    await until(() => subscribers.every((c) => c.received.length === 1), "the message at both subscribers");
+    expect(corked()).toEqual([0, 0]);
+    // A new turn: the first write leaves at once again, except under "turn".
+    await server.feed.publish("room", ada, { id: "m3", text: "first of the next turn" });
+    expect(corked()).toEqual(policy === "turn" ? [1, 1] : [0, 0]);
+    await until(() => subscribers.every((c) => c.received.length === 3), "the three messages at both subscribers");
+    for (const c of subscribers) expect(c.received.map((m) => m.seq)).toEqual([1, 2, 3]);
   });
 });

@@ -8,7 +8,7 @@ import { PROTOCOL_VERSION, TOKEN_EXPIRED_REASON } from "../../web/src/protocol/i
 import { classify, tokenExpiryOf, userOf, writable } from "../http/locals.js";
 import { parseEpoch, parseRoom, parseSince } from "../http/params.js";
 import type { FeedEvent } from "../feed/types.js";
-import { holdUntilTurnEnds } from "./holdUntilTurnEnds.js";
+import { holdFor } from "./holdUntilTurnEnds.js";
 import { clientAddress } from "../limits/ConnectionCaps.js";
 import type { CloseReason, TrackedConnection } from "./ConnectionRegistry.js";
 import { ROUTES, type Transport, type TransportContext } from "./Transport.js";
@@ -83,14 +83,15 @@ export class SseTransport implements Transport {
       };
       /**
        * A message event, formatted (and chunk-framed) once for every subscriber, goes straight to
-       * the socket: what res.write() would send, without re-framing it per subscriber. Under the
-       * "turn" fan-out flush (config.fanoutFlush) writes of one event-loop turn leave together.
+       * the socket: what res.write() would send, without re-framing it per subscriber. How writes of
+       * one event-loop turn leave is config.fanoutFlush's choice (holdUntilTurnEnds.ts).
        * The headers went out with the session's first bytes.
        */
       const socket = res.socket;
+      const hold = holdFor(config.fanoutFlush);
       const pushMessage = (event: FeedEvent): boolean => {
         if (!socket || socket.destroyed || res.writableEnded || !res.headersSent || !session.isConnected) return false;
-        if (config.fanoutFlush === "turn") holdUntilTurnEnds(socket);
+        hold(socket);
         socket.write(this.#chunkOf(event, res.chunkedEncoding));
         liveness.active = true;
         return !connections.cutIfSlow(connection, socket.writableLength, () => res.destroy());

@@ -1,38 +1,57 @@
 /**
- * Coalesces a fan-out's writes per socket, for the "turn" fan-out flush (config.fanoutFlush). A
- * socket written to is corked at its first write in this turn of the event loop and uncorked once
+ * When a fan-out's writes leave each socket (config.fanoutFlush). A socket held is corked until
  * the turn's I/O callbacks are done (setImmediate), so everything written to it meanwhile leaves
- * in one syscall. That is the throughput side of the trade: a server that falls behind sends
- * several messages per write instead of paying a syscall per message per subscriber. The price is
- * latency: no subscriber's bytes leave before the whole turn's fan-out has run, so even on an idle
- * server every subscriber waits for the last one's share of the loop. The default, "message",
- * does not hold at all (see holdFor).
+ * in one syscall: a server that falls behind then sends several messages per write instead of
+ * paying a syscall (and the client a read) per message per subscriber. The price is latency: a
+ * held socket's bytes wait for the rest of the turn's fan-out.
+ *
+ * - "turn" holds every socket from its first write: no subscriber gets a byte before the whole
+ *   turn's fan-out has run, even on an idle server.
+ * - "message" never holds: each frame goes to the kernel as the fan-out reaches the socket.
+ * - "adaptive" writes a socket's first frame of a turn at once and holds it from its second: one
+ *   message per turn (a server keeping up) leaves as with "message"; the rest of a backlog leaves
+ *   in one more write per socket, as with "turn".
  */
 import type { Writable } from "node:stream";
 import type { FanoutFlush } from "../config.js";
 
 const held = new Set<Writable>();
+/** Sockets written to at once this turn ("adaptive"): their next write this turn holds them. */
+const written = new Set<Writable>();
 let scheduled = false;
 
 export function holdUntilTurnEnds(socket: Writable): void {
   if (held.has(socket)) return;
   socket.cork();
   held.add(socket);
-  if (!scheduled) {
-    scheduled = true;
-    setImmediate(release);
-  }
+  schedule();
 }
 
-/** What a transport calls before a fan-out write under a policy: hold until the turn ends, or nothing (write at once). */
-export function holdFor(policy: FanoutFlush): (socket: Writable) => void {
-  return policy === "turn" ? holdUntilTurnEnds : writeAtOnce;
+/** "adaptive": nothing for the first write of this turn, hold from the second. */
+function holdFromSecondWrite(socket: Writable): void {
+  if (written.has(socket)) return holdUntilTurnEnds(socket);
+  written.add(socket);
+  schedule();
 }
 
 function writeAtOnce(): void {}
 
+/** What a transport calls before each fan-out write to a socket under a policy. */
+export function holdFor(policy: FanoutFlush): (socket: Writable) => void {
+  if (policy === "turn") return holdUntilTurnEnds;
+  if (policy === "adaptive") return holdFromSecondWrite;
+  return writeAtOnce;
+}
+
+function schedule(): void {
+  if (scheduled) return;
+  scheduled = true;
+  setImmediate(release);
+}
+
 function release(): void {
   scheduled = false;
+  written.clear();
   // Uncorking writes synchronously and may hold sockets again: release a snapshot.
   const sockets = [...held];
   held.clear();
