@@ -92,8 +92,8 @@ export interface WirelabConfig {
    * (one write per message per socket); "turn" holds every socket written to until the event-loop
    * turn ends, so the messages of one turn leave in one write per socket, but every subscriber
    * waits for the whole fan-out; "adaptive" writes a socket's first message of a turn at once and
-   * holds it from its second, so a server keeping up sends as "message" does and a backlog
-   * leaves coalesced as with "turn". Defaults to env WIRELAB_FANOUT_FLUSH, else "adaptive".
+   * holds it from its second (from its first after a turn that brought it several), so a server
+   * keeping up sends as "message" does and a backlog leaves coalesced as with "turn". Defaults to env WIRELAB_FANOUT_FLUSH, else "adaptive".
    */
   fanoutFlush: FanoutFlush;
   /**
