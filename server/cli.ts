@@ -31,7 +31,8 @@ Environment: WIRELAB_SECRET signs session tokens (unset: one is kept beside the 
 survive a restart); WIRELAB_INSTRUCTOR_KEY is the key that grants the
 instructor role (random and printed at start when unset); LOG_LEVEL sets the log level.
 WIRELAB_ALLOWED_ORIGINS and WIRELAB_ALLOWED_HOSTS (comma-separated) add browser origins and Host
-names to the server's own (docs/security.md).
+names to the server's own (docs/security.md). WIRELAB_FANOUT_FLUSH=turn holds fanned-out writes until
+the event-loop turn ends (fewer syscalls, more latency; default "message": docs/benchmarks.md).
 `;
 
 /** Longest a graceful shutdown may take before the process exits anyway. */

@@ -5,6 +5,10 @@
 import { randomBytes } from "node:crypto";
 import { DEFAULT_MAX_CONNECTIONS, openFilesLimit } from "./limits/ConnectionCaps.js";
 
+/** How a fan-out's writes leave (WirelabConfig.fanoutFlush). */
+export const FANOUT_FLUSH_POLICIES = ["adaptive", "message", "turn"] as const;
+export type FanoutFlush = (typeof FANOUT_FLUSH_POLICIES)[number];
+
 export interface WirelabConfig {
   /** TCP port to listen on; 0 picks a free one. Defaults to 8080 (or env PORT). */
   port: number;
@@ -81,6 +85,17 @@ export interface WirelabConfig {
   wsPingIntervalMs: number;
   /** A stream whose unsent output exceeds this many bytes is cut (it resumes on reconnect). Defaults to 8 MiB. */
   maxBufferedBytes: number;
+  /**
+   * When a message fanned out to WebSocket and SSE subscribers leaves for each socket, trading
+   * latency for syscalls (see docs/benchmarks.md, "Fan-out flush"). "message" writes it to every
+   * socket as the fan-out reaches it, so the first subscribers have it while the loop still runs
+   * (one write per message per socket); "turn" holds every socket written to until the event-loop
+   * turn ends, so the messages of one turn leave in one write per socket, but every subscriber
+   * waits for the whole fan-out; "adaptive" writes a socket's first message of a turn at once and
+   * holds it from its second (from its first after a turn that brought it several), so a server
+   * keeping up sends as "message" does and a backlog leaves coalesced as with "turn". Defaults to env WIRELAB_FANOUT_FLUSH, else "adaptive".
+   */
+  fanoutFlush: FanoutFlush;
   /**
    * Long-lived connections (SSE streams, WebSockets, parked long polls) one session may hold at
    * once; over it a new one gets 429. Defaults to 100 (a dashboard holds 4, a lab a few dozen).
@@ -204,6 +219,8 @@ const defaults = (env: NodeJS.ProcessEnv): WirelabConfig => ({
   sseHeartbeatMs: 15_000,
   wsPingIntervalMs: 25_000,
   maxBufferedBytes: 8 * 1024 * 1024,
+  // An empty value is "unset", like the other WIRELAB_ variables; a wrong one is refused below.
+  fanoutFlush: (env.WIRELAB_FANOUT_FLUSH || "adaptive") as FanoutFlush,
   maxConnectionsPerUser: 100,
   rateLimits: true,
   sendsPerSecond: 50,
@@ -333,6 +350,9 @@ export function resolveConfig(options: WirelabOptions = {}, env: NodeJS.ProcessE
     if (!HOST_NAME.test(lower)) throw new TypeError(`an allowed host must be a host name or *.name (no port), got "${name}"`);
     return lower;
   });
+  if (!(FANOUT_FLUSH_POLICIES as readonly string[]).includes(config.fanoutFlush)) {
+    throw new TypeError(`fanoutFlush must be one of ${FANOUT_FLUSH_POLICIES.join(", ")} (env WIRELAB_FANOUT_FLUSH), got "${String(config.fanoutFlush)}"`);
+  }
   if (typeof config.metrics !== "boolean") throw new TypeError(`metrics must be true or false, got ${String(config.metrics)}`);
   if (config.secret !== null && config.secret.length < 16) throw new TypeError("the token secret must be at least 16 characters");
   if (config.classCode !== null && (config.classCode.length < 3 || config.classCode.length > 64)) {

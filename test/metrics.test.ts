@@ -354,9 +354,9 @@ test("metricNamesIn reads metric names, not functions, labels or durations", () 
 });
 
 test("slow consumers cut by the server are counted per transport", async () => {
-  // A message is written corked (sent at the end of the turn), so a message larger than the
-  // limit is more unsent output than allowed: the first one each stream gets cuts it.
-  const server = await startServer({ maxBufferedBytes: 1024 });
+  // Under the "turn" fan-out flush a message is written corked (sent at the end of the turn), so a
+  // message larger than the limit is more unsent output than allowed: the first one each stream gets cuts it.
+  const server = await startServer({ maxBufferedBytes: 1024, fanoutFlush: "turn" });
   stops.push(() => server.close());
   const { token } = await session(server);
   const ws = new WebSocket(`${server.url.replace("http", "ws")}/v1/rooms/slow/ws?token=${token}`);

@@ -9,6 +9,7 @@ import Database from "better-sqlite3";
 import type { Message } from "../../web/src/protocol/index.js";
 import { NO_ROOM_LIMITS, tooManyRooms } from "./limits.js";
 import { RecentMessages } from "./RecentMessages.js";
+import { WalCheckpointer } from "./WalCheckpointer.js";
 import type { AppendResult, FeedEvent, FeedStore, HistoryPage, MessageDraft, RoomBounds, StoreLimits } from "./types.js";
 
 interface Row {
@@ -26,6 +27,8 @@ interface Row {
 /** Messages kept in memory per room (RecentMessages), and what all rooms' together may weigh. */
 const RECENT_PER_ROOM = 256;
 const RECENT_BUDGET_BYTES = 16 * 1024 * 1024;
+/** How often the WAL of a file is checkpointed off the event loop: it holds at most about this much of writes. */
+const CHECKPOINT_INTERVAL_MS = 1_000;
 
 const COLUMNS = "seq, id, room, from_id, from_name, text, sent_at, ts";
 /**
@@ -73,13 +76,19 @@ export class SqliteFeedStore implements FeedStore {
   readonly #prunedThrough: () => number;
   #seenVersion = -1;
   #versionChecked = false;
+  #checkpointer: WalCheckpointer | undefined;
 
-  constructor(file: string, historyLimit: number, limits: Partial<Omit<StoreLimits, "historyLimit">> = {}) {
+  /**
+   * `checkpointIntervalMs`: how often a worker thread checkpoints the WAL of a file (0: SQLite's
+   * automatic checkpoint on this connection, inside the commit that fills 1,000 WAL pages).
+   */
+  constructor(file: string, historyLimit: number, limits: Partial<Omit<StoreLimits, "historyLimit">> = {}, checkpointIntervalMs = CHECKPOINT_INTERVAL_MS) {
     const { maxRooms, maxRoomHistoryBytes } = { ...NO_ROOM_LIMITS, ...limits };
     this.#maxRooms = maxRooms;
     this.#db = new Database(file);
-    // WAL with synchronous=NORMAL: a committed message survives a process crash without an fsync per message.
-    this.#db.pragma("journal_mode = WAL");
+    // WAL with synchronous=NORMAL: a committed message survives a process crash without an fsync per
+    // message; the fsyncs happen at checkpoints, which a file's WalCheckpointer runs off the event loop.
+    const journal = this.#db.pragma("journal_mode = WAL", { simple: true });
     this.#db.pragma("synchronous = NORMAL");
     this.#db.exec(`
       CREATE TABLE IF NOT EXISTS rooms (room TEXT PRIMARY KEY, last_seq INTEGER NOT NULL) WITHOUT ROWID;
@@ -174,6 +183,18 @@ export class SqliteFeedStore implements FeedStore {
     this.#roomCount = this.#db.prepare("SELECT COUNT(*) AS count FROM rooms");
     this.#dataVersion = this.#db.prepare<[], number>("PRAGMA data_version").pluck();
     this.#prunedThrough = () => prunedThrough;
+    if (journal === "wal" && checkpointIntervalMs > 0) {
+      this.#db.pragma("wal_autocheckpoint = 0");
+      this.#checkpointer = new WalCheckpointer(file, checkpointIntervalMs, () => {
+        // Without the worker, the WAL would grow for ever: checkpoint here again, as SQLite does.
+        if (this.#db.open) this.#db.pragma("wal_autocheckpoint = 1000");
+      });
+    }
+  }
+
+  /** Checkpoints run off the event loop so far (0 for a memory store, or with checkpointIntervalMs 0). */
+  get checkpoints(): number {
+    return this.#checkpointer?.checkpoints ?? 0;
   }
 
   async append(room: string, draft: MessageDraft, ts: number): Promise<AppendResult> {
@@ -236,6 +257,8 @@ export class SqliteFeedStore implements FeedStore {
   }
 
   async close(): Promise<void> {
+    await this.#checkpointer?.close();
+    // The last connection to close checkpoints what is left and removes the WAL.
     if (this.#db.open) this.#db.close();
   }
 }

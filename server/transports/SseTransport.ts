@@ -16,7 +16,7 @@ import { classify, releaseRequestHeaders, tokenExpiryOf, userOf, writable } from
 import { parseEpoch, parseSince } from "../http/params.js";
 import type { FeedFollower, FollowSink } from "../feed/FeedFollower.js";
 import type { FeedEvent } from "../feed/types.js";
-import { holdUntilTurnEnds } from "./holdUntilTurnEnds.js";
+import { holdFor } from "./holdUntilTurnEnds.js";
 import { clientAddress } from "../limits/ConnectionCaps.js";
 import type { CloseReason, TrackedConnection } from "./ConnectionRegistry.js";
 import type { StreamRequest, Transport, TransportContext } from "./Transport.js";
@@ -61,8 +61,11 @@ export class SseTransport implements Transport {
   /** Open streams, for the one heartbeat timer of all of them (not a timer per stream). */
   readonly streams = new Set<SseStream>();
   readonly #heartbeatTimer: NodeJS.Timeout;
+  /** Before each fan-out write: hold the socket until the turn ends, or not (config.fanoutFlush). */
+  readonly hold: (socket: Socket) => void;
 
   constructor(readonly ctx: TransportContext) {
+    this.hold = holdFor(ctx.config.fanoutFlush);
     this.#heartbeatTimer = setInterval(() => this.#heartbeat(), ctx.config.sseHeartbeatMs).unref();
   }
 
@@ -79,7 +82,7 @@ export class SseTransport implements Transport {
     await this.ctx.limits.connect(clientAddress(req.socket));
     const socket = res.socket;
     if (!socket || !writable(res)) return;
-    // Events are small and must leave at once; writes of one turn are corked together anyway.
+    // Events are small and must leave at once; config.fanoutFlush decides how writes of one turn coalesce.
     socket.setNoDelay(true);
     res.writeHead(200, STREAM_HEADERS);
     res.write(`retry:${config.sseRetryMs}\n\n`);
@@ -172,13 +175,13 @@ class SseStream implements FollowSink, TrackedConnection {
 
   /**
    * A message event, formatted (and chunk-framed) once for every subscriber, goes straight to
-   * the socket: what res.write() would send, without re-framing it per subscriber. Writes of one
-   * event-loop turn leave together.
+   * the socket: what res.write() would send, without re-framing it per subscriber. How writes of
+   * one event-loop turn leave is config.fanoutFlush's choice (holdUntilTurnEnds.ts).
    */
   deliver(event: FeedEvent): void {
     const { res, socket } = this;
     if (socket.destroyed || !writable(res)) return;
-    holdUntilTurnEnds(socket);
+    this.hub.hold(socket);
     socket.write(this.hub.chunkOf(event, this.#chunked));
     this.active = true;
     if (this.hub.ctx.connections.cutIfSlow(this, socket.writableLength)) return;

@@ -24,7 +24,7 @@ import { tokenOf } from "../auth.js";
 import { parseEpoch, parseRoom, parseSince } from "../http/params.js";
 import type { Cursor } from "../feed/cursor.js";
 import type { FeedEvent } from "../feed/types.js";
-import { holdUntilTurnEnds } from "./holdUntilTurnEnds.js";
+import { holdFor } from "./holdUntilTurnEnds.js";
 import { clientAddress } from "../limits/ConnectionCaps.js";
 import { RateLimitedError } from "../limits/RateLimits.js";
 import type { CloseReason, TrackedConnection } from "./ConnectionRegistry.js";
@@ -80,8 +80,11 @@ export class WebSocketTransport implements Transport {
   readonly #sockets = new Map<WebSocket, Liveness>();
   /** The last message framed: every subscriber of a room gets the same bytes, framed once. */
   #framed: { event: FeedEvent | null; frame: Buffer } = { event: null, frame: Buffer.alloc(0) };
+  /** Before each fan-out write: hold the socket until the turn ends, or not (config.fanoutFlush). */
+  readonly #hold: (socket: Duplex) => void;
 
   constructor(private readonly ctx: TransportContext) {
+    this.#hold = holdFor(ctx.config.fanoutFlush);
     this.#wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -160,7 +163,7 @@ export class WebSocketTransport implements Transport {
      */
     const sendFramed = (frame: Buffer): boolean => {
       if (ws.readyState !== WebSocket.OPEN || !socket.writable) return false;
-      holdUntilTurnEnds(socket);
+      this.#hold(socket);
       socket.write(frame);
       liveness.active = true;
       return !tooSlow();
