@@ -78,3 +78,16 @@ test("the worker of a store nobody closed does not keep the process alive", asyn
   await until(() => store.checkpoints > 0, "a checkpoint by the worker (its message listener is in place)");
   expect(keepingAlive()).toBe(before);
 });
+
+test("closing a store keeps the process alive until its worker is gone", async () => {
+  // A server restarting in place closes its store last: nothing else may be left to keep it alive.
+  const keepingAlive = () => process.getActiveResourcesInfo().filter((r) => /Worker|MessagePort/.test(r)).length;
+  const before = keepingAlive();
+  const { store } = fileStore(5);
+  await appendMany(store, 1, 10);
+  await until(() => store.checkpoints > 0, "a checkpoint by the worker");
+  const closed = store.close();
+  expect(keepingAlive()).toBeGreaterThan(before);
+  await closed;
+  expect(keepingAlive()).toBe(before);
+});

@@ -58,6 +58,9 @@ export class WalCheckpointer {
 
   /** Stop checkpointing and close the worker's connection. */
   async close(): Promise<void> {
+    // Awaited, the worker's exit must keep the process alive: a server restarting in place has
+    // closed everything else by now, and with the worker unref'd the process would end right here.
+    this.#worker.ref();
     this.#worker.postMessage("close");
     await this.#exited;
   }
