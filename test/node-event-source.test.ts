@@ -140,7 +140,7 @@ const CRAFTED = [
   "data:  line two, one space kept\r",
   "\r",
   "data: ✓ after a lone CR\n\n",
-  "event: custom\ndata:no space\ndata\n\n",
+  "event: custom\nunknown: ignored\nretry: not a number\ndata:no space\ndata\n\n",
   ":another comment\n",
   "id: 9\ndata: after id 9\n\n",
   "data: last €\r\n\r\n",
