@@ -4,7 +4,7 @@
  * fetch's spec machinery (Request and Response objects, web streams, abort plumbing) cost a load
  * worker more CPU per long poll than the server spends answering it (profiled in
  * docs/benchmarks.md): with two cores shared, the generator would be what is measured.
- * Bodies are strings (all the kit sends); streaming responses (SSE) keep using undici's fetch.
+ * Bodies are strings (all the kit sends); event streams have their own client (NodeEventSource).
  */
 import type { Agent } from "undici";
 import type { FetchLike } from "../../web/src/kit/index.js";

@@ -5,12 +5,12 @@
  * histogram record.
  */
 import { Agent as HttpAgent } from "node:http";
-import { EventSource } from "eventsource";
 import * as hdr from "hdr-histogram-js";
-import { Agent, fetch as undiciFetch } from "undici";
+import { Agent } from "undici";
 import { WebSocket } from "ws";
 import { createClient, type EventSourceConstructor, type FeedClient, type FetchLike, type WebSocketConstructor } from "../../web/src/kit/index.js";
 import { dispatcherFetch } from "./dispatcherFetch.js";
+import { NodeEventSource } from "./NodeEventSource.js";
 import type { ConnectSpec, GroupResult, WorkerMessage, WorkerRequest, WorkerTick } from "./protocol.js";
 import { MEASURED_MARK, groupOf, preciseNow } from "./protocol.js";
 
@@ -99,22 +99,17 @@ function newHistogram() {
 
 const groups = new Map<string, Group>();
 
-/**
- * One undici connection pool per source address, and two fetches over it: the light one for the
- * kit's requests (polls, sends), undici's own for EventSource, which reads a streaming body.
- */
-const fetches = new Map<string, { fetch: FetchLike; streaming: FetchLike; agent: Agent }>();
-function boundTo(address: string): { fetch: FetchLike; streaming: FetchLike } {
+/** One undici connection pool per source address, for the kit's requests (polls, sends). */
+const fetches = new Map<string, { fetch: FetchLike; agent: Agent }>();
+function boundFetch(address: string): FetchLike {
   let bound = fetches.get(address);
   if (!bound) {
     // No time-outs of its own: the kit times its requests (a long poll adds its wait).
     // localAddress is the pool's option (undici overrides a `connect.localAddress` with it).
     const agent = new Agent({ localAddress: address, keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0 });
-    const streaming = ((input: Parameters<FetchLike>[0], init?: Parameters<FetchLike>[1]) =>
-      undiciFetch(input as never, { ...(init as object), dispatcher: agent } as never)) as unknown as FetchLike;
-    fetches.set(address, (bound = { fetch: dispatcherFetch(agent), streaming, agent }));
+    fetches.set(address, (bound = { fetch: dispatcherFetch(agent), agent }));
   }
-  return bound;
+  return bound.fetch;
 }
 
 function webSocketFrom(address: string): WebSocketConstructor {
@@ -126,11 +121,16 @@ function webSocketFrom(address: string): WebSocketConstructor {
   } as unknown as WebSocketConstructor;
 }
 
+/**
+ * The workers' own EventSource (node:http and eventsource-parser), not the `eventsource`
+ * package: its fetch web stream, decoder and EventTarget per event cost a worker three times
+ * what a WebSocket frame does, and fan-out latency measured that (#12).
+ */
 function eventSourceFrom(address: string): EventSourceConstructor {
-  const boundFetch = boundTo(address).streaming;
-  return class BoundEventSource extends EventSource {
+  const agent = keepAliveAgent(address);
+  return class BoundEventSource extends NodeEventSource {
     constructor(url: string) {
-      super(url, { fetch: boundFetch as never });
+      super(url, { agent });
     }
   } as unknown as EventSourceConstructor;
 }
@@ -147,7 +147,7 @@ function kitClient(spec: ConnectSpec, track: Track): LoadClient {
     // One latency sample is enough: the worker measures latency itself, in its histogram.
     maxLatencySamples: 1,
     requestTimeoutMs: 15_000,
-    fetch: boundTo(spec.sourceAddress).fetch,
+    fetch: boundFetch(spec.sourceAddress),
     WebSocket: webSocketFrom(spec.sourceAddress),
     EventSource: eventSourceFrom(spec.sourceAddress),
   });
@@ -171,13 +171,14 @@ function kitClient(spec: ConnectSpec, track: Track): LoadClient {
 }
 
 /**
- * Keep-alive HTTP agents per source address for socket.io-client's long-polling (its Node XHR
- * takes an `agent`; without one every poll would open, and leave in TIME_WAIT, a connection).
+ * Keep-alive node:http agents per source address, for the workers' event streams and
+ * socket.io-client's long-polling (its Node XHR takes an `agent`; without one every poll would
+ * open, and leave in TIME_WAIT, a connection).
  */
-const pollingAgents = new Map<string, HttpAgent>();
-function pollingAgent(address: string): HttpAgent {
-  let agent = pollingAgents.get(address);
-  if (!agent) pollingAgents.set(address, (agent = new HttpAgent({ keepAlive: true, localAddress: address })));
+const keepAliveAgents = new Map<string, HttpAgent>();
+function keepAliveAgent(address: string): HttpAgent {
+  let agent = keepAliveAgents.get(address);
+  if (!agent) keepAliveAgents.set(address, (agent = new HttpAgent({ keepAlive: true, localAddress: address })));
   return agent;
 }
 
@@ -193,7 +194,7 @@ async function socketIoClient(spec: ConnectSpec, track: Track): Promise<LoadClie
     reconnectionDelay: spec.backoff.baseMs,
     reconnectionDelayMax: spec.backoff.capMs,
     localAddress: spec.sourceAddress,
-    ...(polling && { agent: pollingAgent(spec.sourceAddress) }),
+    ...(polling && { agent: keepAliveAgent(spec.sourceAddress) }),
   } as Parameters<typeof io>[1]);
   let open = false;
   let reconnects = 0;
@@ -385,8 +386,8 @@ async function close(): Promise<void> {
   groups.clear();
   const agents = [...fetches.values()].map((f) => f.agent);
   fetches.clear();
-  for (const agent of pollingAgents.values()) agent.destroy();
-  pollingAgents.clear();
+  for (const agent of keepAliveAgents.values()) agent.destroy();
+  keepAliveAgents.clear();
   await Promise.all(agents.map((agent) => agent.destroy().catch(() => {})));
 }
 
