@@ -7,10 +7,8 @@
  * request to the polling transport that `wait` names: 0 is a short poll, more is a long poll.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { sendError } from "../errors.js";
 import type { PollingTransport } from "../transports/Transport.js";
-import { toWirelabError } from "./api.js";
-import { admitFeedRequest, type FeedGateOptions } from "./feedGates.js";
+import { FeedRoute, type AdmittedFeedRequest, type FeedGateOptions } from "./feedGates.js";
 import { declaredTransport } from "./locals.js";
 import { parsePollQuery } from "./params.js";
 
@@ -22,23 +20,14 @@ export interface PollRouteOptions extends FeedGateOptions {
   longPoll: PollingTransport;
 }
 
-export class PollRoute {
-  constructor(private readonly options: PollRouteOptions) {}
-
-  /** Serve the request if it is a poll (true); anything else is left to express (false). */
-  serve(req: IncomingMessage, res: ServerResponse): boolean {
-    if (req.method !== "GET" && req.method !== "HEAD") return false;
-    const match = POLL_PATH.exec(req.url ?? "");
-    if (!match) return false;
-    this.#answer(req, res, match[1]!, match[2] ?? "").catch((error: unknown) => sendError(res, toWirelabError(error, this.options.logger)));
-    return true;
+export class PollRoute extends FeedRoute<PollRouteOptions> {
+  constructor(options: PollRouteOptions) {
+    super(options, POLL_PATH);
   }
 
-  async #answer(req: IncomingMessage, res: ServerResponse, rawRoom: string, search: string): Promise<void> {
-    const admitted = await admitFeedRequest(this.options, req, res, rawRoom, search);
-    if (!admitted) return;
-    const poll = parsePollQuery(admitted.query);
+  protected async answer(req: IncomingMessage, res: ServerResponse, { room, query }: AdmittedFeedRequest): Promise<void> {
+    const poll = parsePollQuery(query);
     const transport = poll.wait > 0 ? this.options.longPoll : this.options.shortPoll;
-    await transport.poll({ req, res, room: admitted.room, query: poll, declared: declaredTransport(req, admitted.query) });
+    await transport.poll({ req, res, room, query: poll, declared: declaredTransport(req, query) });
   }
 }

@@ -1,11 +1,14 @@
 /**
  * The /v1 router's gates for a feed request served below express (polls, event streams): no
- * caching, the Origin check, then the token, in that order and with the same functions.
+ * caching, the Origin check, then the token, in that order and with the same functions. FeedRoute
+ * is what each such route shares: its path matched as express would, the gates, errors as /v1's.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { parse as parseQueryString, type ParsedUrlQuery } from "node:querystring";
 import type { Logger } from "pino";
 import { tokenOf, type TokenIssuer } from "../auth.js";
+import { sendError } from "../errors.js";
+import { toWirelabError } from "./api.js";
 import { setUser } from "./locals.js";
 import { admitOrigin, type OriginPolicy } from "./OriginPolicy.js";
 import { parseRoom } from "./params.js";
@@ -39,5 +42,33 @@ function decodedSegment(segment: string): string {
     return decodeURIComponent(segment);
   } catch {
     return "";
+  }
+}
+
+/**
+ * A GET (or HEAD) route below express. `path` must capture the raw room segment first and the query
+ * string second, case-insensitive with an optional trailing slash, as express matches /v1's routes.
+ */
+export abstract class FeedRoute<Options extends FeedGateOptions> {
+  constructor(
+    protected readonly options: Options,
+    private readonly path: RegExp,
+  ) {}
+
+  /** Serve the request if it is this route's (true); anything else is left to express (false). */
+  serve(req: IncomingMessage, res: ServerResponse): boolean {
+    if (req.method !== "GET" && req.method !== "HEAD") return false;
+    const match = this.path.exec(req.url ?? "");
+    if (!match) return false;
+    this.#answer(req, res, match[1]!, match[2] ?? "").catch((error: unknown) => sendError(res, toWirelabError(error, this.options.logger)));
+    return true;
+  }
+
+  /** Answer a request that passed the gates. */
+  protected abstract answer(req: IncomingMessage, res: ServerResponse, admitted: AdmittedFeedRequest): Promise<void>;
+
+  async #answer(req: IncomingMessage, res: ServerResponse, rawRoom: string, search: string): Promise<void> {
+    const admitted = await admitFeedRequest(this.options, req, res, rawRoom, search);
+    if (admitted) await this.answer(req, res, admitted);
   }
 }
