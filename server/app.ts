@@ -112,6 +112,7 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
     limited: (name) => limits.limited(name),
   });
   limits.onLimited((name) => metrics.rateLimited(name));
+  metrics.watchUnsent((transport) => connections.unsentBytes(transport));
   connections.onEvent((event) => {
     if (event.kind === "slow") metrics.dropped(event.transport, "slow_consumer");
     else if (event.kind === "expired") metrics.dropped(event.transport, "token_expired");

@@ -86,6 +86,13 @@ export interface WirelabConfig {
   /** A stream whose unsent output exceeds this many bytes is cut (it resumes on reconnect). Defaults to 8 MiB. */
   maxBufferedBytes: number;
   /**
+   * Backpressure: a WebSocket or SSE stream whose unsent output passes this many bytes stops taking
+   * messages; once its socket drains it reads what it missed from the room's history (a reset if
+   * that was pruned meanwhile). A slow reader costs this much, not a queue of every later message.
+   * Defaults to 64 KiB.
+   */
+  pauseBufferedBytes: number;
+  /**
    * When a message fanned out to WebSocket and SSE subscribers leaves for each socket, trading
    * latency for syscalls (see docs/benchmarks.md, "Fan-out flush"). "message" writes it to every
    * socket as the fan-out reaches it, so the first subscribers have it while the loop still runs
@@ -219,6 +226,7 @@ const defaults = (env: NodeJS.ProcessEnv): WirelabConfig => ({
   sseHeartbeatMs: 15_000,
   wsPingIntervalMs: 25_000,
   maxBufferedBytes: 8 * 1024 * 1024,
+  pauseBufferedBytes: 64 * 1024,
   // An empty value is "unset", like the other WIRELAB_ variables; a wrong one is refused below.
   fanoutFlush: (env.WIRELAB_FANOUT_FLUSH || "adaptive") as FanoutFlush,
   maxConnectionsPerUser: 100,
@@ -320,7 +328,7 @@ export function resolveConfig(options: WirelabOptions = {}, env: NodeJS.ProcessE
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) {
     throw new TypeError(`port must be an integer from 0 to 65535, got ${config.port}`);
   }
-  for (const key of ["historyLimit", "tokenTtlSeconds", "maxPayloadBytes", "sseRetryMs", "sseHeartbeatMs", "wsPingIntervalMs", "maxBufferedBytes", "maxConnectionsPerUser", "replayPageSize",
+  for (const key of ["historyLimit", "tokenTtlSeconds", "maxPayloadBytes", "sseRetryMs", "sseHeartbeatMs", "wsPingIntervalMs", "maxBufferedBytes", "pauseBufferedBytes", "maxConnectionsPerUser", "replayPageSize",
     "sendsPerSecond", "sendBurst", "wsRefusalsBeforeClose", "connectsPerMinute", "sessionsPerMinute", "instructorKeyFailuresPerMinute",
     "openFilesReserve", "maxConnections", "connectionsSoftCap", "maxConnectionsPerIp", "shedIdleMs",
     "pageCacheBytes", "maxPageBytes", "maxRooms", "maxRoomHistoryBytes", "maxParkedPolls",

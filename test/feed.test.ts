@@ -197,7 +197,7 @@ function collector() {
   const sink: FollowSink = {
     start: (next) => events.push(`start:${next}`),
     reset: (oldest) => events.push(`reset:${oldest}`),
-    deliver: (e) => seen.push(e.message.seq),
+    deliver: (e) => void seen.push(e.message.seq),
     fail: (error) => events.push(`fail:${String(error)}`),
   };
   return { seen, events, sink };

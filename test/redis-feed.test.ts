@@ -192,7 +192,7 @@ describe("lost pub/sub messages", () => {
     const room = freshRoom();
     const seen: number[] = [];
     let resyncs = 0;
-    const follower = server.feed.follow(room, 0, { start: () => {}, reset: () => {}, deliver: (e) => seen.push(e.message.seq), fail: () => {} });
+    const follower = server.feed.follow(room, 0, { start: () => {}, reset: () => {}, deliver: (e) => void seen.push(e.message.seq), fail: () => {} });
     stops.push(() => follower.close());
     const watch = server.feed.subscribe(room, { message: () => {}, resync: () => resyncs++ });
     stops.push(() => watch.close());

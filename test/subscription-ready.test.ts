@@ -83,7 +83,7 @@ describe("subscription readiness", () => {
   test("a follower reads history only once its subscription is in effect", async () => {
     const { bus, feed } = lateFeed();
     const seen: number[] = [];
-    const follower = feed.follow("a", 0, { start: () => {}, reset: () => {}, deliver: (e) => seen.push(e.message.seq), fail: () => {} });
+    const follower = feed.follow("a", 0, { start: () => {}, reset: () => {}, deliver: (e) => void seen.push(e.message.seq), fail: () => {} });
     cleanups.push(() => follower.close());
     await until(() => bus.waiting === 1, "the follower to subscribe");
     await aTurnLater();

@@ -3,6 +3,11 @@
  * subscription is in effect, so nothing stored after that read is missed, and it delivers every
  * seq once, in order, filling any gap in the live stream from the store (a shared bus may lose or
  * reorder; a bus that reconnected asks for a resync, which reads the store again).
+ *
+ * Backpressure: a sink whose output is full says so by returning false from deliver(). The
+ * follower then stops (live messages are in the store; nothing is queued for a slow reader) until
+ * the sink calls resume(), and reads on from its cursor — with a reset first if the history was
+ * pruned past it meanwhile.
  */
 import { needsReset, resetCursor, type Cursor } from "./cursor.js";
 import type { FeedBus, FeedEvent, FeedListener, FeedStore, FeedSubscription } from "./types.js";
@@ -12,7 +17,8 @@ export interface FollowSink {
   start(next: number, epoch: string): void;
   /** The cursor was behind the retained history (or ahead of the feed, or of another epoch): replay starts at `oldest`. */
   reset(oldest: number): void;
-  deliver(event: FeedEvent): void;
+  /** false: the sink's output is full; deliver nothing more until it calls the follower's resume(). */
+  deliver(event: FeedEvent): boolean | void;
   /** Reading the store failed; the stream cannot continue in order. */
   fail(error: unknown): void;
 }
@@ -24,6 +30,8 @@ export class FeedFollower implements FeedListener {
   /** A resync arrived while catching up: read once more before going live. */
   #again = false;
   #closed = false;
+  /** The sink is full: nothing is delivered (nor kept) until resume(). Never true while catching up. */
+  #paused = false;
   #pending: FeedEvent[] = [];
   readonly #subscription: FeedSubscription;
 
@@ -55,6 +63,14 @@ export class FeedFollower implements FeedListener {
     this.#resync();
   }
 
+  /** The sink's output drained after a deliver() that returned false: read on from the cursor. */
+  resume(): void {
+    if (this.#closed || !this.#paused) return;
+    this.#paused = false;
+    this.#catchingUp = true;
+    this.#catchUpFromPause().catch((error) => this.#fail(error));
+  }
+
   close(): void {
     this.#closed = true;
     this.#pending = [];
@@ -82,7 +98,8 @@ export class FeedFollower implements FeedListener {
   }
 
   #onLive(event: FeedEvent): void {
-    if (this.#closed) return;
+    // Paused: the message is in the store, and resume() reads it from there.
+    if (this.#closed || this.#paused) return;
     if (this.#catchingUp) {
       this.#pending.push(event);
       return;
@@ -90,8 +107,7 @@ export class FeedFollower implements FeedListener {
     const seq = event.message.seq;
     if (seq <= this.#cursor) return;
     if (seq === this.#cursor + 1) {
-      this.#cursor = seq;
-      this.sink.deliver(event);
+      this.#deliver(event);
       return;
     }
     // A gap: something between cursor and seq was not seen live. Read it from the store.
@@ -100,7 +116,8 @@ export class FeedFollower implements FeedListener {
   }
 
   #resync(): void {
-    if (this.#closed) return;
+    // Paused: resume() reads the store anyway.
+    if (this.#closed || this.#paused) return;
     if (this.#catchingUp) this.#again = true;
     else this.#startCatchUp();
   }
@@ -120,9 +137,13 @@ export class FeedFollower implements FeedListener {
         if (this.#closed) return;
         for (const event of page.events) {
           if (event.message.seq <= this.#cursor) continue;
-          this.#cursor = event.message.seq;
-          this.sink.deliver(event);
+          const more = this.#deliver(event);
           if (this.#closed) return;
+          if (!more) {
+            // What arrived live meanwhile is in the store too; resume() starts over from the cursor.
+            this.#catchingUp = false;
+            return;
+          }
         }
         // A page short of pageSize is the end, unless the byte budget cut it.
         if (!page.truncated && page.events.length < this.pageSize) break;
@@ -133,6 +154,26 @@ export class FeedFollower implements FeedListener {
     this.#pending = [];
     pending.sort((a, b) => a.message.seq - b.message.seq);
     for (const event of pending) this.#onLive(event);
+  }
+
+  /** Deliver the next message; false (and paused) when the sink is full. */
+  #deliver(event: FeedEvent): boolean {
+    this.#cursor = event.message.seq;
+    if (this.sink.deliver(event) !== false) return true;
+    this.#paused = true;
+    this.#pending = [];
+    return false;
+  }
+
+  /** After a pause the history may have been pruned past the cursor: say so, as a reconnect would. */
+  async #catchUpFromPause(): Promise<void> {
+    const bounds = await this.store.bounds(this.room);
+    if (this.#closed) return;
+    if (needsReset({ since: this.#cursor }, bounds)) {
+      this.#cursor = resetCursor(bounds);
+      this.sink.reset(bounds.oldest);
+    }
+    await this.#catchUp();
   }
 
   #fail(error: unknown): void {

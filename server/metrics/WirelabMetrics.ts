@@ -51,6 +51,7 @@ export class WirelabMetrics {
   readonly #rateLimited: Counter<"limit">;
   readonly #dropped: Counter<"transport" | "reason">;
   readonly #zombies: Counter<"transport">;
+  readonly #pauses: Counter<"transport">;
   readonly #latency: Histogram<"transport">;
   /** The histogram's child per transport, looked up once: observe() runs per delivery per subscriber. */
   readonly #latencyOf = new Map<TransportName, { observe(value: number): void }>();
@@ -135,6 +136,12 @@ export class WirelabMetrics {
       labelNames: ["transport"],
       registers,
     });
+    this.#pauses = new Counter({
+      name: "wirelab_stream_pauses_total",
+      help: "Times a WebSocket or SSE stream stopped taking messages because its socket held more than pauseBufferedBytes unsent (it reads on from the history once drained).",
+      labelNames: ["transport"],
+      registers,
+    });
     this.#latency = new Histogram({
       name: "wirelab_delivery_latency_seconds",
       help: "Seconds from a message being stored (its ts) to it being written to a subscriber's connection, by transport.",
@@ -152,6 +159,7 @@ export class WirelabMetrics {
       this.#latencyOf.set(name, this.#latency.labels(name));
       for (const reason of DROP_REASONS) this.#dropped.inc({ transport: name, reason }, 0);
     }
+    for (const name of ["sse", "websocket"] as const) this.#pauses.inc(bucket(name), 0);
   }
 
   /** The Content-Type of what metrics() returns (Prometheus text format 0.0.4). */
@@ -181,6 +189,19 @@ export class WirelabMetrics {
     });
   }
 
+  /** Report the output waiting in the process for each streaming transport's sockets (read at each scrape). */
+  watchUnsent(bytes: (transport: TransportName) => number): void {
+    new Gauge({
+      name: "wirelab_unsent_bytes",
+      help: "Bytes written to WebSockets and SSE streams that their sockets have not taken yet, by transport; a stream past pauseBufferedBytes stops taking messages until it drains.",
+      labelNames: ["transport"],
+      registers: [this.#registry],
+      collect() {
+        for (const transport of ["sse", "websocket"] as const) this.set({ transport }, bytes(transport));
+      },
+    });
+  }
+
   /** A send was stored (a new message, not a resend of a stored id). */
   stored(transport: StatsBucket): void {
     this.#messagesIn.inc({ transport });
@@ -204,6 +225,11 @@ export class WirelabMetrics {
   /** The server cut `count` connections of a transport. */
   dropped(transport: TransportName, reason: DropReason, count = 1): void {
     this.#dropped.inc({ transport, reason }, count);
+  }
+
+  /** A stream's socket was full: it takes no messages until it drains (backpressure). */
+  streamPaused(transport: TransportName): void {
+    this.#pauses.inc({ transport });
   }
 
   /** A connection whose peer stopped answering heartbeats was terminated. */

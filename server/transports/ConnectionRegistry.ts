@@ -27,6 +27,8 @@ export interface TrackedConnection {
   readonly expiresAt?: number;
   /** Close because the token ran out, the transport's way (WebSocket 1008, SSE `event:expired`). */
   expire?(): void;
+  /** Bytes written to the connection that the kernel has not taken yet (for the unsent-bytes gauge). */
+  unsentBytes?(): number;
 }
 
 /** The longest delay setTimeout takes (about 24.8 days); a later expiry is re-armed on the way. */
@@ -156,6 +158,16 @@ export class ConnectionRegistry {
     if (transport) return this.#open.get(transport)?.size ?? 0;
     let total = 0;
     for (const set of this.#open.values()) total += set.size;
+    return total;
+  }
+
+  /** Output written to open connections (of one transport, or of all) that is still waiting in the process. */
+  unsentBytes(transport?: TransportName): number {
+    let total = 0;
+    for (const [name, set] of this.#open) {
+      if (transport && name !== transport) continue;
+      for (const connection of set) total += connection.unsentBytes?.() ?? 0;
+    }
     return total;
   }
 

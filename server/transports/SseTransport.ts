@@ -178,20 +178,33 @@ class SseStream implements FollowSink, TrackedConnection {
    * the socket: what res.write() would send, without re-framing it per subscriber. How writes of
    * one event-loop turn leave is config.fanoutFlush's choice (holdUntilTurnEnds.ts).
    */
-  deliver(event: FeedEvent): void {
+  deliver(event: FeedEvent): boolean {
     const { res, socket } = this;
-    if (socket.destroyed || !writable(res)) return;
+    if (socket.destroyed || !writable(res)) return true;
     this.hub.hold(socket);
     socket.write(this.hub.chunkOf(event, this.#chunked));
     this.active = true;
-    if (this.hub.ctx.connections.cutIfSlow(this, socket.writableLength)) return;
+    if (this.hub.ctx.connections.cutIfSlow(this, socket.writableLength)) return true;
     this.hub.ctx.stats.delivered(this.hub.name);
     this.hub.ctx.metrics.delivered(this.hub.name, event.message);
+    // Backpressure: more unsent than pauseBufferedBytes pauses the follower until the socket drains.
+    if (!socket.writableNeedDrain || socket.writableLength <= this.hub.ctx.config.pauseBufferedBytes) return true;
+    socket.once("drain", this.#resume);
+    this.hub.ctx.metrics.streamPaused(this.hub.name);
+    return false;
   }
+
+  readonly #resume = (): void => {
+    this.#follower?.resume();
+  };
 
   fail(error: unknown): void {
     this.hub.ctx.logger.error({ err: error, transport: this.transport, room: this.room }, "SSE stream failed");
     this.res.destroy();
+  }
+
+  unsentBytes(): number {
+    return this.socket.writableLength;
   }
 
   /** Cut at once, as a network failure would. */

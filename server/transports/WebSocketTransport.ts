@@ -137,6 +137,7 @@ export class WebSocketTransport implements Transport {
       drop: () => ws.terminate(),
       close: (reason) => this.#goodbye(ws, reason),
       expire: () => this.#expire(ws),
+      unsentBytes: () => ws.bufferedAmount,
     };
     const untrack = connections.add(connection);
     const tooSlow = () => connections.cutIfSlow(connection, ws.bufferedAmount, () => ws.close(CLOSE_CODES.tryAgainLater, "consumer too slow"));
@@ -183,12 +184,16 @@ export class WebSocketTransport implements Transport {
           stats.delivered(this.name);
           this.ctx.metrics.delivered(this.name, message);
         }
+        return !this.#full(socket, resume);
       },
       fail: (error) => {
         logger.error({ err: error, transport: this.name, room }, "WebSocket stream failed");
         ws.close(CLOSE_CODES.internalError, "feed unavailable");
       },
     }, cursor.epoch);
+    function resume(): void {
+      follower.resume();
+    }
 
     ws.on("pong", () => (liveness.alive = true));
     /** A refreshed token of the same user extends the connection; anything else leaves it as it was. */
@@ -290,6 +295,17 @@ export class WebSocketTransport implements Transport {
     if (ws.readyState !== WebSocket.OPEN) return;
     ws.close(CLOSE_CODES.policyViolation, TOKEN_EXPIRED_REASON);
     setTimeout(() => ws.terminate(), 2_000).unref();
+  }
+
+  /**
+   * Backpressure: the socket holds more unsent output than pauseBufferedBytes, so the follower
+   * pauses; `resume` runs when the socket has drained. Only with a drain to come (writableNeedDrain).
+   */
+  #full(socket: Duplex, resume: () => void): boolean {
+    if (!socket.writableNeedDrain || socket.writableLength <= this.ctx.config.pauseBufferedBytes) return false;
+    socket.once("drain", resume);
+    this.ctx.metrics.streamPaused(this.name);
+    return true;
   }
 
   #frameOf(event: FeedEvent): Buffer {
