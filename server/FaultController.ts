@@ -5,7 +5,7 @@
  */
 import type { Server } from "node:http";
 import type { Logger } from "pino";
-import { TRANSPORTS, type TransportName } from "../web/src/protocol/index.js";
+import { TRANSPORTS, type TransportName } from "../web/src/isomorphic/protocol/index.js";
 import type { Transport } from "./transports/index.js";
 import type { WirelabMetrics } from "./metrics/WirelabMetrics.js";
 

@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import express from "express";
 import type { Logger } from "pino";
-import { ERROR_CODES, INSTANCE_HEADER, type TransportName } from "../web/src/protocol/index.js";
+import { ERROR_CODES, INSTANCE_HEADER, type TransportName } from "../web/src/isomorphic/protocol/index.js";
 import { TokenIssuer } from "./auth.js";
 import { sessionSecret } from "./sessionSecret.js";
 import { resolveConfig, type WirelabConfig, type WirelabOptions } from "./config.js";

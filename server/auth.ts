@@ -6,7 +6,7 @@
 import type { IncomingMessage } from "node:http";
 import { randomUUID, timingSafeEqual } from "node:crypto";
 import { SignJWT, jwtVerify, errors as joseErrors } from "jose";
-import { ERROR_CODES, ROLES, type Principal, type Role, type SessionResponse } from "../web/src/protocol/index.js";
+import { ERROR_CODES, ROLES, type Principal, type Role, type SessionResponse } from "../web/src/isomorphic/protocol/index.js";
 import { WirelabError, unauthorized } from "./errors.js";
 
 const ISSUER = "wirelab";

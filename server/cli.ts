@@ -7,7 +7,7 @@ import { WirelabSupervisor } from "./WirelabSupervisor.js";
 import { classBanner } from "./classBanner.js";
 import { createLogger } from "./logger.js";
 import { LAB_USAGE, labCommand } from "./commands/lab.js";
-import { UsageError } from "./commands/UsageError.js";
+import { UsageError } from "./UsageError.js";
 
 const USAGE = `Usage: wirelab serve [--class [--class-code CODE]] [--port N] [--host ADDR] [--data FILE | --memory | --redis URL] [--network-port N|off] [--load-test]
 

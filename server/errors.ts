@@ -5,7 +5,7 @@
 import type { ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { STATUS_CODES } from "node:http";
-import { ERROR_CODES, type ErrorBody } from "../web/src/protocol/index.js";
+import { ERROR_CODES, type ErrorBody } from "../web/src/isomorphic/protocol/index.js";
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
 

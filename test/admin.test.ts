@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { WebSocket } from "ws";
 import { afterEach, describe, expect, test } from "vitest";
-import { TRANSPORTS } from "../web/src/protocol/index.js";
+import { TRANSPORTS } from "../web/src/isomorphic/protocol/index.js";
 import type { WirelabSupervisor } from "../server/WirelabSupervisor.js";
 import { client, connected, startServer, startSupervisor, tempDir, until } from "./helpers.js";
 

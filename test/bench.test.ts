@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { upgradeReport, validateReport, type BenchReport } from "../server/bench/BenchReport.js";
 import { UsageError, parseBenchArgs } from "../server/bench/options.js";
-import { TRANSPORTS } from "../web/src/protocol/index.js";
+import { TRANSPORTS } from "../web/src/isomorphic/protocol/index.js";
 import { tempDir } from "./helpers.js";
 import { redisForTests } from "./redis.js";
 

@@ -6,9 +6,9 @@
 import { execFile } from "node:child_process";
 import { afterAll, expect, test } from "vitest";
 import { Cluster, parseClusterArgs } from "../server/commands/cluster.js";
-import { UsageError } from "../server/commands/UsageError.js";
-import { FeedHttp } from "../web/src/kit/index.js";
-import { TRANSPORTS } from "../web/src/protocol/index.js";
+import { UsageError } from "../server/UsageError.js";
+import { FeedHttp } from "../web/src/isomorphic/kit/index.js";
+import { TRANSPORTS } from "../web/src/isomorphic/protocol/index.js";
 import { client, connected, until } from "./helpers.js";
 import { deleteKeys, redisForTests, testPrefix } from "./redis.js";
 

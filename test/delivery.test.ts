@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import type { Wirelab } from "../server/app.js";
-import { TRANSPORTS, type TransportName } from "../web/src/protocol/index.js";
+import { TRANSPORTS, type TransportName } from "../web/src/isomorphic/protocol/index.js";
 import { client, connected, session, startServer, tempDir, until } from "./helpers.js";
 
 const stops: Array<() => unknown> = [];

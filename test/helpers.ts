@@ -11,8 +11,8 @@ import { pino } from "pino";
 import { startWirelab, type Wirelab } from "../server/app.js";
 import type { WirelabOptions } from "../server/config.js";
 import { WirelabSupervisor } from "../server/WirelabSupervisor.js";
-import { TRANSPORTS, type Message, type SessionResponse, type TransportName } from "../web/src/protocol/index.js";
-import { FeedHttp, createClient, type AnyClientOptions, type FeedClient } from "../web/src/kit/index.js";
+import { TRANSPORTS, type Message, type SessionResponse, type TransportName } from "../web/src/isomorphic/protocol/index.js";
+import { FeedHttp, createClient, type AnyClientOptions, type FeedClient } from "../web/src/isomorphic/kit/index.js";
 
 export const TEST_SECRET = "test-secret-that-is-long-enough";
 

@@ -2,8 +2,8 @@
  * Lab results for tests, in the shape a run produces (LabResultSchema): built, not run, so a
  * test can say exactly which answer the numbers give.
  */
-import type { LabResult, TransportResult } from "../web/src/lab/index.js";
-import { TRANSPORTS, type TransportName } from "../web/src/protocol/index.js";
+import type { LabResult, TransportResult } from "../web/src/isomorphic/lab/index.js";
+import { TRANSPORTS, type TransportName } from "../web/src/isomorphic/protocol/index.js";
 
 /** One transport's figures: ten messages to one client, nothing lost; `over` says what differs. */
 export function transportResult(transport: TransportName, over: Partial<TransportResult> = {}): TransportResult {

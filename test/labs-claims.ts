@@ -1,13 +1,13 @@
 /**
  * What each lab's explanations claim, checked against a measured result. Written apart from the
- * explanation engine (web/src/lab/explain.ts): it reads the result's figures itself, so an
+ * explanation engine (web/src/isomorphic/lab/explain.ts): it reads the result's figures itself, so an
  * explanation that states a number or an outcome the run did not measure fails here — whether the
  * lab file or the engine is wrong. Used by labs-cli.test.ts on every headless run and by
  * labs-explain.test.ts on fixed results (including the wording that contradicted real runs).
  */
 import { expect } from "vitest";
-import type { LabResult } from "../web/src/lab/index.js";
-import type { TransportName } from "../web/src/protocol/index.js";
+import type { LabResult } from "../web/src/isomorphic/lab/index.js";
+import type { TransportName } from "../web/src/isomorphic/protocol/index.js";
 
 type Metric = "latency.p50" | "latency.p99" | "reconnects" | "reconnectMs" | "detectMs" | "bytesPerMessage";
 type PhaseCounter = "requests" | "delivered" | "reconnects" | "reconnectSpreadMs";

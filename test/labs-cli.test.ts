@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { expect, test } from "vitest";
-import { evaluateAll, parseLab, perTransport, type LabResult } from "../web/src/lab/index.js";
+import { evaluateAll, parseLab, perTransport, type LabResult } from "../web/src/isomorphic/lab/index.js";
 import { CLAIMS, Facts } from "./labs-claims.js";
 import { LAB_USAGE, editDistance, resolveLabId } from "../server/commands/lab.js";
 import { wrapText } from "../server/terminal.js";

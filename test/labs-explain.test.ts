@@ -5,8 +5,8 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
-import { LabFormatError, evaluateAll, evaluateCheckpoint, parseLab, type LabDefinition, type LabResult, type TransportResult } from "../web/src/lab/index.js";
-import type { TransportName } from "../web/src/protocol/index.js";
+import { LabFormatError, evaluateAll, evaluateCheckpoint, parseLab, type LabDefinition, type LabResult, type TransportResult } from "../web/src/isomorphic/lab/index.js";
+import type { TransportName } from "../web/src/isomorphic/protocol/index.js";
 import { CLAIMS, Facts } from "./labs-claims.js";
 
 const TRANSPORTS: TransportName[] = ["short-poll", "long-poll", "sse", "websocket"];

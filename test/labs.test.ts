@@ -8,8 +8,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { transportResult } from "./labResults.js";
 import type { Wirelab } from "../server/app.js";
-import { LabFormatError, evaluateCheckpoint, judgeAnswer, parseLab, resultToCsv, scaleLab } from "../web/src/lab/index.js";
-import type { Checkpoint, LabResult, TransportResult } from "../web/src/lab/index.js";
+import { LabFormatError, evaluateCheckpoint, judgeAnswer, parseLab, resultToCsv, scaleLab } from "../web/src/isomorphic/lab/index.js";
+import type { Checkpoint, LabResult, TransportResult } from "../web/src/isomorphic/lab/index.js";
 import { session, startServer } from "./helpers.js";
 
 const LABS_DIR = new URL("../labs/", import.meta.url).pathname;

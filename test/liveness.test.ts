@@ -6,7 +6,7 @@
 import { WebSocket } from "ws";
 import { afterEach, describe, expect, test } from "vitest";
 import type { Wirelab } from "../server/app.js";
-import { TRANSPORTS } from "../web/src/protocol/index.js";
+import { TRANSPORTS } from "../web/src/isomorphic/protocol/index.js";
 import { client, connected, session, startServer, startSupervisor, until } from "./helpers.js";
 
 const stops: Array<() => unknown> = [];

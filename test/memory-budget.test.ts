@@ -9,7 +9,7 @@ import { WebSocket } from "ws";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import type { Wirelab } from "../server/app.js";
 import type { WirelabOptions } from "../server/config.js";
-import { ERROR_CODES, ErrorBodySchema, PollResponseSchema, TRANSPORTS, type Message, type PollResponse, type ServerFrame } from "../web/src/protocol/index.js";
+import { ERROR_CODES, ErrorBodySchema, PollResponseSchema, TRANSPORTS, type Message, type PollResponse, type ServerFrame } from "../web/src/isomorphic/protocol/index.js";
 import { client, connected, session, startServer, tempDir, until } from "./helpers.js";
 import { deleteKeys, redisForTests, testPrefix } from "./redis.js";
 

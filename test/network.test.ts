@@ -3,7 +3,7 @@
  * transport reach that transport's connections and no other.
  */
 import { afterEach, expect, test } from "vitest";
-import { TRANSPORTS } from "../web/src/protocol/index.js";
+import { TRANSPORTS } from "../web/src/isomorphic/protocol/index.js";
 import type { WirelabSupervisor } from "../server/WirelabSupervisor.js";
 import { client, connected, session, startSupervisor, until } from "./helpers.js";
 

@@ -9,7 +9,7 @@ import { EventSource } from "eventsource";
 import { afterEach, describe, expect, test } from "vitest";
 import type { Wirelab } from "../server/app.js";
 import { NodeEventSource, type StreamEvent, type StreamStateEvent } from "../server/bench/NodeEventSource.js";
-import { HttpError } from "../web/src/kit/index.js";
+import { HttpError } from "../web/src/isomorphic/kit/index.js";
 import { client, connected, session, startServer, until } from "./helpers.js";
 
 const stops: Array<() => unknown> = [];

@@ -7,7 +7,7 @@ import { Redis } from "ioredis";
 import { afterAll, afterEach, expect, test } from "vitest";
 import { LocalPresenceStore, PresenceTracker, type PresenceStore } from "../server/presence/PresenceTracker.js";
 import { RedisPresenceStore } from "../server/presence/RedisPresenceStore.js";
-import { TRANSPORTS, type PresenceResponse, type StatsResponse } from "../web/src/protocol/index.js";
+import { TRANSPORTS, type PresenceResponse, type StatsResponse } from "../web/src/isomorphic/protocol/index.js";
 import { client, connected, session, startServer } from "./helpers.js";
 import { deleteKeys, redisForTests, testPrefix } from "./redis.js";
 

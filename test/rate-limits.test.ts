@@ -9,8 +9,8 @@ import { WebSocket } from "ws";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import type { Wirelab } from "../server/app.js";
 import type { WirelabOptions } from "../server/config.js";
-import { FeedHttp } from "../web/src/kit/index.js";
-import type { Message, PollResponse } from "../web/src/protocol/index.js";
+import { FeedHttp } from "../web/src/isomorphic/kit/index.js";
+import type { Message, PollResponse } from "../web/src/isomorphic/protocol/index.js";
 import { client, connected, session, startServer, until } from "./helpers.js";
 import { deleteKeys, redisForTests, testPrefix } from "./redis.js";
 

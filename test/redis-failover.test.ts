@@ -7,8 +7,8 @@
 import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
 import { FrontDoor } from "../server/cluster/FrontDoor.js";
 import { ServerProcess } from "../server/ServerProcess.js";
-import { TRANSPORTS, type TransportName } from "../web/src/protocol/index.js";
-import { FeedHttp } from "../web/src/kit/index.js";
+import { TRANSPORTS, type TransportName } from "../web/src/isomorphic/protocol/index.js";
+import { FeedHttp } from "../web/src/isomorphic/kit/index.js";
 import { TEST_SECRET, client, connected, until } from "./helpers.js";
 import { deleteKeys, redisForTests, testPrefix } from "./redis.js";
 

@@ -11,8 +11,8 @@ import type { WirelabOptions } from "../server/config.js";
 import { RedisFeedBus } from "../server/feed/RedisFeedBus.js";
 import { RedisFeedStore } from "../server/feed/RedisFeedStore.js";
 import type { FeedEvent } from "../server/feed/types.js";
-import { FeedHttp, type FetchLike } from "../web/src/kit/index.js";
-import { TRANSPORTS, type Message, type PresenceResponse } from "../web/src/protocol/index.js";
+import { FeedHttp, type FetchLike } from "../web/src/isomorphic/kit/index.js";
+import { TRANSPORTS, type Message, type PresenceResponse } from "../web/src/isomorphic/protocol/index.js";
 import { client, connected, session, startServer, until } from "./helpers.js";
 import { OwnRedis, deleteKeys, redisForTests, testPrefix } from "./redis.js";
 

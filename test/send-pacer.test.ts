@@ -1,6 +1,6 @@
 /** The kit's send pacer on its own: in-order turns, a cap on sends in flight, and the slow-down after a rate-limit refusal. */
 import { describe, expect, test } from "vitest";
-import { SendPacer } from "../web/src/kit/index.js";
+import { SendPacer } from "../web/src/isomorphic/kit/index.js";
 import { until } from "./helpers.js";
 
 describe("SendPacer", () => {

@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { Sequencer } from "../web/src/kit/Sequencer.js";
-import { backoffDelay } from "../web/src/kit/backoff.js";
-import type { Message } from "../web/src/protocol/index.js";
+import { Sequencer } from "../web/src/isomorphic/kit/Sequencer.js";
+import { backoffDelay } from "../web/src/isomorphic/kit/backoff.js";
+import type { Message } from "../web/src/isomorphic/protocol/index.js";
 
 const msg = (seq: number): Message => ({ seq, id: `m${seq}`, room: "lobby", from: { id: "u", name: "u" }, text: "x", ts: 0 });
 

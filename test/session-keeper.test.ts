@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { Wirelab } from "../server/app.js";
-import { FeedHttp, HttpError, SessionKeeper, readTokenClaims, type FetchLike, type KeeperTimers } from "../web/src/kit/index.js";
-import type { SessionResponse } from "../web/src/protocol/index.js";
+import { FeedHttp, HttpError, SessionKeeper, readTokenClaims, type FetchLike, type KeeperTimers } from "../web/src/isomorphic/kit/index.js";
+import type { SessionResponse } from "../web/src/isomorphic/protocol/index.js";
 import { session, startServer, until } from "./helpers.js";
 
 /** Timers that fire only when the test says so. */

@@ -1,7 +1,7 @@
 /** Graceful shutdown: streams are told to go away, parked polls are answered, nothing hangs. */
 import { WebSocket } from "ws";
 import { expect, test } from "vitest";
-import { TRANSPORTS } from "../web/src/protocol/index.js";
+import { TRANSPORTS } from "../web/src/isomorphic/protocol/index.js";
 import { client, connected, session, startServer, until } from "./helpers.js";
 
 test("close() ends every transport's connections and the clients start reconnecting", async () => {

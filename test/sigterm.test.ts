@@ -9,7 +9,7 @@ import { EventSource } from "eventsource";
 import { WebSocket } from "ws";
 import { expect, test } from "vitest";
 import { ServerProcess } from "../server/ServerProcess.js";
-import { FeedHttp } from "../web/src/kit/index.js";
+import { FeedHttp } from "../web/src/isomorphic/kit/index.js";
 import { tempDir, until } from "./helpers.js";
 
 test("SIGTERM loses no acknowledged send, and every transport's client is told the server restarts", async () => {

@@ -4,7 +4,7 @@ import { EventSource } from "eventsource";
 import { WebSocket } from "ws";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { Wirelab } from "../server/app.js";
-import type { StatsResponse } from "../web/src/protocol/index.js";
+import type { StatsResponse } from "../web/src/isomorphic/protocol/index.js";
 import { session, startServer, until } from "./helpers.js";
 
 let server: Wirelab;

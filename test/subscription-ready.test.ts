@@ -22,7 +22,7 @@ import { LongPollTransport } from "../server/transports/LongPollTransport.js";
 import { setUser } from "../server/http/locals.js";
 import { parsePollQuery } from "../server/http/params.js";
 import { LocalPresenceStore, PresenceTracker } from "../server/presence/PresenceTracker.js";
-import type { PollResponse } from "../web/src/protocol/index.js";
+import type { PollResponse } from "../web/src/isomorphic/protocol/index.js";
 import { TEST_SECRET, until } from "./helpers.js";
 
 /** An in-process bus whose subscriptions take effect only when the test admits them. */

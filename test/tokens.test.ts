@@ -8,7 +8,7 @@ import { afterEach, describe, expect, test } from "vitest";
 import type { Wirelab } from "../server/app.js";
 import { TokenIssuer } from "../server/auth.js";
 import { WirelabError } from "../server/errors.js";
-import { TRANSPORTS, type SessionResponse } from "../web/src/protocol/index.js";
+import { TRANSPORTS, type SessionResponse } from "../web/src/isomorphic/protocol/index.js";
 import { TEST_SECRET, client, connected, session, startServer, until } from "./helpers.js";
 
 const SECRET = "a-secret-of-sufficient-length";

@@ -5,10 +5,12 @@
  * and memory) are added beside them. validateReport() is the gate `wirelab bench` exits through.
  */
 import { z } from "zod";
-import { TRANSPORTS, describeIssues } from "../../web/src/protocol/index.js";
-import type { DurationSummary, LatencySummary, TransportResult } from "../../web/src/lab/LabResult.js";
+import { TRANSPORTS, describeIssues } from "../../web/src/isomorphic/protocol/index.js";
+import type { DurationSummary, LatencySummary, TransportResult } from "../../web/src/isomorphic/lab/LabResult.js";
 import type { InstanceSeries } from "./InstanceSampler.js";
-import { PEERS, type BenchParameters, type PeerName } from "./options.js";
+import { PEERS, type BenchParameters, type PeerName, type ServedBy } from "./options.js";
+
+export type { ServedBy };
 
 export type { InstanceSample, InstanceSeries } from "./InstanceSampler.js";
 
@@ -44,11 +46,6 @@ export interface MemorySample {
   rssBytes: number;
 }
 
-/**
- * Which program served the clients: wirelab itself, the --baseline checkout's server, or a
- * comparison peer. (Format 1 reports name a socket.io-redis run "socket.io".)
- */
-export type ServedBy = "wirelab" | "baseline" | PeerName;
 
 export interface BenchTransportResult extends TransportResult {
   /** For a peer, the wirelab transport it is compared with ("websocket", or "long-poll" for socket.io-polling). */

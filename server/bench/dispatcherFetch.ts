@@ -7,7 +7,7 @@
  * Bodies are strings (all the kit sends); event streams have their own client (NodeEventSource).
  */
 import type { Agent } from "undici";
-import type { FetchLike } from "../../web/src/kit/index.js";
+import type { FetchLike } from "../../web/src/isomorphic/kit/index.js";
 
 /** The part of a Response the kit reads, backed by a body already read in full. */
 class TextResponse {

@@ -5,8 +5,8 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { TRANSPORTS, isTransportName, type TransportName } from "../../web/src/protocol/index.js";
-import { UsageError } from "../commands/UsageError.js";
+import { TRANSPORTS, isTransportName, type TransportName } from "../../web/src/isomorphic/protocol/index.js";
+import { UsageError } from "../UsageError.js";
 
 export { UsageError };
 
@@ -21,6 +21,11 @@ export type ScenarioName = (typeof SCENARIOS)[number];
  */
 export const PEERS = ["ws", "socket.io", "socket.io-redis", "socket.io-polling"] as const;
 export type PeerName = (typeof PEERS)[number];
+/**
+ * Which program served the clients: wirelab itself, the --baseline checkout's server, or a
+ * comparison peer. (Format 1 reports name a socket.io-redis run "socket.io".)
+ */
+export type ServedBy = "wirelab" | "baseline" | PeerName;
 
 /** The wirelab transport a peer is compared with: its column, and the selection it needs. */
 export const PEER_TRANSPORT: Record<PeerName, TransportName> = {

@@ -2,8 +2,8 @@
  * What the bench coordinator and its load workers say to each other over the IPC channel of
  * `child_process.fork`. Requests carry an id; each gets exactly one reply with the same id.
  */
-import type { TransportName } from "../../web/src/protocol/index.js";
-import type { ServedBy } from "./BenchReport.js";
+import type { TransportName } from "../../web/src/isomorphic/protocol/index.js";
+import type { ServedBy } from "./options.js";
 
 /** Clients of one transport (of wirelab, or of a peer) to open in a worker. */
 export interface ConnectSpec {

@@ -8,7 +8,7 @@ import { Agent as HttpAgent } from "node:http";
 import * as hdr from "hdr-histogram-js";
 import { Agent } from "undici";
 import { WebSocket } from "ws";
-import { createClient, type EventSourceConstructor, type FeedClient, type FetchLike, type WebSocketConstructor } from "../../web/src/kit/index.js";
+import { createClient, type EventSourceConstructor, type FeedClient, type FetchLike, type WebSocketConstructor } from "../../web/src/isomorphic/kit/index.js";
 import { dispatcherFetch } from "./dispatcherFetch.js";
 import { NodeEventSource } from "./NodeEventSource.js";
 import type { ConnectSpec, GroupResult, WorkerMessage, WorkerRequest, WorkerTick } from "./protocol.js";

@@ -4,8 +4,8 @@
  * seconds, and it reports them again after a restart, so they may live in memory on one instance.
  * A cluster keeps all of it in Redis, so every instance sees the whole class.
  */
-import type { ClassSettings, ReconnectEvent, RosterEntry, Submission, SubmissionSummary } from "../../web/src/protocol/class.js";
-import type { TransportName } from "../../web/src/protocol/index.js";
+import type { ClassSettings, ReconnectEvent, RosterEntry, Submission, SubmissionSummary } from "../../web/src/isomorphic/protocol/class.js";
+import type { TransportName } from "../../web/src/isomorphic/protocol/index.js";
 
 /** A page as last reported, on the server's clock. */
 export interface StoredPage extends RosterEntry {

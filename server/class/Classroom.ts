@@ -15,9 +15,9 @@ import {
   type SubmissionRequest,
   type SubmissionSummary,
   type TimelineEntry,
-} from "../../web/src/protocol/class.js";
-import { ERROR_CODES, type Principal, type TransportName } from "../../web/src/protocol/index.js";
-import { evaluateAll, judgeAnswer, type LabDefinition } from "../../web/src/lab/index.js";
+} from "../../web/src/isomorphic/protocol/class.js";
+import { ERROR_CODES, type Principal, type TransportName } from "../../web/src/isomorphic/protocol/index.js";
+import { evaluateAll, judgeAnswer, type LabDefinition } from "../../web/src/isomorphic/lab/index.js";
 import { WirelabError } from "../errors.js";
 import type { ClassStore, StoredPage } from "./ClassStore.js";
 

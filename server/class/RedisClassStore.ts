@@ -3,7 +3,7 @@
  * submissions, so the instructor sees the whole class whichever instance answers.
  */
 import type { Redis } from "ioredis";
-import type { ClassSettings, Submission, SubmissionSummary } from "../../web/src/protocol/class.js";
+import type { ClassSettings, Submission, SubmissionSummary } from "../../web/src/isomorphic/protocol/class.js";
 import { DEFAULT_SETTINGS, summaryOf, type ClassStore, type StoredPage } from "./ClassStore.js";
 
 /**

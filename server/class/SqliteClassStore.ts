@@ -3,7 +3,7 @@
  * feed's tables), pages in memory (every page reports again within seconds of a restart).
  */
 import Database from "better-sqlite3";
-import type { ClassSettings, Submission, SubmissionSummary } from "../../web/src/protocol/class.js";
+import type { ClassSettings, Submission, SubmissionSummary } from "../../web/src/isomorphic/protocol/class.js";
 import { DEFAULT_SETTINGS, summaryOf, type ClassStore, type StoredPage } from "./ClassStore.js";
 
 export class SqliteClassStore implements ClassStore {

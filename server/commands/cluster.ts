@@ -9,7 +9,7 @@ import { FrontDoor } from "../cluster/FrontDoor.js";
 import { redisAnswers } from "../cluster/redisChecks.js";
 import { isLoopback } from "../config.js";
 import { ServerProcess } from "../ServerProcess.js";
-import { UsageError } from "./UsageError.js";
+import { UsageError } from "../UsageError.js";
 
 export const CLUSTER_USAGE = `Usage: wirelab cluster [--instances N] [--redis URL] [--port N] [--host ADDR]
 

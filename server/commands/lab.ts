@@ -7,17 +7,17 @@ import { join } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { EventSource } from "eventsource";
 import { WebSocket } from "ws";
-import { LabRunner, evaluateAll, formatDuration, resultToCsv, METRIC_LABELS, metricValue, type LabResult } from "../../web/src/lab/index.js";
-import type { CheckpointEvaluation } from "../../web/src/lab/checkpoints.js";
-import type { EventSourceConstructor, WebSocketConstructor } from "../../web/src/kit/index.js";
+import { LabRunner, evaluateAll, formatDuration, resultToCsv, METRIC_LABELS, metricValue, type LabResult } from "../../web/src/isomorphic/lab/index.js";
+import type { CheckpointEvaluation } from "../../web/src/isomorphic/lab/checkpoints.js";
+import type { EventSourceConstructor, WebSocketConstructor } from "../../web/src/isomorphic/kit/index.js";
 import { LabLibrary } from "../LabLibrary.js";
-import { labIdOf } from "../../web/src/lab/LabDefinition.js";
+import { labIdOf } from "../../web/src/isomorphic/lab/LabDefinition.js";
 import { packageRoot } from "../paths.js";
 import { randomBytes } from "node:crypto";
 import { ServerProcess } from "../ServerProcess.js";
 import { Cluster, parseClusterArgs } from "./cluster.js";
 import { ProgressLine, formatNumber, formatTable, textWidth, wrapText } from "../terminal.js";
-import { UsageError } from "./UsageError.js";
+import { UsageError } from "../UsageError.js";
 
 export const LAB_USAGE = `Usage: wirelab lab list
        wirelab lab run <id> [--clients N] [--time-scale X] [--json FILE] [--csv FILE] [--url URL [--network-url URL]]

@@ -2,7 +2,7 @@
  * The one chat feed every transport reads. It orders (via the store), fans out (via the bus)
  * and answers history queries; transports only translate it to their wire format.
  */
-import { ERROR_CODES, type PollResponse, type SendRequest, type User } from "../../web/src/protocol/index.js";
+import { ERROR_CODES, type PollResponse, type SendRequest, type User } from "../../web/src/isomorphic/protocol/index.js";
 import { WirelabError } from "../errors.js";
 import { needsReset, resetCursor, toFeedEvent, type Cursor } from "./cursor.js";
 import { FeedFollower, type FollowSink } from "./FeedFollower.js";

@@ -8,7 +8,7 @@
  * The cache is bounded by bytes, not by page count: a page of 1,000 large messages weighs a
  * thousand times an empty one. Least recently used pages go first, whatever their room.
  */
-import type { PollResponse } from "../../web/src/protocol/index.js";
+import type { PollResponse } from "../../web/src/isomorphic/protocol/index.js";
 import type { Cursor } from "./cursor.js";
 import type { RoomBounds } from "./types.js";
 

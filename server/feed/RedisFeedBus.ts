@@ -5,7 +5,7 @@
  * every listener is told to resync from the shared history.
  */
 import type { Redis } from "ioredis";
-import type { Message } from "../../web/src/protocol/index.js";
+import type { Message } from "../../web/src/isomorphic/protocol/index.js";
 import { closeConnection, roomKeys } from "./RedisFeedStore.js";
 import type { FeedBus, FeedEvent, FeedListener, FeedSubscription } from "./types.js";
 

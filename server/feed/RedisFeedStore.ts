@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
-import { ERROR_CODES, type Message } from "../../web/src/protocol/index.js";
+import { ERROR_CODES, type Message } from "../../web/src/isomorphic/protocol/index.js";
 import { WirelabError } from "../errors.js";
 import { NO_ROOM_LIMITS, tooManyRooms } from "./limits.js";
 import { ADMIT, AFTER, APPEND, BOUNDS, LATEST } from "./redisScripts.js";

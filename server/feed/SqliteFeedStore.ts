@@ -6,7 +6,7 @@
  * needs no scan.
  */
 import Database from "better-sqlite3";
-import type { Message } from "../../web/src/protocol/index.js";
+import type { Message } from "../../web/src/isomorphic/protocol/index.js";
 import { NO_ROOM_LIMITS, tooManyRooms } from "./limits.js";
 import { RecentMessages } from "./RecentMessages.js";
 import { WalCheckpointer } from "./WalCheckpointer.js";

@@ -2,7 +2,7 @@
  * Cursor rules shared by every reader of the feed (polls, the follower of a stream): a client's
  * cursor is the last seq it has plus, when it knows one, the epoch of the room it read it from.
  */
-import type { Message } from "../../web/src/protocol/index.js";
+import type { Message } from "../../web/src/isomorphic/protocol/index.js";
 import type { FeedEvent, RoomBounds } from "./types.js";
 
 export interface Cursor {

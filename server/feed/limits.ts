@@ -1,7 +1,7 @@
 /**
  * The refusals and measures shared by the feed stores' size limits (StoreLimits in types.ts).
  */
-import { ERROR_CODES } from "../../web/src/protocol/index.js";
+import { ERROR_CODES } from "../../web/src/isomorphic/protocol/index.js";
 import { WirelabError } from "../errors.js";
 import type { StoreLimits } from "./types.js";
 

@@ -9,7 +9,7 @@
  * - A subscription takes effect when its `ready` promise resolves; only then may a reader read
  *   history and count on the bus for everything stored after that read.
  */
-import type { Message, User } from "../../web/src/protocol/index.js";
+import type { Message, User } from "../../web/src/isomorphic/protocol/index.js";
 
 export interface MessageDraft {
   id: string;

@@ -14,7 +14,7 @@ import { isIP } from "node:net";
 import { networkInterfaces } from "node:os";
 import type { NextFunction, Request, Response } from "express";
 import type { Logger } from "pino";
-import { ERROR_CODES, INSTANCE_HEADER, TRANSPORT_HEADER } from "../../web/src/protocol/index.js";
+import { ERROR_CODES, INSTANCE_HEADER, TRANSPORT_HEADER } from "../../web/src/isomorphic/protocol/index.js";
 import { WirelabError, sendError } from "../errors.js";
 
 export interface OriginPolicyOptions {

@@ -4,7 +4,7 @@
  */
 import type { Router } from "express";
 import { z } from "zod";
-import { ERROR_CODES, TRANSPORTS, describeIssues } from "../../web/src/protocol/index.js";
+import { ERROR_CODES, TRANSPORTS, describeIssues } from "../../web/src/isomorphic/protocol/index.js";
 import { WirelabError, badRequest } from "../errors.js";
 import type { FaultController } from "../FaultController.js";
 import type { InstanceDirectory } from "../cluster/InstanceDirectory.js";

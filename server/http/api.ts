@@ -10,8 +10,8 @@ import {
   describeIssues,
   type PresenceResponse,
   type StatsResponse,
-} from "../../web/src/protocol/index.js";
-import type { SessionOptionsResponse } from "../../web/src/protocol/class.js";
+} from "../../web/src/isomorphic/protocol/index.js";
+import type { SessionOptionsResponse } from "../../web/src/isomorphic/protocol/class.js";
 import { checkClassCode, roleFor, tokenOf, type TokenIssuer } from "../auth.js";
 import { WirelabError, badRequest, sendError } from "../errors.js";
 import type { Feed } from "../feed/Feed.js";

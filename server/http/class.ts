@@ -10,8 +10,8 @@ import {
   CheckinRequestSchema,
   SettingsRequestSchema,
   SubmissionRequestSchema,
-} from "../../web/src/protocol/class.js";
-import { ERROR_CODES, describeIssues } from "../../web/src/protocol/index.js";
+} from "../../web/src/isomorphic/protocol/class.js";
+import { ERROR_CODES, describeIssues } from "../../web/src/isomorphic/protocol/index.js";
 import type { Classroom } from "../class/Classroom.js";
 import { badRequest } from "../errors.js";
 import { jsonBody, requireInstructor } from "./api.js";

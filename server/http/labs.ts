@@ -1,9 +1,9 @@
 /** Lab files over HTTP, for the dashboard: the list, and one lab parsed with the shared schema. */
 import type { Router } from "express";
-import { ERROR_CODES } from "../../web/src/protocol/index.js";
+import { ERROR_CODES } from "../../web/src/isomorphic/protocol/index.js";
 import { WirelabError } from "../errors.js";
 import { LabFormatError, LabNotFound, type LabLibrary } from "../LabLibrary.js";
-import type { LabDefinition } from "../../web/src/lab/LabDefinition.js";
+import type { LabDefinition } from "../../web/src/isomorphic/lab/LabDefinition.js";
 
 /** The lab of an id, or the HTTP error that says why there is none (404 unknown, 422 broken). */
 export async function loadLab(library: LabLibrary, id: string): Promise<LabDefinition> {

@@ -4,7 +4,7 @@
  * and the express routes read and write the same state.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { TRANSPORT_HEADER, TRANSPORT_PARAM, isTransportName, type Principal, type StatsBucket, type TransportName } from "../../web/src/protocol/index.js";
+import { TRANSPORT_HEADER, TRANSPORT_PARAM, isTransportName, type Principal, type StatsBucket, type TransportName } from "../../web/src/isomorphic/protocol/index.js";
 import type { TrafficSpan } from "../stats/TrafficStats.js";
 
 interface WirelabLocals {

@@ -2,7 +2,7 @@
  * Parsing of the path and query parameters shared by several transports. Each failure is a
  * 400 with a message that names the parameter and what it accepts.
  */
-import { ERROR_CODES, EpochSchema, LIMITS, isRoomName } from "../../web/src/protocol/index.js";
+import { ERROR_CODES, EpochSchema, LIMITS, isRoomName } from "../../web/src/isomorphic/protocol/index.js";
 import { badRequest } from "../errors.js";
 
 type QueryValue = string | string[] | undefined | unknown;

@@ -14,7 +14,7 @@ import { readFileSync } from "node:fs";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { ERROR_CODES } from "../../web/src/protocol/index.js";
+import { ERROR_CODES } from "../../web/src/isomorphic/protocol/index.js";
 import { WirelabError, refuseUpgrade, sendError } from "../errors.js";
 
 /** The hard cap where the open-files limit cannot be read (not Linux). */

@@ -14,7 +14,7 @@ import {
   RateLimiterRes,
   type RateLimiterAbstract,
 } from "rate-limiter-flexible";
-import { ERROR_CODES } from "../../web/src/protocol/index.js";
+import { ERROR_CODES } from "../../web/src/isomorphic/protocol/index.js";
 import type { WirelabConfig } from "../config.js";
 import { WirelabError } from "../errors.js";
 

@@ -14,7 +14,7 @@
  * anyway, not an instance. Each scrape merges the two registries.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { TRANSPORTS, type StatsBucket, type StatsResponse, type TrafficSnapshot, type TransportName } from "../../web/src/protocol/index.js";
+import { TRANSPORTS, type StatsBucket, type StatsResponse, type TrafficSnapshot, type TransportName } from "../../web/src/isomorphic/protocol/index.js";
 import type { TrafficStats } from "../stats/TrafficStats.js";
 
 /** Every TrafficStats bucket: the four transports and "api" (requests no transport claimed). */

@@ -10,7 +10,7 @@
  *   fetch(`${emu.url}/v1/…`);
  */
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
-import { isTransportName, type TransportName } from "../../web/src/protocol/index.js";
+import { isTransportName, type TransportName } from "../../web/src/isomorphic/protocol/index.js";
 import type { ConnectionTransport } from "./classify.js";
 import {
   DROP_MODES,

@@ -2,7 +2,7 @@
  * Which transport an HTTP request belongs to, judged from its request line and a few headers —
  * the only wirelab knowledge the proxy has. The paths are those of server/transports/Transport.ts.
  */
-import { TRANSPORT_HEADER, TRANSPORT_PARAM, isTransportName, type TransportName } from "../../web/src/protocol/index.js";
+import { TRANSPORT_HEADER, TRANSPORT_PARAM, isTransportName, type TransportName } from "../../web/src/isomorphic/protocol/index.js";
 
 /** What a connection carries: one of the four transports, or "other" (sessions, stats, static files…). */
 export type ConnectionTransport = TransportName | "other";

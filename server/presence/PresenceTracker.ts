@@ -5,7 +5,7 @@
  * shows every instance's members, and an instance that dies without a goodbye drops out once its
  * last renewal expires.
  */
-import type { TransportName, User } from "../../web/src/protocol/index.js";
+import type { TransportName, User } from "../../web/src/isomorphic/protocol/index.js";
 
 export interface PresenceMember {
   user: User;

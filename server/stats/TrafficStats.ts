@@ -6,7 +6,7 @@
  * previous span on that socket ended. Open spans are read live when a snapshot is taken.
  */
 import type { Socket } from "node:net";
-import { TRANSPORTS, type StatsBucket, type StatsResponse, type TrafficSnapshot } from "../../web/src/protocol/index.js";
+import { TRANSPORTS, type StatsBucket, type StatsResponse, type TrafficSnapshot } from "../../web/src/isomorphic/protocol/index.js";
 
 interface Mark {
   read: number;

@@ -6,7 +6,7 @@
  * shutdown use. A transport only says how one of its connections is cut or closed.
  */
 import type { Logger } from "pino";
-import { ERROR_CODES, type Principal, type TransportName } from "../../web/src/protocol/index.js";
+import { ERROR_CODES, type Principal, type TransportName } from "../../web/src/isomorphic/protocol/index.js";
 import { WirelabError } from "../errors.js";
 
 /**

@@ -7,7 +7,7 @@
  * parked. Thousands of parked polls cost their sockets, and little more (docs/benchmarks.md).
  */
 import type { ServerResponse } from "node:http";
-import { ERROR_CODES, type PollResponse, type Principal, type TransportName } from "../../web/src/protocol/index.js";
+import { ERROR_CODES, type PollResponse, type Principal, type TransportName } from "../../web/src/isomorphic/protocol/index.js";
 import { WirelabError, sendError } from "../errors.js";
 import { toWirelabError } from "../http/api.js";
 import { classify, releaseRequestHeaders, sendJsonText, userOf, writable } from "../http/locals.js";

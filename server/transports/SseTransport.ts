@@ -11,7 +11,7 @@
 import type { ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { createEventBuffer } from "better-sse";
-import { PROTOCOL_VERSION, TOKEN_EXPIRED_REASON, type Principal } from "../../web/src/protocol/index.js";
+import { PROTOCOL_VERSION, TOKEN_EXPIRED_REASON, type Principal } from "../../web/src/isomorphic/protocol/index.js";
 import { classify, releaseRequestHeaders, tokenExpiryOf, userOf, writable } from "../http/locals.js";
 import { parseEpoch, parseSince } from "../http/params.js";
 import type { FeedFollower, FollowSink } from "../feed/FeedFollower.js";

@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Router } from "express";
 import type { Logger } from "pino";
-import type { TransportName } from "../../web/src/protocol/index.js";
+import type { TransportName } from "../../web/src/isomorphic/protocol/index.js";
 import type { TokenIssuer } from "../auth.js";
 import type { WirelabConfig } from "../config.js";
 import type { Feed } from "../feed/Feed.js";

@@ -18,7 +18,7 @@ import {
   describeIssues,
   type Principal,
   type ServerFrame,
-} from "../../web/src/protocol/index.js";
+} from "../../web/src/isomorphic/protocol/index.js";
 import { WirelabError, refuseUpgrade } from "../errors.js";
 import { tokenOf } from "../auth.js";
 import { parseEpoch, parseRoom, parseSince } from "../http/params.js";

@@ -1,5 +1,5 @@
 /** The four transports, by name. */
-import type { TransportName } from "../../web/src/protocol/index.js";
+import type { TransportName } from "../../web/src/isomorphic/protocol/index.js";
 import { LongPollTransport } from "./LongPollTransport.js";
 import { ShortPollTransport } from "./ShortPollTransport.js";
 import { SseTransport } from "./SseTransport.js";

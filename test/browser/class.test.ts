@@ -7,7 +7,7 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { Wirelab } from "../../server/app.js";
-import { TRANSPORTS } from "../../web/src/protocol/index.js";
+import { TRANSPORTS } from "../../web/src/isomorphic/protocol/index.js";
 import { startServer } from "../helpers.js";
 import { buildDashboard } from "./buildDashboard.js";
 import { launchChromium, watchedPage } from "./chromium.js";

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { Browser, Download, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { WirelabSupervisor } from "../../server/WirelabSupervisor.js";
-import { TRANSPORTS } from "../../web/src/protocol/index.js";
+import { TRANSPORTS } from "../../web/src/isomorphic/protocol/index.js";
 import { startSupervisor, tempDir } from "../helpers.js";
 import { buildDashboard } from "./buildDashboard.js";
 import { launchBrowser } from "./chromium.js";

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { WirelabSupervisor } from "../../server/WirelabSupervisor.js";
-import { TRANSPORTS, type TransportName } from "../../web/src/protocol/index.js";
+import { TRANSPORTS, type TransportName } from "../../web/src/isomorphic/protocol/index.js";
 import { startSupervisor, tempDir } from "../helpers.js";
 import { buildDashboard } from "./buildDashboard.js";
 import { launchChromium, watchedPage } from "./chromium.js";

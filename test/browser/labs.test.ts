@@ -12,7 +12,7 @@ import type { Download, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Wirelab } from "../../server/app.js";
 import type { WirelabSupervisor } from "../../server/WirelabSupervisor.js";
-import { TRANSPORTS, type SessionResponse } from "../../web/src/protocol/index.js";
+import { TRANSPORTS, type SessionResponse } from "../../web/src/isomorphic/protocol/index.js";
 import { startServer, startSupervisor, tempDir, until } from "../helpers.js";
 import { buildDashboard } from "./buildDashboard.js";
 import { launchChromium, watchedPage } from "./chromium.js";

@@ -6,9 +6,9 @@
  */
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { WirelabSupervisor } from "../../server/WirelabSupervisor.js";
-import { ClassLink } from "../../web/src/measure/ClassLink.js";
-import { ClassMonitor, bucketPercentile, describeHerd, type ReconnectWave } from "../../web/src/measure/ClassMonitor.js";
-import { latencyBucket } from "../../web/src/protocol/class.js";
+import { ClassLink } from "../../web/src/viewmodels/ClassLink.js";
+import { ClassMonitor, bucketPercentile, describeHerd, type ReconnectWave } from "../../web/src/viewmodels/ClassMonitor.js";
+import { latencyBucket } from "../../web/src/isomorphic/protocol/class.js";
 import { client, connected, startSupervisor, until } from "../helpers.js";
 
 const KEY = "class-key-for-tests";
@@ -161,8 +161,8 @@ test("the herd is described by what the waves measured", () => {
 
 test("a hand-in opens as a finished run: the charts' session has its result, and the answers are judged again", async () => {
   const { readFileSync } = await import("node:fs");
-  const { parseLab } = await import("../../web/src/lab/index.js");
-  const { LabSession } = await import("../../web/src/measure/LabSession.js");
+  const { parseLab } = await import("../../web/src/isomorphic/lab/index.js");
+  const { LabSession } = await import("../../web/src/viewmodels/LabSession.js");
   const { pollingTaxResult } = await import("../labResults.js");
   const lab = parseLab("labs/01-polling-tax.md", readFileSync(new URL("../../labs/01-polling-tax.md", import.meta.url), "utf8"));
   const result = pollingTaxResult();

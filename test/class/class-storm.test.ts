@@ -7,10 +7,10 @@
  */
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { WirelabSupervisor } from "../../server/WirelabSupervisor.js";
-import type { FeedClient } from "../../web/src/kit/index.js";
-import { ClassLink } from "../../web/src/measure/ClassLink.js";
-import { ClassMonitor } from "../../web/src/measure/ClassMonitor.js";
-import { TRANSPORTS } from "../../web/src/protocol/index.js";
+import type { FeedClient } from "../../web/src/isomorphic/kit/index.js";
+import { ClassLink } from "../../web/src/viewmodels/ClassLink.js";
+import { ClassMonitor } from "../../web/src/viewmodels/ClassMonitor.js";
+import { TRANSPORTS } from "../../web/src/isomorphic/protocol/index.js";
 import { client, startSupervisor, until } from "../helpers.js";
 
 const KEY = "class-key-for-tests";

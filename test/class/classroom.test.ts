@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import type { WirelabSupervisor } from "../../server/WirelabSupervisor.js";
 import type { WirelabOptions } from "../../server/config.js";
-import { LATENCY_BUCKETS_MS, type CheckinRequest } from "../../web/src/protocol/class.js";
+import { LATENCY_BUCKETS_MS, type CheckinRequest } from "../../web/src/isomorphic/protocol/class.js";
 import { startSupervisor, tempDir } from "../helpers.js";
 import { SHARED_REDIS, deleteKeys, testPrefix } from "../redis.js";
 import { pollingTaxResult } from "../labResults.js";

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { Emitter } from "../../web/src/kit/Emitter.js";
+import { Emitter } from "../../web/src/isomorphic/kit/Emitter.js";
 import { ChangeController } from "../../web/src/app/controllers/ChangeController.js";
 import { FakeHost } from "./FakeHost.js";
 

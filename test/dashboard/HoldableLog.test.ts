@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { HoldableLog } from "../../web/src/measure/HoldableLog.js";
+import { HoldableLog } from "../../web/src/viewmodels/HoldableLog.js";
 
 describe("HoldableLog", () => {
   test("keeps the newest items up to its capacity and counts what fell off", () => {

@@ -1,8 +1,8 @@
 /** The network & faults model against a real supervised server with its emulator. */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { WirelabSupervisor } from "../../server/WirelabSupervisor.js";
-import { WorkbenchApi } from "../../web/src/kit/WorkbenchApi.js";
-import { InstructorControls } from "../../web/src/measure/InstructorControls.js";
+import { WorkbenchApi } from "../../web/src/isomorphic/kit/WorkbenchApi.js";
+import { InstructorControls } from "../../web/src/viewmodels/InstructorControls.js";
 import { client, connected, session, startSupervisor, until } from "../helpers.js";
 
 let supervisor: WirelabSupervisor;

@@ -10,14 +10,14 @@ import { WebSocket } from "ws";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Wirelab } from "../../server/app.js";
 import type { WirelabSupervisor } from "../../server/WirelabSupervisor.js";
-import { HttpError } from "../../web/src/kit/FeedHttp.js";
-import { SessionKeeper } from "../../web/src/kit/SessionKeeper.js";
-import { LabRunner, parseLab, type LabDefinition } from "../../web/src/lab/index.js";
-import { LabCatalog } from "../../web/src/measure/LabCatalog.js";
-import { LAB_WIRE_ENTRIES, LabSession, QUICK_TIME_SCALE, type LabSessionOptions } from "../../web/src/measure/LabSession.js";
-import { LAB_STORE_MAX_CHARS, LabStore, type StorageLike } from "../../web/src/measure/LabStore.js";
-import { ownPoolOrigin, ownPoolsPossible } from "../../web/src/measure/labText.js";
-import type { SessionResponse } from "../../web/src/protocol/index.js";
+import { HttpError } from "../../web/src/isomorphic/kit/FeedHttp.js";
+import { SessionKeeper } from "../../web/src/isomorphic/kit/SessionKeeper.js";
+import { LabRunner, parseLab, type LabDefinition } from "../../web/src/isomorphic/lab/index.js";
+import { LabCatalog } from "../../web/src/viewmodels/LabCatalog.js";
+import { LAB_WIRE_ENTRIES, LabSession, QUICK_TIME_SCALE, type LabSessionOptions } from "../../web/src/viewmodels/LabSession.js";
+import { LAB_STORE_MAX_CHARS, LabStore, type StorageLike } from "../../web/src/viewmodels/LabStore.js";
+import { ownPoolOrigin, ownPoolsPossible } from "../../web/src/viewmodels/labText.js";
+import type { SessionResponse } from "../../web/src/isomorphic/protocol/index.js";
 import { session, startServer, startSupervisor, tempDir, until } from "../helpers.js";
 
 const QUICK = `---

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { LatencyDistribution, SPECTRUM_PERCENTILES } from "../../web/src/measure/LatencyDistribution.js";
+import { LatencyDistribution, SPECTRUM_PERCENTILES } from "../../web/src/isomorphic/stats/LatencyDistribution.js";
 
 /** HdrHistogram with 3 significant digits: any reported value is within 0.1 % of the true one. */
 const close = (actual: number | undefined, expected: number) => {

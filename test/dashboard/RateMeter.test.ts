@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { RateMeter } from "../../web/src/measure/RateMeter.js";
+import { RateMeter } from "../../web/src/viewmodels/RateMeter.js";
 
 describe("RateMeter", () => {
   test("is 0 until two samples span some time", () => {

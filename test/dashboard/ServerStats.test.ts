@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Wirelab } from "../../server/app.js";
-import type { StatsResponse, TrafficSnapshot } from "../../web/src/protocol/index.js";
-import { ServerStats } from "../../web/src/measure/ServerStats.js";
+import type { StatsResponse, TrafficSnapshot } from "../../web/src/isomorphic/protocol/index.js";
+import { ServerStats } from "../../web/src/viewmodels/ServerStats.js";
 import { client, session, startServer, until } from "../helpers.js";
 
 let server: Wirelab;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { TimeSeries } from "../../web/src/measure/TimeSeries.js";
+import { TimeSeries } from "../../web/src/viewmodels/TimeSeries.js";
 
 describe("TimeSeries", () => {
   test("keeps points in order and drops the oldest past its capacity", () => {

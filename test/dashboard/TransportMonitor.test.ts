@@ -1,8 +1,8 @@
 /** TransportMonitor over real clients of a real server, one transport at a time. */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import type { Wirelab } from "../../server/app.js";
-import { ReconnectTracker, describeReconnect, formatDowntime, type ReconnectMark } from "../../web/src/measure/ReconnectTracker.js";
-import { TransportMonitor, feedRows, type FeedEntry, type FeedRow } from "../../web/src/measure/TransportMonitor.js";
+import { ReconnectTracker, describeReconnect, formatDowntime, type ReconnectMark } from "../../web/src/viewmodels/ReconnectTracker.js";
+import { TransportMonitor, feedRows, type FeedEntry, type FeedRow } from "../../web/src/viewmodels/TransportMonitor.js";
 import { TRANSPORTS, client, session, startServer, startSupervisor, until } from "../helpers.js";
 
 let server: Wirelab;

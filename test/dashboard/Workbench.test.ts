@@ -2,8 +2,8 @@ import { EventSource } from "eventsource";
 import { WebSocket } from "ws";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import type { Wirelab } from "../../server/app.js";
-import { FeedHttp, SessionKeeper } from "../../web/src/kit/index.js";
-import { Workbench } from "../../web/src/measure/Workbench.js";
+import { FeedHttp, SessionKeeper } from "../../web/src/isomorphic/kit/index.js";
+import { Workbench } from "../../web/src/viewmodels/Workbench.js";
 import { TRANSPORTS, startServer, until } from "../helpers.js";
 
 let server: Wirelab;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import type { Wirelab } from "../../server/app.js";
 import { cumulativeBytes, latencyDistribution, latencyOverTime, requestRate, SPECTRUM_LABELS } from "../../web/src/app/charts/chartData.js";
 import { TRANSPORT_LOOK } from "../../web/src/app/transports.js";
-import { Workbench } from "../../web/src/measure/Workbench.js";
+import { Workbench } from "../../web/src/viewmodels/Workbench.js";
 import { TRANSPORTS, startServer, until } from "../helpers.js";
 
 let server: Wirelab;

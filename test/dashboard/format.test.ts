@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { formatBytes, formatCount, formatElapsed, formatMs, formatRate } from "../../web/src/measure/format.js";
+import { formatBytes, formatCount, formatElapsed, formatMs, formatRate } from "../../web/src/viewmodels/format.js";
 
 describe("formatting", () => {
   test("bytes in decimal units", () => {

@@ -2,7 +2,7 @@
 import { expect, test } from "vitest";
 import { LAB_CHARTS, labSeries, stepMarkers } from "../../web/src/app/charts/labChartData.js";
 import { TRANSPORT_LOOK } from "../../web/src/app/transports.js";
-import type { LabResult } from "../../web/src/lab/index.js";
+import type { LabResult } from "../../web/src/isomorphic/lab/index.js";
 
 const result = {
   timeline: [

@@ -1,7 +1,7 @@
 /** A lab in words: its steps, its numbers, and the browser's connection budget. */
 import { describe, expect, test } from "vitest";
-import { parseLab, type Phase } from "../../web/src/lab/index.js";
-import { comfortableClients, describePhase, formatMetric, heldConnections, plannedMs } from "../../web/src/measure/labText.js";
+import { parseLab, type Phase } from "../../web/src/isomorphic/lab/index.js";
+import { comfortableClients, describePhase, formatMetric, heldConnections, plannedMs } from "../../web/src/viewmodels/labText.js";
 
 const lab = (scenario: string) => parseLab("labs/01-x.md", `---\ntitle: T\nsummary: S\nscenario:\n${scenario}\n---\n`);
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { describeWire, shortPath, sseFramingBytes, wsFrameHeaderBytes } from "../../web/src/measure/wire.js";
+import { describeWire, shortPath, sseFramingBytes, wsFrameHeaderBytes } from "../../web/src/viewmodels/wire.js";
 
 describe("wire records made readable", () => {
   test("WebSocket frame headers follow RFC 6455: 2 bytes, longer lengths, and the client's mask", () => {

@@ -6,7 +6,7 @@ import { createServer, type AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import { afterEach, describe, expect, test } from "vitest";
 import { NetworkConditionsSchema, NetworkEmulator, PRESETS, PRESET_NAMES } from "../../server/netem/index.js";
-import { TRANSPORTS } from "../../web/src/protocol/index.js";
+import { TRANSPORTS } from "../../web/src/isomorphic/protocol/index.js";
 import { HEADS, cleanup, client, echoServer, emulator, receivedText, sleep, tcpServer, until } from "./netHelpers.js";
 
 afterEach(cleanup);

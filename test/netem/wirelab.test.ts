@@ -5,7 +5,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { afterEach, expect, test } from "vitest";
-import { TRANSPORTS, type TransportName } from "../../web/src/protocol/index.js";
+import { TRANSPORTS, type TransportName } from "../../web/src/isomorphic/protocol/index.js";
 import { client, connected, session, startServer } from "../helpers.js";
 import { cleanup, emulator, until } from "./netHelpers.js";
 

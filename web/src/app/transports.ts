@@ -1,5 +1,5 @@
 /** How each transport is named and coloured everywhere in the dashboard (panels, charts, wire view). */
-import type { TransportName } from "../protocol/index.js";
+import type { TransportName } from "../isomorphic/protocol/index.js";
 
 export interface TransportLook {
   label: string;

@@ -7,17 +7,17 @@
  * browser gives one server only six connections.
  */
 import { LitElement, css, html } from "lit";
-import { HttpError } from "../kit/FeedHttp.js";
-import type { SessionKeeper } from "../kit/SessionKeeper.js";
-import { WorkbenchApi } from "../kit/WorkbenchApi.js";
-import type { ClassAssignment, SessionOptionsResponse } from "../protocol/class.js";
-import { ClassLink } from "../measure/ClassLink.js";
-import { ClassMonitor } from "../measure/ClassMonitor.js";
-import { InstructorControls } from "../measure/InstructorControls.js";
-import { DEFAULT_ROOM, isRoomName } from "../protocol/index.js";
-import { LabCatalog } from "../measure/LabCatalog.js";
-import { Workbench } from "../measure/Workbench.js";
-import { formatElapsed } from "../measure/format.js";
+import { HttpError } from "../isomorphic/kit/FeedHttp.js";
+import type { SessionKeeper } from "../isomorphic/kit/SessionKeeper.js";
+import { WorkbenchApi } from "../isomorphic/kit/WorkbenchApi.js";
+import type { ClassAssignment, SessionOptionsResponse } from "../isomorphic/protocol/class.js";
+import { ClassLink } from "../viewmodels/ClassLink.js";
+import { ClassMonitor } from "../viewmodels/ClassMonitor.js";
+import { InstructorControls } from "../viewmodels/InstructorControls.js";
+import { DEFAULT_ROOM, isRoomName } from "../isomorphic/protocol/index.js";
+import { LabCatalog } from "../viewmodels/LabCatalog.js";
+import { Workbench } from "../viewmodels/Workbench.js";
+import { formatElapsed } from "../viewmodels/format.js";
 import { ChangeController } from "./controllers/ChangeController.js";
 import { NAVIGATE, hrefFor, onLinkClick, type NavigateEvent } from "./navigate.js";
 import { routeFrom, sameRoute, sectionOf, urlFor, type Route } from "./route.js";

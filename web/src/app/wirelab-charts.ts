@@ -1,8 +1,8 @@
 /** The four comparison charts, redrawn once a second when the workbench takes its sample. */
 import { LitElement, css, html } from "lit";
 import type { ChartOptions } from "chart.js";
-import type { Workbench } from "../measure/Workbench.js";
-import { formatBytes, formatMs } from "../measure/format.js";
+import type { Workbench } from "../viewmodels/Workbench.js";
+import { formatBytes, formatMs } from "../viewmodels/format.js";
 import { cumulativeBytes, latencyDistribution, latencyOverTime, requestRate } from "./charts/chartData.js";
 import { ChangeController } from "./controllers/ChangeController.js";
 import { base } from "./theme.js";

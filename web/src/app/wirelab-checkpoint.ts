@@ -6,10 +6,10 @@
  * A correctness checkpoint (`expect`) also says, on its own, whether the run passed it.
  */
 import { LitElement, css, html } from "lit";
-import { METRIC_LABELS, type Checkpoint, type CheckpointEvaluation } from "../lab/index.js";
-import { LabSession } from "../measure/LabSession.js";
-import { formatMetric } from "../measure/labText.js";
-import type { TransportName } from "../protocol/index.js";
+import { METRIC_LABELS, type Checkpoint, type CheckpointEvaluation } from "../isomorphic/lab/index.js";
+import { LabSession } from "../viewmodels/LabSession.js";
+import { formatMetric } from "../viewmodels/labText.js";
+import type { TransportName } from "../isomorphic/protocol/index.js";
 import { ChangeController } from "./controllers/ChangeController.js";
 import { TRANSPORT_LOOK } from "./transports.js";
 import { base, transportChoice } from "./theme.js";

@@ -4,12 +4,12 @@
  * own components from a LabSession of the submitted result.
  */
 import { LitElement, css, html } from "lit";
-import type { WorkbenchApi } from "../kit/WorkbenchApi.js";
-import type { LabCatalog } from "../measure/LabCatalog.js";
-import type { LabDefinition } from "../lab/index.js";
-import { LabSession } from "../measure/LabSession.js";
-import { formatCount } from "../measure/format.js";
-import type { Submission } from "../protocol/class.js";
+import type { WorkbenchApi } from "../isomorphic/kit/WorkbenchApi.js";
+import type { LabCatalog } from "../viewmodels/LabCatalog.js";
+import type { LabDefinition } from "../isomorphic/lab/index.js";
+import { LabSession } from "../viewmodels/LabSession.js";
+import { formatCount } from "../viewmodels/format.js";
+import type { Submission } from "../isomorphic/protocol/class.js";
 import { base, classTable } from "./theme.js";
 import "./wirelab-lab-charts.js";
 import "./wirelab-lab-results.js";

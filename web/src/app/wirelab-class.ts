@@ -6,11 +6,11 @@
 import { LitElement, css, html } from "lit";
 import type { ChartOptions } from "chart.js";
 
-import { describeHerd, type ClassMonitor } from "../measure/ClassMonitor.js";
-import type { InstructorControls } from "../measure/InstructorControls.js";
-import type { LabCatalog, LabListing } from "../measure/LabCatalog.js";
-import { formatElapsed } from "../measure/format.js";
-import type { RosterEntry, SubmissionSummary } from "../protocol/class.js";
+import { describeHerd, type ClassMonitor } from "../viewmodels/ClassMonitor.js";
+import type { InstructorControls } from "../viewmodels/InstructorControls.js";
+import type { LabCatalog, LabListing } from "../viewmodels/LabCatalog.js";
+import { formatElapsed } from "../viewmodels/format.js";
+import type { RosterEntry, SubmissionSummary } from "../isomorphic/protocol/class.js";
 import { ChangeController } from "./controllers/ChangeController.js";
 import { NowController } from "./controllers/NowController.js";
 import { latencyData, timelineData } from "./charts/classChartData.js";

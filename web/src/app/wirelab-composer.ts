@@ -1,8 +1,8 @@
 /** One composer for the room: the learner picks the transport a message goes out over. */
 import { LitElement, css, html } from "lit";
-import { LIMITS, TRANSPORTS, type TransportName } from "../protocol/index.js";
-import type { Workbench } from "../measure/Workbench.js";
-import { formatMs } from "../measure/format.js";
+import { LIMITS, TRANSPORTS, type TransportName } from "../isomorphic/protocol/index.js";
+import type { Workbench } from "../viewmodels/Workbench.js";
+import { formatMs } from "../viewmodels/format.js";
 import { TRANSPORT_LOOK } from "./transports.js";
 import { base, transportChoice } from "./theme.js";
 

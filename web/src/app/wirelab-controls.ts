@@ -3,8 +3,8 @@
  * transport's), and server faults. It renders an InstructorControls model and calls its verbs.
  */
 import { LitElement, css, html } from "lit";
-import { TRANSPORTS } from "../protocol/index.js";
-import type { InstructorControls, Target } from "../measure/InstructorControls.js";
+import { TRANSPORTS } from "../isomorphic/protocol/index.js";
+import type { InstructorControls, Target } from "../viewmodels/InstructorControls.js";
 import { ChangeController } from "./controllers/ChangeController.js";
 import { TRANSPORT_LOOK } from "./transports.js";
 import { base } from "./theme.js";

@@ -3,9 +3,9 @@
  * transport, and the latency percentiles. Renders what it is given; computes nothing.
  */
 import { LitElement, css, html } from "lit";
-import type { ClientCounters } from "../kit/index.js";
-import type { TrafficSnapshot } from "../protocol/index.js";
-import { formatBytes, formatCount, formatMs, formatRate } from "../measure/format.js";
+import type { ClientCounters } from "../isomorphic/kit/index.js";
+import type { TrafficSnapshot } from "../isomorphic/protocol/index.js";
+import { formatBytes, formatCount, formatMs, formatRate } from "../viewmodels/format.js";
 import { base } from "./theme.js";
 
 export interface LatencySummary {

@@ -1,7 +1,7 @@
 /** The workbench laid out: composer, four transport panels, comparison charts, wire view. */
 import { LitElement, css, html } from "lit";
-import { TRANSPORTS } from "../protocol/index.js";
-import type { Workbench } from "../measure/Workbench.js";
+import { TRANSPORTS } from "../isomorphic/protocol/index.js";
+import type { Workbench } from "../viewmodels/Workbench.js";
 import { base } from "./theme.js";
 import "./wirelab-charts.js";
 import "./wirelab-composer.js";

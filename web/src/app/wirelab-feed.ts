@@ -6,8 +6,8 @@
  */
 import { LitElement, css, html } from "lit";
 import { repeat } from "lit/directives/repeat.js";
-import type { FeedEntry, FeedRow } from "../measure/TransportMonitor.js";
-import { formatMs } from "../measure/format.js";
+import type { FeedEntry, FeedRow } from "../viewmodels/TransportMonitor.js";
+import { formatMs } from "../viewmodels/format.js";
 import { base } from "./theme.js";
 
 export class WirelabFeed extends LitElement {

@@ -5,7 +5,7 @@
  * not asked for what they do not have.
  */
 import { LitElement, css, html } from "lit";
-import { DEFAULT_ROOM, LIMITS, isRoomName } from "../protocol/index.js";
+import { DEFAULT_ROOM, LIMITS, isRoomName } from "../isomorphic/protocol/index.js";
 import { base } from "./theme.js";
 
 export interface JoinDetail {

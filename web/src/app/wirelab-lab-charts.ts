@@ -4,9 +4,9 @@
  */
 import { LitElement, css, html } from "lit";
 import type { ChartOptions } from "chart.js";
-import { scaleLab } from "../lab/index.js";
-import type { LabSession } from "../measure/LabSession.js";
-import { plannedMs } from "../measure/labText.js";
+import { scaleLab } from "../isomorphic/lab/index.js";
+import type { LabSession } from "../viewmodels/LabSession.js";
+import { plannedMs } from "../viewmodels/labText.js";
 import { LAB_CHARTS, labSeries, stepMarkers } from "./charts/labChartData.js";
 import { registerCharts } from "./charts/registerCharts.js";
 import { stepMarkersPlugin } from "./charts/stepMarkers.js";

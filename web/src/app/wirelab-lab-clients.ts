@@ -5,10 +5,10 @@
  * LabSession.
  */
 import { LitElement, css, html } from "lit";
-import type { ConnectionState } from "../kit/index.js";
-import type { LabClientState } from "../lab/index.js";
-import type { LabSession } from "../measure/LabSession.js";
-import { formatElapsed } from "../measure/format.js";
+import type { ConnectionState } from "../isomorphic/kit/index.js";
+import type { LabClientState } from "../isomorphic/lab/index.js";
+import type { LabSession } from "../viewmodels/LabSession.js";
+import { formatElapsed } from "../viewmodels/format.js";
 import { ChangeController } from "./controllers/ChangeController.js";
 import { TRANSPORT_LOOK } from "./transports.js";
 import { base } from "./theme.js";

@@ -3,9 +3,9 @@
  * answers itself against the submitted result; a resubmission replaces the earlier one.
  */
 import { LitElement, css, html } from "lit";
-import { WorkbenchApi } from "../kit/WorkbenchApi.js";
-import type { LabSession } from "../measure/LabSession.js";
-import type { SubmissionSummary } from "../protocol/class.js";
+import { WorkbenchApi } from "../isomorphic/kit/WorkbenchApi.js";
+import type { LabSession } from "../viewmodels/LabSession.js";
+import type { SubmissionSummary } from "../isomorphic/protocol/class.js";
 import { ChangeController } from "./controllers/ChangeController.js";
 import { base } from "./theme.js";
 

@@ -3,8 +3,8 @@
  * instructors — the lab files that could not be read, with what is wrong in each.
  */
 import { LitElement, css, html, type PropertyValues } from "lit";
-import type { LabCatalog, LabListing } from "../measure/LabCatalog.js";
-import type { Role } from "../protocol/index.js";
+import type { LabCatalog, LabListing } from "../viewmodels/LabCatalog.js";
+import type { Role } from "../isomorphic/protocol/index.js";
 import { hrefFor, onLinkClick } from "./navigate.js";
 import { base } from "./theme.js";
 

@@ -3,9 +3,9 @@
  * the lab runs, final once it is done.
  */
 import { LitElement, css, html } from "lit";
-import { METRIC_LABELS, metricValue } from "../lab/index.js";
-import type { LabSession } from "../measure/LabSession.js";
-import { formatMetric } from "../measure/labText.js";
+import { METRIC_LABELS, metricValue } from "../isomorphic/lab/index.js";
+import type { LabSession } from "../viewmodels/LabSession.js";
+import { formatMetric } from "../viewmodels/labText.js";
 import { ChangeController } from "./controllers/ChangeController.js";
 import { TRANSPORT_LOOK } from "./transports.js";
 import { base } from "./theme.js";

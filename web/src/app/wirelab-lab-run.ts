@@ -3,9 +3,9 @@
  * way is highlighted with its time, finished steps are ticked. Everything comes from the LabSession.
  */
 import { LitElement, css, html } from "lit";
-import { formatDuration, scaleLab } from "../lab/index.js";
-import { LabSession, QUICK_TIME_SCALE, type LabStep } from "../measure/LabSession.js";
-import { plannedMs } from "../measure/labText.js";
+import { formatDuration, scaleLab } from "../isomorphic/lab/index.js";
+import { LabSession, QUICK_TIME_SCALE, type LabStep } from "../viewmodels/LabSession.js";
+import { plannedMs } from "../viewmodels/labText.js";
 import { ChangeController } from "./controllers/ChangeController.js";
 import { TRANSPORT_LOOK } from "./transports.js";
 import { base } from "./theme.js";

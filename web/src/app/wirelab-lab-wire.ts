@@ -5,12 +5,12 @@
  */
 import { LitElement, css, html } from "lit";
 import { repeat } from "lit/directives/repeat.js";
-import type { LabSession } from "../measure/LabSession.js";
-import { formatBytes, formatMs } from "../measure/format.js";
+import type { LabSession } from "../viewmodels/LabSession.js";
+import { formatBytes, formatMs } from "../viewmodels/format.js";
 import { ChangeController } from "./controllers/ChangeController.js";
 import { TRANSPORT_LOOK } from "./transports.js";
 import { base } from "./theme.js";
-import type { TransportName } from "../protocol/index.js";
+import type { TransportName } from "../isomorphic/protocol/index.js";
 
 /** Lines shown; the session keeps more. */
 const SHOWN = 40;

@@ -4,14 +4,14 @@
  * model every part renders; leaving the page stops a run.
  */
 import { LitElement, css, html, type PropertyValues } from "lit";
-import { HttpError } from "../kit/FeedHttp.js";
-import { labNeedsInstructor } from "../lab/index.js";
-import type { LabCatalog } from "../measure/LabCatalog.js";
-import { LabSession } from "../measure/LabSession.js";
-import type { Role } from "../protocol/index.js";
+import { HttpError } from "../isomorphic/kit/FeedHttp.js";
+import { labNeedsInstructor } from "../isomorphic/lab/index.js";
+import type { LabCatalog } from "../viewmodels/LabCatalog.js";
+import { LabSession } from "../viewmodels/LabSession.js";
+import type { Role } from "../isomorphic/protocol/index.js";
 import { ChangeController } from "./controllers/ChangeController.js";
 import { download } from "./download.js";
-import type { FeedClient } from "../kit/FeedClient.js";
+import type { FeedClient } from "../isomorphic/kit/FeedClient.js";
 import "./wirelab-lab-handin.js";
 import { withoutTitle } from "./markdown.js";
 import { hrefFor, onLinkClick } from "./navigate.js";

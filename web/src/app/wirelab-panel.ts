@@ -3,8 +3,8 @@
  * and its controls. All logic is in the TransportMonitor; this only renders it.
  */
 import { LitElement, css, html } from "lit";
-import type { TransportMonitor } from "../measure/TransportMonitor.js";
-import type { ServerStats } from "../measure/ServerStats.js";
+import type { TransportMonitor } from "../viewmodels/TransportMonitor.js";
+import type { ServerStats } from "../viewmodels/ServerStats.js";
 import { ChangeController } from "./controllers/ChangeController.js";
 import { NowController } from "./controllers/NowController.js";
 import { TRANSPORT_LOOK } from "./transports.js";

@@ -4,8 +4,8 @@
  * silence keeps growing.
  */
 import { LitElement, css, html } from "lit";
-import type { ConnectionState } from "../kit/index.js";
-import { formatElapsed } from "../measure/format.js";
+import type { ConnectionState } from "../isomorphic/kit/index.js";
+import { formatElapsed } from "../viewmodels/format.js";
 import { base } from "./theme.js";
 
 const WORDS: Record<ConnectionState, string> = {

@@ -4,10 +4,10 @@
  */
 import { LitElement, css, html } from "lit";
 import { repeat } from "lit/directives/repeat.js";
-import type { TransportMonitor } from "../measure/TransportMonitor.js";
-import type { ServerStats } from "../measure/ServerStats.js";
-import type { WireEntry } from "../measure/wire.js";
-import { formatBytes, formatMs } from "../measure/format.js";
+import type { TransportMonitor } from "../viewmodels/TransportMonitor.js";
+import type { ServerStats } from "../viewmodels/ServerStats.js";
+import type { WireEntry } from "../viewmodels/wire.js";
+import { formatBytes, formatMs } from "../viewmodels/format.js";
 import { ChangeController } from "./controllers/ChangeController.js";
 import { TRANSPORT_LOOK } from "./transports.js";
 import { base } from "./theme.js";

@@ -3,10 +3,10 @@
  * instance), so what a chart shows can be tested in Node.
  */
 import type { ChartData, ChartDataset } from "chart.js";
-import { TRANSPORTS } from "../../protocol/index.js";
-import { SPECTRUM_PERCENTILES } from "../../measure/LatencyDistribution.js";
-import type { Point } from "../../measure/TimeSeries.js";
-import type { Workbench } from "../../measure/Workbench.js";
+import { TRANSPORTS } from "../../isomorphic/protocol/index.js";
+import { SPECTRUM_PERCENTILES } from "../../isomorphic/stats/LatencyDistribution.js";
+import type { Point } from "../../viewmodels/TimeSeries.js";
+import type { Workbench } from "../../viewmodels/Workbench.js";
 import { TRANSPORT_LOOK } from "../transports.js";
 
 type XY = ChartData<"scatter", Point[]>;

@@ -4,9 +4,9 @@
  * distribution (deliveries per bucket, per transport). Pure: tested in Node.
  */
 import type { ChartData } from "chart.js";
-import type { TimelineEntry } from "../../protocol/class.js";
-import type { TransportName } from "../../protocol/index.js";
-import { bucketLabels, type RestartMark } from "../../measure/ClassMonitor.js";
+import type { TimelineEntry } from "../../isomorphic/protocol/class.js";
+import type { TransportName } from "../../isomorphic/protocol/index.js";
+import { bucketLabels, type RestartMark } from "../../viewmodels/ClassMonitor.js";
 import { TRANSPORT_LOOK } from "../transports.js";
 
 const PAGE_COLOR = "#6b7280";

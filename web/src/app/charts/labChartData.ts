@@ -3,9 +3,9 @@
  * per tick). Pure (no DOM, no Chart.js instance), so what a chart shows can be tested in Node.
  */
 import type { ChartData } from "chart.js";
-import type { LabResult } from "../../lab/index.js";
-import type { Point } from "../../measure/TimeSeries.js";
-import type { TransportName } from "../../protocol/index.js";
+import type { LabResult } from "../../isomorphic/lab/index.js";
+import type { Point } from "../../viewmodels/TimeSeries.js";
+import type { TransportName } from "../../isomorphic/protocol/index.js";
 import { TRANSPORT_LOOK } from "../transports.js";
 
 export type LabSeriesField = "delivered" | "requests" | "latencyP50";

@@ -6,10 +6,10 @@
  * a server, and they come back on their own after a restart, which they then report too.
  * DOM-free; the app owns one per joined session.
  */
-import { Emitter } from "../kit/Emitter.js";
-import type { FetchLike } from "../kit/FeedHttp.js";
-import type { FeedClient } from "../kit/index.js";
-import { WorkbenchApi } from "../kit/WorkbenchApi.js";
+import { Emitter } from "../isomorphic/kit/Emitter.js";
+import type { FetchLike } from "../isomorphic/kit/FeedHttp.js";
+import type { FeedClient } from "../isomorphic/kit/index.js";
+import { WorkbenchApi } from "../isomorphic/kit/WorkbenchApi.js";
 import {
   CLASS_LIMITS,
   LATENCY_BUCKETS_MS,
@@ -19,8 +19,8 @@ import {
   type ClientReport,
   type LinkName,
   type ReconnectEvent,
-} from "../protocol/class.js";
-import type { TransportName } from "../protocol/index.js";
+} from "../isomorphic/protocol/class.js";
+import type { TransportName } from "../isomorphic/protocol/index.js";
 import { ReconnectTracker } from "./ReconnectTracker.js";
 import { isFromServer } from "./wire.js";
 

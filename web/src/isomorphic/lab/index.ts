@@ -5,3 +5,4 @@ export * from "./LabRunner.js";
 export * from "./checkpoints.js";
 export * from "./duration.js";
 export * from "./explain.js";
+export * from "./metrics.js";

@@ -5,11 +5,11 @@
  * jitter, wait until every page has heard it, restart the server, and measure how the reconnects
  * of every learner's clients spread. DOM-free; the class view renders it.
  */
-import { Emitter } from "../kit/Emitter.js";
-import type { FetchLike } from "../kit/FeedHttp.js";
-import { WorkbenchApi } from "../kit/WorkbenchApi.js";
-import { LATENCY_BUCKETS_MS, type ClassResponse, type RosterEntry, type SubmissionSummary, type TimelineEntry } from "../protocol/class.js";
-import { TRANSPORTS, type TransportName } from "../protocol/index.js";
+import { Emitter } from "../isomorphic/kit/Emitter.js";
+import type { FetchLike } from "../isomorphic/kit/FeedHttp.js";
+import { WorkbenchApi } from "../isomorphic/kit/WorkbenchApi.js";
+import { LATENCY_BUCKETS_MS, type ClassResponse, type RosterEntry, type SubmissionSummary, type TimelineEntry } from "../isomorphic/protocol/class.js";
+import { TRANSPORTS, type TransportName } from "../isomorphic/protocol/index.js";
 
 export interface ClassMonitorOptions {
   baseUrl: string;

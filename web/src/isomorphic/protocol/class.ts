@@ -4,7 +4,7 @@
  * class-wide reconnect timeline and latency distribution, assigns a lab, and collects submissions.
  */
 import { z } from "zod";
-import { LabResultSchema } from "../lab/LabResultSchema.js";
+import { LabResultSchema } from "./labResult.js";
 import { TRANSPORTS, UserSchema, type Role } from "./index.js";
 
 /** Latency buckets of the class-wide distribution: upper bounds in ms; the last bucket is "more". */

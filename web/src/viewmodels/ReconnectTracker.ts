@@ -3,7 +3,7 @@
  * open again, how long it was not, and the cursor it resumed from. A learner then sees in the
  * chat where a cut happened and that nothing before it was asked for twice. DOM-free.
  */
-import type { ConnectionState } from "../kit/index.js";
+import type { ConnectionState } from "../isomorphic/kit/index.js";
 import { formatElapsed, formatMs } from "./format.js";
 
 export interface ReconnectMark {

@@ -1,9 +1,11 @@
 /**
- * The result format of a run: one schema for the dashboard, the labs and the benchmark, so
- * that a figure means the same thing wherever it is shown.
+ * The result of a lab run, as it crosses the wire (a learner's submission carries one): the
+ * interfaces the lab engine fills in and, with bounds, the zod schema a result from elsewhere is
+ * checked against, so a submission cannot be huge or carry what no run produces. The lab engine
+ * (`lab/LabResult.ts`) computes and reads these figures; the dashboard and the benchmark show them.
  */
-import type { TransportName } from "../protocol/index.js";
-import type { Metric } from "./LabDefinition.js";
+import { z } from "zod";
+import { TRANSPORTS, type TransportName } from "./index.js";
 
 export interface LatencySummary {
   /** Samples: deliveries that carried the sender's clock. */
@@ -82,64 +84,63 @@ export interface LabResult {
   timeline: Array<{ t: number; transport: TransportName; delivered: number; requests: number; latencyP50: number | null }>;
 }
 
-/** The value of `metric` for one transport; null when it was not measured. */
-export function metricValue(result: TransportResult, metric: Metric): number | null {
-  switch (metric) {
-    case "latency.p50":
-      return result.latency.p50;
-    case "latency.p95":
-      return result.latency.p95;
-    case "latency.p99":
-      return result.latency.p99;
-    case "latency.max":
-      return result.latency.max;
-    case "wireBytesIn":
-      return result.wire?.bytesIn ?? null;
-    case "wireBytesOut":
-      return result.wire?.bytesOut ?? null;
-    case "reconnectMs":
-      return result.reconnectMs.meanMs;
-    case "detectMs":
-      return result.detectMs?.meanMs ?? null;
-    case "reconnectSpreadMs":
-      // Only meaningful within one phase (see PhaseRecord); the whole run mixes reconnect waves.
-      return null;
-    default:
-      return result[metric];
-  }
-}
+const count = z.number().int().nonnegative();
+const ms = z.number().nonnegative();
+const nullableMs = ms.nullable();
+const transport = z.enum(TRANSPORTS);
 
-export const METRIC_LABELS: Record<Metric, string> = {
-  delivered: "messages delivered",
-  lost: "messages lost",
-  duplicated: "messages duplicated",
-  requests: "HTTP requests",
-  requestsPerMessage: "requests per message",
-  bytesPerMessage: "bytes per message",
-  wireBytesIn: "bytes in (server)",
-  wireBytesOut: "bytes out (server)",
-  reconnects: "reconnects",
-  reconnectMs: "time to reconnect (ms)",
-  reconnectSpreadMs: "first to last reconnect (ms)",
-  detectMs: "time to detect a dead link (ms)",
-  "latency.p50": "latency p50 (ms)",
-  "latency.p95": "latency p95 (ms)",
-  "latency.p99": "latency p99 (ms)",
-  "latency.max": "latency max (ms)",
-};
+const TransportResultSchema = z.strictObject({
+  transport,
+  clients: count,
+  expected: count,
+  delivered: count,
+  lost: z.number().int(),
+  duplicated: count,
+  latency: z.strictObject({ count, p50: nullableMs, p95: nullableMs, p99: nullableMs, max: nullableMs }),
+  requests: count,
+  requestsPerMessage: ms.nullable(),
+  clientBytesIn: count,
+  clientBytesOut: count,
+  wire: z.strictObject({ requests: count, bytesIn: count, bytesOut: count }).nullable(),
+  bytesPerMessage: ms.nullable(),
+  reconnects: count,
+  reconnectMs: z.strictObject({ count, meanMs: nullableMs, maxMs: nullableMs }),
+  detectMs: z.strictObject({ count, meanMs: nullableMs, maxMs: nullableMs, of: count }).nullable(),
+});
 
-/** One row per transport, one column per metric: for spreadsheets. */
-export function resultToCsv(result: LabResult, metrics: readonly Metric[]): string {
-  const header = ["transport", "clients", ...metrics];
-  const rows = result.transports.map((t) => [t.transport, String(t.clients), ...metrics.map((m) => formatCell(metricValue(t, m)))]);
-  return [header, ...rows].map((row) => row.map(csvCell).join(",")).join("\n") + "\n";
-}
+const phaseCounters = z.strictObject(Object.fromEntries(PHASE_METRICS.map((m) => [m, ms])) as Record<(typeof PHASE_METRICS)[number], typeof ms>);
 
-function formatCell(value: number | null): string {
-  if (value === null) return "";
-  return Number.isInteger(value) ? String(value) : value.toFixed(3);
-}
+export const LabResultSchema = z.strictObject({
+  format: z.literal(1),
+  lab: z.strictObject({ id: z.string().min(1).max(100), title: z.string().max(200) }),
+  room: z.string().max(32),
+  startedAt: count,
+  durationMs: ms,
+  sent: count,
+  parameters: z.strictObject({
+    clients: count,
+    transports: z.array(transport).max(TRANSPORTS.length),
+    messageBytes: count,
+    timeScale: z.number().positive(),
+  }),
+  transports: z.array(TransportResultSchema).max(TRANSPORTS.length),
+  phases: z
+    .array(
+      z.strictObject({
+        name: z.string().max(100),
+        kind: z.string().max(32),
+        startMs: ms,
+        endMs: ms,
+        transports: z.partialRecord(transport, phaseCounters),
+      }),
+    )
+    .max(100),
+  timeline: z
+    .array(z.strictObject({ t: ms, transport, delivered: count, requests: count, latencyP50: nullableMs }))
+    .max(5_000),
+});
 
-function csvCell(value: string): string {
-  return /[",\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
-}
+// The schema and the interface must describe the same thing.
+type Parsed = z.infer<typeof LabResultSchema>;
+const _sameShape: [Parsed extends LabResult ? true : false, LabResult extends Parsed ? true : false] = [true, true];
+void _sameShape;

@@ -3,11 +3,11 @@
  * this transport saw it, the wire log, counters, latency percentiles and chart series.
  * DOM-free; components render it and call its four verbs (connect, pause, disconnect, reconnect).
  */
-import { Emitter } from "../kit/Emitter.js";
-import type { ClientCounters, ConnectionState, FeedClient } from "../kit/index.js";
-import type { Message, TransportName, User } from "../protocol/index.js";
+import { Emitter } from "../isomorphic/kit/Emitter.js";
+import type { ClientCounters, ConnectionState, FeedClient } from "../isomorphic/kit/index.js";
+import type { Message, TransportName, User } from "../isomorphic/protocol/index.js";
 import { HoldableLog } from "./HoldableLog.js";
-import { LatencyDistribution } from "./LatencyDistribution.js";
+import { LatencyDistribution } from "../isomorphic/stats/LatencyDistribution.js";
 import { RateMeter } from "./RateMeter.js";
 import { ReconnectTracker, describeReconnect, explainReconnect, type ReconnectMark } from "./ReconnectTracker.js";
 import { TimeSeries } from "./TimeSeries.js";

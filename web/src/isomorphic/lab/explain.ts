@@ -6,7 +6,7 @@
  * here, without a DOM, for the CLI and the dashboard alike.
  */
 import { TRANSPORTS, type TransportName } from "../protocol/index.js";
-import type { Metric } from "./LabDefinition.js";
+import type { Metric } from "./metrics.js";
 import { PHASE_METRICS, metricValue, type LabResult, type PhaseMetric } from "./LabResult.js";
 
 /** A measured value an explanation can name. */

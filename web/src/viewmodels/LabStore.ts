@@ -6,8 +6,8 @@
  * What is read back is never trusted: an entry of another format, of another lab, of an earlier
  * version of this lab file, or that does not look like a result is ignored (and removed).
  */
-import type { LabDefinition, LabResult } from "../lab/index.js";
-import { TRANSPORTS } from "../protocol/index.js";
+import type { LabDefinition, LabResult } from "../isomorphic/lab/index.js";
+import { TRANSPORTS } from "../isomorphic/protocol/index.js";
 
 /** The part of the Web Storage API used here. */
 export interface StorageLike {

@@ -2,8 +2,8 @@
  * A lab put into words for the dashboard: its steps, its numbers, and what a browser's
  * connection limit does to it. Pure, so the wording can be tested in Node.
  */
-import type { TransportName } from "../protocol/index.js";
-import { formatDuration, type LabDefinition, type Metric, type Phase } from "../lab/index.js";
+import type { TransportName } from "../isomorphic/protocol/index.js";
+import { formatDuration, type LabDefinition, type Metric, type Phase } from "../isomorphic/lab/index.js";
 import { formatBytes, formatCount } from "./format.js";
 
 const via = (transport: TransportName | undefined) => (transport ? `, sent over ${transport}` : "");

@@ -7,28 +7,9 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { TRANSPORTS, type TransportName } from "../protocol/index.js";
 import { DURATION_HINT, parseDuration } from "./duration.js";
-import { PHASE_METRICS } from "./LabResult.js";
+import { PHASE_METRICS } from "../protocol/labResult.js";
+import { METRICS, type Metric } from "./metrics.js";
 import { ExplainSyntaxError, parseCondition, parseTemplate, type ExplainContext, type ExplainVariant } from "./explain.js";
-
-export const METRICS = [
-  "delivered",
-  "lost",
-  "duplicated",
-  "requests",
-  "requestsPerMessage",
-  "bytesPerMessage",
-  "wireBytesIn",
-  "wireBytesOut",
-  "reconnects",
-  "reconnectMs",
-  "reconnectSpreadMs",
-  "detectMs",
-  "latency.p50",
-  "latency.p95",
-  "latency.p99",
-  "latency.max",
-] as const;
-export type Metric = (typeof METRICS)[number];
 
 export const PHASE_KINDS = ["idle", "send", "burst", "drop", "restart", "kill", "network", "blackhole", "refuse", "stall", "settle", "jitter"] as const;
 export type PhaseKind = (typeof PHASE_KINDS)[number];

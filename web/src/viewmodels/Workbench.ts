@@ -3,9 +3,9 @@
  * client of the room) and the server's stats, sampled together once a second. DOM-free: the
  * Lit components render it; the tests drive it from Node.
  */
-import { Emitter } from "../kit/Emitter.js";
-import { FeedHttp, SessionKeeper, WorkbenchApi, createClient, type AnyClientOptions, type FetchLike } from "../kit/index.js";
-import { DEFAULT_ROOM, TRANSPORTS, type SendResponse, type SessionResponse, type TransportName } from "../protocol/index.js";
+import { Emitter } from "../isomorphic/kit/Emitter.js";
+import { FeedHttp, SessionKeeper, WorkbenchApi, createClient, type AnyClientOptions, type FetchLike } from "../isomorphic/kit/index.js";
+import { DEFAULT_ROOM, TRANSPORTS, type SendResponse, type SessionResponse, type TransportName } from "../isomorphic/protocol/index.js";
 import { InstructorControls } from "./InstructorControls.js";
 import { ServerStats } from "./ServerStats.js";
 import { TransportMonitor } from "./TransportMonitor.js";

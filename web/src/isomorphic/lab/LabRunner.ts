@@ -13,7 +13,7 @@ import type { EventSourceConstructor } from "../kit/SseClient.js";
 import type { WebSocketConstructor } from "../kit/WebSocketClient.js";
 import { WorkbenchApi } from "../kit/WorkbenchApi.js";
 import { ClientStats } from "../kit/ClientStats.js";
-import { LatencyDistribution } from "../measure/LatencyDistribution.js";
+import { LatencyDistribution } from "../stats/LatencyDistribution.js";
 import { labNeedsInstructor, labTouchesNetwork, scaleLab, type LabDefinition, type Phase } from "./LabDefinition.js";
 import type { DurationSummary, LabResult, PhaseRecord, TransportResult } from "./LabResult.js";
 

@@ -3,12 +3,12 @@
  * numbers, the result, the checkpoints with the learner's answers, and the exports. DOM-free:
  * the Lit components render it; the tests drive it from Node against a real server.
  */
-import { Emitter } from "../kit/Emitter.js";
-import type { FetchLike } from "../kit/FeedHttp.js";
-import type { FeedClient } from "../kit/FeedClient.js";
-import type { EventSourceConstructor } from "../kit/SseClient.js";
-import type { WebSocketConstructor } from "../kit/WebSocketClient.js";
-import { WorkbenchApi } from "../kit/WorkbenchApi.js";
+import { Emitter } from "../isomorphic/kit/Emitter.js";
+import type { FetchLike } from "../isomorphic/kit/FeedHttp.js";
+import type { FeedClient } from "../isomorphic/kit/FeedClient.js";
+import type { EventSourceConstructor } from "../isomorphic/kit/SseClient.js";
+import type { WebSocketConstructor } from "../isomorphic/kit/WebSocketClient.js";
+import { WorkbenchApi } from "../isomorphic/kit/WorkbenchApi.js";
 import {
   LabRunner,
   evaluateAll,
@@ -23,8 +23,8 @@ import {
   type LabClientState,
   type LabProgress,
   type LabResult,
-} from "../lab/index.js";
-import type { Role, TransportName } from "../protocol/index.js";
+} from "../isomorphic/lab/index.js";
+import type { Role, TransportName } from "../isomorphic/protocol/index.js";
 import { LabStore, type SavedLab, type StorageLike } from "./LabStore.js";
 import { describeWire, type WireEntry } from "./wire.js";
 import {

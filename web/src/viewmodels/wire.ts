@@ -2,7 +2,7 @@
  * What crossed the wire, made readable: a `WireEntry` per kit `WireRecord`, with the framing
  * each transport adds on top of the payload where the client can know it.
  */
-import type { WireRecord } from "../kit/index.js";
+import type { WireRecord } from "../isomorphic/kit/index.js";
 
 export interface WireEntry {
   /** Running number within one log, for keyed rendering. */

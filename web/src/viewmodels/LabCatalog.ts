@@ -2,8 +2,8 @@
  * The server's labs (`GET /v1/labs`, `GET /v1/labs/:id`), read with the session's current token. The
  * server reads its lab folder on every request, so each call shows what is on disk now.
  */
-import { HttpError, type FetchLike } from "../kit/FeedHttp.js";
-import type { LabDefinition } from "../lab/index.js";
+import { HttpError, type FetchLike } from "../isomorphic/kit/FeedHttp.js";
+import type { LabDefinition } from "../isomorphic/lab/index.js";
 
 export interface LabSummary {
   id: string;

@@ -3,9 +3,9 @@
  * framing included) for every client, so next to the client's own numbers the cost a client
  * cannot see shows up. Deltas are taken from the first snapshot (the moment the dashboard joined).
  */
-import { Emitter } from "../kit/Emitter.js";
-import type { FetchLike } from "../kit/index.js";
-import { TRANSPORTS, type StatsResponse, type TrafficSnapshot, type TransportName } from "../protocol/index.js";
+import { Emitter } from "../isomorphic/kit/Emitter.js";
+import type { FetchLike } from "../isomorphic/kit/index.js";
+import { TRANSPORTS, type StatsResponse, type TrafficSnapshot, type TransportName } from "../isomorphic/protocol/index.js";
 import { RateMeter } from "./RateMeter.js";
 import { TimeSeries } from "./TimeSeries.js";
 

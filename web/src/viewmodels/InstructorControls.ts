@@ -2,9 +2,9 @@
  * The dashboard's "network & faults" bar as a model: each verb calls the admin API, then reads
  * the status back, and keeps a one-line account of what happened for the view. DOM-free.
  */
-import { Emitter } from "../kit/Emitter.js";
-import type { AdminStatus, InstancesStatus, NetworkStatus, WorkbenchApi } from "../kit/WorkbenchApi.js";
-import { TRANSPORTS, type TransportName } from "../protocol/index.js";
+import { Emitter } from "../isomorphic/kit/Emitter.js";
+import type { AdminStatus, InstancesStatus, NetworkStatus, WorkbenchApi } from "../isomorphic/kit/WorkbenchApi.js";
+import { TRANSPORTS, type TransportName } from "../isomorphic/protocol/index.js";
 
 export type Target = TransportName | "all";
 
