@@ -11,6 +11,7 @@ import * as hdr from "hdr-histogram-js";
 import type { StatsResponse, TransportName } from "../../web/src/isomorphic/protocol/index.js";
 import { Emitter } from "../../web/src/isomorphic/kit/Emitter.js";
 import { FeedHttp } from "../../web/src/isomorphic/kit/FeedHttp.js";
+import { SessionKeeper } from "../../web/src/isomorphic/kit/SessionKeeper.js";
 import { ServerProcess } from "../ServerProcess.js";
 import { deleteRedisKeys } from "../cluster/redisChecks.js";
 import type { BenchLatency, BenchReport, BenchTransportResult, Distribution, MachineInfo, MemorySample, ScenarioResult, ServedBy, ServerUsage } from "./BenchReport.js";
@@ -53,7 +54,8 @@ interface Target {
   url: string;
   /** Where receivers connect, spread round robin. */
   urls: string[];
-  token: string;
+  /** The receivers' token: the current one (refreshed during a long run) at every read. */
+  readonly token: string;
   send: SendTarget;
   stats(): Promise<StatsResponse | null>;
   restart(downtimeMs: number): Promise<void>;
@@ -352,6 +354,7 @@ async function startWirelab(profileDir: string | null, memoryStore: boolean, clu
   // No network emulator: the clients talk to the server directly.
   const store = cluster.redisUrl !== null ? ["--redis", cluster.redisUrl] : memoryStore ? ["--memory"] : [];
   const servers: ServerProcess[] = [];
+  const keeping: SessionKeeper[] = [];
   try {
     // --load-test: the bench sends from one session and connects thousands from a few addresses.
     for (let i = 0; i < cluster.instances; i++) servers.push(await ServerProcess.start(["--network-port", "off", "--load-test", ...store], env, checkout));
@@ -359,11 +362,15 @@ async function startWirelab(profileDir: string | null, memoryStore: boolean, clu
     const unexpectedExits: string[] = [];
     servers.forEach((s, i) => watchExit(s, `instance ${i + 1} (pid ${s.pid})`, () => stopping, (exit) => unexpectedExits.push(exit)));
     const server = servers[0]!;
-    const token = (await FeedHttp.createSession(server.url, "bench")).token;
-    const sender = (await FeedHttp.createSession(server.url, "bench-sender")).token;
-    const headers = { authorization: `Bearer ${token}` };
+    // Tokens live 15 minutes and a long hold outlasts them: the bench's own sessions are kept
+    // fresh like the dashboard's (the load clients refresh their own).
+    const keepers = await Promise.all(["bench", "bench-sender"].map(async (name) => new SessionKeeper({ baseUrl: server.url, session: await FeedHttp.createSession(server.url, name) })));
+    keepers.forEach((k) => k.start());
+    keeping.push(...keepers);
+    const [reader, sender] = keepers as [SessionKeeper, SessionKeeper];
+    const auth = () => ({ authorization: `Bearer ${reader.token}` });
     const statsOf = async (url: string) => {
-      const response = await fetch(`${url}/v1/stats`, { headers }).catch(() => null);
+      const response = await fetch(`${url}/v1/stats`, { headers: auth() }).catch(() => null);
       return response?.ok ? ((await response.json()) as StatsResponse) : null;
     };
     return {
@@ -373,15 +380,17 @@ async function startWirelab(profileDir: string | null, memoryStore: boolean, clu
       unexpectedExits,
       url: server.url,
       urls: servers.map((s) => s.url),
-      token,
-      send: wirelabTarget(server.url, sender),
+      get token() {
+        return reader.token;
+      },
+      send: wirelabTarget(server.url, sender.tokenSource),
       // Each instance counts its own traffic: the cluster's is the sum.
       stats: async () => mergeStats(await Promise.all(servers.map((s) => statsOf(s.url)))),
       restart: async (downtimeMs) => {
         // With several instances, the first one restarts; its clients come back to it or to another.
         const response = await fetch(`${server.url}/v1/admin/restart`, {
           method: "POST",
-          headers: { ...headers, "content-type": "application/json" },
+          headers: { ...auth(), "content-type": "application/json" },
           body: JSON.stringify({ downtimeMs }),
         });
         if (!response.ok) throw new Error(`the server refused to restart: HTTP ${response.status}`);
@@ -397,11 +406,13 @@ async function startWirelab(profileDir: string | null, memoryStore: boolean, clu
       },
       stop: async () => {
         stopping = true;
+        keepers.forEach((k) => k.stop());
         await Promise.all(servers.map((s) => s.stop()));
         if (cluster.redisUrl !== null) await deleteRedisKeys(cluster.redisUrl, `${env.WIRELAB_REDIS_PREFIX}*`);
       },
     };
   } catch (error) {
+    keeping.forEach((k) => k.stop());
     await Promise.all(servers.map((s) => s.stop()));
     throw error;
   }

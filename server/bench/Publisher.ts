@@ -21,16 +21,17 @@ export interface SendTarget {
   latest(room: string): Promise<number>;
 }
 
-export function wirelabTarget(baseUrl: string, token: string): SendTarget {
+/** `token` is read at every request: a long run's session is refreshed underneath it. */
+export function wirelabTarget(baseUrl: string, token: () => string): SendTarget {
   return {
     post: (room, id, text) =>
       senderFetch(`${baseUrl}/v1/rooms/${room}/messages`, {
         method: "POST",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        headers: { authorization: `Bearer ${token()}`, "content-type": "application/json" },
         body: JSON.stringify({ id, text, sentAt: Math.floor(Date.now()) }),
       }),
     latest: async (room) => {
-      const response = await senderFetch(`${baseUrl}/v1/rooms/${room}/messages?limit=0`, { headers: { authorization: `Bearer ${token}` } });
+      const response = await senderFetch(`${baseUrl}/v1/rooms/${room}/messages?limit=0`, { headers: { authorization: `Bearer ${token()}` } });
       if (!response.ok) throw new Error(`reading ${room}: HTTP ${response.status}`);
       return ((await response.json()) as { next: number }).next;
     },

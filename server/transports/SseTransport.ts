@@ -189,14 +189,11 @@ class SseStream implements FollowSink, TrackedConnection {
     this.hub.ctx.metrics.delivered(this.hub.name, event.message);
     // Backpressure: more unsent than pauseBufferedBytes pauses the follower until the socket drains.
     if (!socket.writableNeedDrain || socket.writableLength <= this.hub.ctx.config.pauseBufferedBytes) return true;
-    socket.once("drain", this.#resume);
+    // A closure only for a paused stream: an idle one holds none (see the class comment).
+    socket.once("drain", () => this.#follower?.resume());
     this.hub.ctx.metrics.streamPaused(this.hub.name);
     return false;
   }
-
-  readonly #resume = (): void => {
-    this.#follower?.resume();
-  };
 
   fail(error: unknown): void {
     this.hub.ctx.logger.error({ err: error, transport: this.transport, room: this.room }, "SSE stream failed");
