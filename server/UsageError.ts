@@ -2,3 +2,8 @@
 export class UsageError extends Error {
   override name = "UsageError";
 }
+
+/** A UsageError, or node:util parseArgs' own refusal of the command line (an unknown option, a missing value). */
+export function isUsageError(error: unknown): boolean {
+  return error instanceof UsageError || Boolean((error as { code?: unknown } | null)?.code?.toString().startsWith("ERR_PARSE_ARGS"));
+}

@@ -6,8 +6,9 @@ import { parseArgs } from "node:util";
 import { WirelabSupervisor } from "./WirelabSupervisor.js";
 import { classBanner } from "./classBanner.js";
 import { createLogger } from "./logger.js";
+import { resolveConfig, type WirelabOptions } from "./config.js";
 import { LAB_USAGE, labCommand } from "./commands/lab.js";
-import { UsageError } from "./UsageError.js";
+import { UsageError, isUsageError } from "./UsageError.js";
 
 const USAGE = `Usage: wirelab serve [--class [--class-code CODE]] [--port N] [--host ADDR] [--data FILE | --memory | --redis URL] [--network-port N|off] [--load-test]
 
@@ -62,23 +63,23 @@ async function serve(args: string[]): Promise<void> {
   if (values.redis !== undefined && values.data !== undefined) {
     throw new UsageError("--redis and --data cannot be combined: with Redis the history lives in Redis");
   }
-  const logger = createLogger(process.env.LOG_LEVEL ?? "info");
   const networkPort = values["network-port"];
   // A class server is reached from the students' machines, so it listens on every address.
   const host = values.host ?? (values.class ? "0.0.0.0" : undefined);
-  const supervisor = await WirelabSupervisor.start(
-    {
-      ...(values.port !== undefined && { port: Number(values.port) }),
-      ...(host !== undefined && { host }),
-      ...(values.data !== undefined && { dataFile: values.data }),
-      ...(values.memory && { memory: true }),
-      ...(values["load-test"] && { loadTest: true }),
-      ...(values["class-code"] !== undefined && { classCode: values["class-code"] }),
-      ...(values.redis !== undefined && { redisUrl: values.redis }),
-      ...(networkPort !== undefined && { networkPort: networkPort === "off" ? null : Number(networkPort) }),
-    },
-    logger,
-  );
+  const options: WirelabOptions = {
+    ...(values.port !== undefined && { port: Number(values.port) }),
+    ...(host !== undefined && { host }),
+    ...(values.data !== undefined && { dataFile: values.data }),
+    ...(values.memory && { memory: true }),
+    ...(values["load-test"] && { loadTest: true }),
+    ...(values["class-code"] !== undefined && { classCode: values["class-code"] }),
+    ...(values.redis !== undefined && { redisUrl: values.redis }),
+    ...(networkPort !== undefined && { networkPort: networkPort === "off" ? null : Number(networkPort) }),
+  };
+  // Options, environment and defaults are merged in config.ts only; a value it refuses is a usage
+  // error before anything starts, and the log level comes from the same merge.
+  const logger = createLogger(resolveConfig(options).logLevel);
+  const supervisor = await WirelabSupervisor.start(options, logger);
   const { url, config, instance } = supervisor.current;
   logger.info(
     {
@@ -154,5 +155,5 @@ export async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   process.stderr.write(`wirelab: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = error instanceof UsageError ? 2 : 1;
+  process.exitCode = isUsageError(error) ? 2 : 1;
 });

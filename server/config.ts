@@ -4,6 +4,12 @@
  */
 import { randomBytes } from "node:crypto";
 import { DEFAULT_MAX_CONNECTIONS, openFilesLimit } from "./limits/ConnectionCaps.js";
+import { UsageError } from "./UsageError.js";
+
+/** An option or environment value that cannot be used: the CLI reports it as a usage error (exit 2). */
+export class ConfigError extends UsageError {
+  override name = "ConfigError";
+}
 
 /** How a fan-out's writes leave (WirelabConfig.fanoutFlush). */
 export const FANOUT_FLUSH_POLICIES = ["adaptive", "message", "turn"] as const;
@@ -280,7 +286,7 @@ function parseOrigin(text: string): string {
   }
   const bare = url && url.pathname === "/" && !url.search && !url.hash && !url.username && !url.password;
   if (!url || !bare || (url.protocol !== "http:" && url.protocol !== "https:")) {
-    throw new TypeError(`an allowed origin must be scheme://host[:port] (http or https, no path), got "${text}"`);
+    throw new ConfigError(`an allowed origin must be scheme://host[:port] (http or https, no path), got "${text}"`);
   }
   return url.origin;
 }
@@ -321,12 +327,12 @@ export function resolveConfig(options: WirelabOptions = {}, env: NodeJS.ProcessE
   if (options.networkPort === undefined) config.networkPort = config.port === 0 ? 0 : config.port + 1;
   if (memory) {
     if (options.dataFile !== undefined && options.dataFile !== ":memory:") {
-      throw new TypeError("--memory and --data cannot be combined");
+      throw new ConfigError("--memory and --data cannot be combined");
     }
     config.dataFile = ":memory:";
   }
   if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) {
-    throw new TypeError(`port must be an integer from 0 to 65535, got ${config.port}`);
+    throw new ConfigError(`port must be an integer from 0 to 65535, got ${config.port}`);
   }
   for (const key of ["historyLimit", "tokenTtlSeconds", "maxPayloadBytes", "sseRetryMs", "sseHeartbeatMs", "wsPingIntervalMs", "maxBufferedBytes", "pauseBufferedBytes", "maxConnectionsPerUser", "replayPageSize",
     "sendsPerSecond", "sendBurst", "wsRefusalsBeforeClose", "connectsPerMinute", "sessionsPerMinute", "instructorKeyFailuresPerMinute",
@@ -334,38 +340,38 @@ export function resolveConfig(options: WirelabOptions = {}, env: NodeJS.ProcessE
     "pageCacheBytes", "maxPageBytes", "maxRooms", "maxRoomHistoryBytes", "maxParkedPolls",
     "classRosterWindowMs", "maxClassPages", "maxSubmissions", "maxSubmissionBytes"] as const) {
     if (!Number.isInteger(config[key]) || config[key] <= 0) {
-      throw new TypeError(`${key} must be a positive integer, got ${config[key]}`);
+      throw new ConfigError(`${key} must be a positive integer, got ${config[key]}`);
     }
   }
   if (config.connectionsSoftCap > config.maxConnections) {
-    throw new TypeError(`connectionsSoftCap (${config.connectionsSoftCap}) must not exceed maxConnections (${config.maxConnections})`);
+    throw new ConfigError(`connectionsSoftCap (${config.connectionsSoftCap}) must not exceed maxConnections (${config.maxConnections})`);
   }
   if (config.networkPort !== null && (!Number.isInteger(config.networkPort) || config.networkPort < 0 || config.networkPort > 65535)) {
-    throw new TypeError(`networkPort must be an integer from 0 to 65535, got ${config.networkPort}`);
+    throw new ConfigError(`networkPort must be an integer from 0 to 65535, got ${config.networkPort}`);
   }
   if (config.redisUrl !== null && !/^rediss?:\/\//.test(config.redisUrl)) {
-    throw new TypeError(`the Redis URL must start with redis:// or rediss://, got "${config.redisUrl}"`);
+    throw new ConfigError(`the Redis URL must start with redis:// or rediss://, got "${config.redisUrl}"`);
   }
   if (config.redisUrl !== null && memory) {
-    throw new TypeError("--redis and --memory cannot be combined: with Redis the history lives in Redis");
+    throw new ConfigError("--redis and --memory cannot be combined: with Redis the history lives in Redis");
   }
   config.allowedOrigins = config.allowedOrigins.map(parseOrigin);
   for (const proxyPort of config.proxyPorts) {
-    if (!Number.isInteger(proxyPort) || proxyPort < 1 || proxyPort > 65535) throw new TypeError(`a proxy port must be an integer from 1 to 65535, got ${proxyPort}`);
+    if (!Number.isInteger(proxyPort) || proxyPort < 1 || proxyPort > 65535) throw new ConfigError(`a proxy port must be an integer from 1 to 65535, got ${proxyPort}`);
   }
   config.allowedHosts = config.allowedHosts.map((name) => {
     const lower = name.toLowerCase();
-    if (!HOST_NAME.test(lower)) throw new TypeError(`an allowed host must be a host name or *.name (no port), got "${name}"`);
+    if (!HOST_NAME.test(lower)) throw new ConfigError(`an allowed host must be a host name or *.name (no port), got "${name}"`);
     return lower;
   });
   if (!(FANOUT_FLUSH_POLICIES as readonly string[]).includes(config.fanoutFlush)) {
-    throw new TypeError(`fanoutFlush must be one of ${FANOUT_FLUSH_POLICIES.join(", ")} (env WIRELAB_FANOUT_FLUSH), got "${String(config.fanoutFlush)}"`);
+    throw new ConfigError(`fanoutFlush must be one of ${FANOUT_FLUSH_POLICIES.join(", ")} (env WIRELAB_FANOUT_FLUSH), got "${String(config.fanoutFlush)}"`);
   }
-  if (typeof config.metrics !== "boolean") throw new TypeError(`metrics must be true or false, got ${String(config.metrics)}`);
-  if (config.secret !== null && config.secret.length < 16) throw new TypeError("the token secret must be at least 16 characters");
+  if (typeof config.metrics !== "boolean") throw new ConfigError(`metrics must be true or false, got ${String(config.metrics)}`);
+  if (config.secret !== null && config.secret.length < 16) throw new ConfigError("the token secret must be at least 16 characters");
   if (config.classCode !== null && (config.classCode.length < 3 || config.classCode.length > 64)) {
-    throw new TypeError("the class code must be 3 to 64 characters");
+    throw new ConfigError("the class code must be 3 to 64 characters");
   }
-  if (config.instructorKey.length < 8) throw new TypeError("the instructor key must be at least 8 characters");
+  if (config.instructorKey.length < 8) throw new ConfigError("the instructor key must be at least 8 characters");
   return config;
 }

@@ -50,16 +50,21 @@ test("PORT and HOST come from the environment; --memory keeps no file", async ()
 });
 
 test.each([
-  [["serve", "--data", "x.db", "--memory"], 1, /--memory and --data cannot be combined/],
-  [["serve", "--port", "eighty"], 1, /port must be an integer/],
-  [["serve", "--colour"], 1, /Unknown option '--colour'/],
+  // A command line that cannot run as written is a usage error (exit 2), whichever layer finds it.
+  [["serve", "--data", "x.db", "--memory"], 2, /--memory and --data cannot be combined/],
+  [["serve", "--port", "eighty"], 2, /port must be an integer/],
+  [["serve", "--colour"], 2, /Unknown option '--colour'/],
   [["launch"], 2, /unknown command "launch"/],
   [["serve", "--redis", "redis://127.0.0.1:6379", "--data", "x.db"], 2, /--redis and --data cannot be combined/],
-  [["serve", "--redis", "http://127.0.0.1:6379"], 1, /must start with redis:\/\//],
+  [["serve", "--redis", "http://127.0.0.1:6379"], 2, /must start with redis:\/\//],
+  [["serve", "--network-port=70000"], 2, /networkPort must be an integer/],
+  // A config value from the environment is checked the same way.
+  [["serve"], 2, /fanoutFlush must be one of/, { WIRELAB_FANOUT_FLUSH: "batch" }],
   // Port 1 on loopback: nothing listens there, so Redis is unreachable at once.
+  // Not the command line's fault: a failure (exit 1).
   [["serve", "--port", "0", "--redis", "redis://127.0.0.1:1"], 1, /cannot reach Redis at redis:\/\/127\.0\.0\.1:1 .*redis-server/],
-])("wirelab %j fails with exit %i and says why", async (args, exitCode, message) => {
-  const { child, stderr } = run(args as string[]);
+])("wirelab %j fails with exit %i and says why", async (args, exitCode, message, env?: Record<string, string>) => {
+  const { child, stderr } = run(args as string[], env);
   const [code] = await once(child, "exit");
   expect(code).toBe(exitCode);
   expect(stderr()).toMatch(message);

@@ -8,7 +8,8 @@ import { availableParallelism } from "node:os";
 import { BenchRunner } from "../bench/BenchRunner.js";
 import { validateReport } from "../bench/BenchReport.js";
 import { renderHtml } from "../bench/htmlReport.js";
-import { BENCH_USAGE, UsageError, parseBenchArgs } from "../bench/options.js";
+import { BENCH_USAGE, parseBenchArgs } from "../bench/options.js";
+import { isUsageError } from "../UsageError.js";
 import { formatReport } from "../bench/textReport.js";
 import { ProgressLine } from "../terminal.js";
 
@@ -19,8 +20,7 @@ export async function benchCommand(args: string[]): Promise<number> {
   try {
     options = parseBenchArgs(args, availableParallelism());
   } catch (error) {
-    // parseArgs throws TypeErrors for unknown options; both are usage errors.
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    if (isUsageError(error)) {
       process.stderr.write(`wirelab bench: ${(error as Error).message}\n\n${BENCH_USAGE}`);
       return 2;
     }
