@@ -12,6 +12,7 @@ import type { StatsResponse, TransportName } from "../../web/src/isomorphic/prot
 import { Emitter } from "../../web/src/isomorphic/kit/Emitter.js";
 import { FeedHttp } from "../../web/src/isomorphic/kit/FeedHttp.js";
 import { SessionKeeper } from "../../web/src/isomorphic/kit/SessionKeeper.js";
+import { WorkbenchApi } from "../../web/src/isomorphic/kit/WorkbenchApi.js";
 import { ServerProcess } from "../ServerProcess.js";
 import { deleteRedisKeys } from "../cluster/redisChecks.js";
 import type { BenchLatency, BenchReport, BenchTransportResult, Distribution, MachineInfo, MemorySample, ScenarioResult, ServedBy, ServerUsage } from "./BenchReport.js";
@@ -368,11 +369,7 @@ async function startWirelab(profileDir: string | null, memoryStore: boolean, clu
     keepers.forEach((k) => k.start());
     keeping.push(...keepers);
     const [reader, sender] = keepers as [SessionKeeper, SessionKeeper];
-    const auth = () => ({ authorization: `Bearer ${reader.token}` });
-    const statsOf = async (url: string) => {
-      const response = await fetch(`${url}/v1/stats`, { headers: auth() }).catch(() => null);
-      return response?.ok ? ((await response.json()) as StatsResponse) : null;
-    };
+    const apis = servers.map((s) => new WorkbenchApi(s.url, reader.tokenSource));
     return {
       servedBy: checkout === null ? "wirelab" : "baseline",
       pids: servers.map((s) => s.pid),
@@ -385,25 +382,9 @@ async function startWirelab(profileDir: string | null, memoryStore: boolean, clu
       },
       send: wirelabTarget(server.url, sender.tokenSource),
       // Each instance counts its own traffic: the cluster's is the sum.
-      stats: async () => mergeStats(await Promise.all(servers.map((s) => statsOf(s.url)))),
-      restart: async (downtimeMs) => {
-        // With several instances, the first one restarts; its clients come back to it or to another.
-        const response = await fetch(`${server.url}/v1/admin/restart`, {
-          method: "POST",
-          headers: { ...auth(), "content-type": "application/json" },
-          body: JSON.stringify({ downtimeMs }),
-        });
-        if (!response.ok) throw new Error(`the server refused to restart: HTTP ${response.status}`);
-        // Wait until it is gone and back.
-        await sleep(Math.min(200, downtimeMs));
-        const deadline = Date.now() + downtimeMs + 30_000;
-        for (;;) {
-          const health = await fetch(`${server.url}/healthz`).catch(() => null);
-          if (health?.ok) return;
-          if (Date.now() > deadline) throw new Error("the server did not come back after the restart");
-          await sleep(50);
-        }
-      },
+      stats: async () => mergeStats(await Promise.all(apis.map((api) => api.stats().catch(() => null)))),
+      // With several instances, the first one restarts; its clients come back to it or to another.
+      restart: (downtimeMs) => apis[0]!.restartAndWait(downtimeMs),
       stop: async () => {
         stopping = true;
         keepers.forEach((k) => k.stop());

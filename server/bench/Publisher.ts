@@ -4,6 +4,7 @@
  * and duplicates nothing. Each text starts with its mark and its precise send time.
  */
 import { Agent } from "undici";
+import { HttpError, JsonClient, isRetryable } from "../../web/src/isomorphic/kit/JsonClient.js";
 import { dispatcherFetch } from "./dispatcherFetch.js";
 import { preciseNow } from "./protocol.js";
 
@@ -16,38 +17,31 @@ const senderFetch = dispatcherFetch(new Agent({ connections: 16, keepAliveTimeou
 
 /** Where messages go: wirelab's HTTP send, or a peer's. */
 export interface SendTarget {
-  post(room: string, id: string, text: string): Promise<Response>;
+  /** Resolves once the server acknowledged the message; a refusal is an HttpError. */
+  post(room: string, id: string, text: string): Promise<void>;
   /** The newest seq of a room, as the server knows it. */
   latest(room: string): Promise<number>;
 }
 
 /** `token` is read at every request: a long run's session is refreshed underneath it. */
 export function wirelabTarget(baseUrl: string, token: () => string): SendTarget {
+  const api = new JsonClient(baseUrl, { token, fetch: senderFetch });
   return {
-    post: (room, id, text) =>
-      senderFetch(`${baseUrl}/v1/rooms/${room}/messages`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${token()}`, "content-type": "application/json" },
-        body: JSON.stringify({ id, text, sentAt: Math.floor(Date.now()) }),
-      }),
-    latest: async (room) => {
-      const response = await senderFetch(`${baseUrl}/v1/rooms/${room}/messages?limit=0`, { headers: { authorization: `Bearer ${token()}` } });
-      if (!response.ok) throw new Error(`reading ${room}: HTTP ${response.status}`);
-      return ((await response.json()) as { next: number }).next;
+    post: async (room, id, text) => {
+      await api.request("POST", `/v1/rooms/${room}/messages`, { id, text, sentAt: Math.floor(Date.now()) });
     },
+    latest: async (room) => (await api.get<{ next: number }>(`/v1/rooms/${room}/messages?limit=0`)).next,
   };
 }
 
 /** A peer's /send and /latest, over the same sender connections as wirelab's, so the sender costs both the same. */
 export function peerTarget(baseUrl: string): SendTarget {
+  const api = new JsonClient(baseUrl, { fetch: senderFetch });
   return {
-    post: (room, id, text) =>
-      senderFetch(`${baseUrl}/send`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ room, id, text }) }),
-    latest: async (room) => {
-      const response = await senderFetch(`${baseUrl}/latest?room=${room}`);
-      if (!response.ok) throw new Error(`reading ${room}: HTTP ${response.status}`);
-      return ((await response.json()) as { latest: number }).latest;
+    post: async (room, id, text) => {
+      await api.request("POST", "/send", { room, id, text });
     },
+    latest: async (room) => (await api.get<{ latest: number }>(`/latest?room=${room}`)).latest,
   };
 }
 
@@ -129,16 +123,12 @@ export class Publisher {
     try {
       for (let attempt = 0; ; attempt++) {
         try {
-          const response = await this.target.post(room, id, text);
-          await response.arrayBuffer();
-          if (response.ok) {
-            this.sent += 1;
-            return;
-          }
-          if (response.status < 500) throw new Error(`the server refused a send: HTTP ${response.status}`);
+          await this.target.post(room, id, text);
+          this.sent += 1;
+          return;
         } catch (error) {
-          if ((error as Error).message.startsWith("the server refused")) throw error;
           // A network error or a 5xx: the server may be restarting. Same id, again.
+          if (!isRetryable(error)) throw new Error(`the server refused a send: HTTP ${(error as HttpError).status} ${(error as HttpError).code}`);
         }
         if (Date.now() > giveUpAt) throw new Error(`a send to ${room} was not acknowledged within ${RETRY_FOR_MS / 1000} s`);
         await new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** attempt, 500)));

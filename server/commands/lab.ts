@@ -9,7 +9,7 @@ import { EventSource } from "eventsource";
 import { WebSocket } from "ws";
 import { LabRunner, evaluateAll, formatDuration, resultToCsv, METRIC_LABELS, metricValue, type LabResult } from "../../web/src/isomorphic/lab/index.js";
 import type { CheckpointEvaluation } from "../../web/src/isomorphic/lab/checkpoints.js";
-import type { EventSourceConstructor, WebSocketConstructor } from "../../web/src/isomorphic/kit/index.js";
+import { JsonClient, WorkbenchApi, emulatorUrl, type EventSourceConstructor, type WebSocketConstructor } from "../../web/src/isomorphic/kit/index.js";
 import { LabLibrary } from "../LabLibrary.js";
 import { labIdOf } from "../../web/src/isomorphic/lab/LabDefinition.js";
 import { packageRoot } from "../paths.js";
@@ -150,17 +150,16 @@ export async function labCommand(args: string[]): Promise<number> {
     baseUrl = single.url;
     feedUrl ??= single.networkUrl ?? undefined;
   } else {
-    const key = process.env.WIRELAB_INSTRUCTOR_KEY;
-    const response = await fetch(new URL("/v1/session", baseUrl), {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ name: "lab-runner", ...(key && { instructorKey: key }) }),
+    const key = process.env.WIRELAB_INSTRUCTOR_KEY || undefined;
+    const session = await JsonClient.createSession(baseUrl, "lab-runner", { instructorKey: key }).catch((error: unknown) => {
+      throw new Error(`could not open a session at ${baseUrl}: ${(error as Error).message}`);
     });
-    if (!response.ok) throw new Error(`could not open a session at ${baseUrl}: HTTP ${response.status}`);
-    token = ((await response.json()) as { token: string }).token;
+    token = session.token;
     if (!feedUrl) {
-      const status = await fetch(new URL("/v1/admin", baseUrl), { headers: { authorization: `Bearer ${token}` } });
-      if (status.ok) feedUrl = ((await status.json()) as { network: { url: string } | null }).network?.url;
+      // Only an instructor may ask; a class server may announce 0.0.0.0, so the emulator is reached
+      // on the host this command was given (as the dashboard does with its page's host).
+      const status = await new WorkbenchApi(baseUrl, token).status().catch(() => null);
+      if (status?.network) feedUrl = emulatorUrl(baseUrl, status.network.url);
     }
   }
 

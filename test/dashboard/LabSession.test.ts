@@ -10,7 +10,7 @@ import { WebSocket } from "ws";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Wirelab } from "../../server/app.js";
 import type { WirelabSupervisor } from "../../server/WirelabSupervisor.js";
-import { HttpError } from "../../web/src/isomorphic/kit/FeedHttp.js";
+import { HttpError } from "../../web/src/isomorphic/kit/JsonClient.js";
 import { SessionKeeper } from "../../web/src/isomorphic/kit/SessionKeeper.js";
 import { LabRunner, parseLab, type LabDefinition } from "../../web/src/isomorphic/lab/index.js";
 import { LabCatalog } from "../../web/src/viewmodels/LabCatalog.js";

@@ -7,7 +7,7 @@
  * browser gives one server only six connections.
  */
 import { LitElement, css, html } from "lit";
-import { HttpError } from "../isomorphic/kit/FeedHttp.js";
+import { HttpError, JsonClient } from "../isomorphic/kit/JsonClient.js";
 import type { SessionKeeper } from "../isomorphic/kit/SessionKeeper.js";
 import { WorkbenchApi } from "../isomorphic/kit/WorkbenchApi.js";
 import type { ClassAssignment, SessionOptionsResponse } from "../isomorphic/protocol/class.js";
@@ -191,11 +191,10 @@ export class WirelabApp extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback();
     window.addEventListener("popstate", this.#onPopState);
-    void fetch(new URL("/v1/session/options", location.origin))
-      .then((r) => (r.ok ? (r.json() as Promise<SessionOptionsResponse>) : null))
-      .then((options) => {
-        if (options) this.options = options;
-      })
+    // Without them the join form simply offers no class code field.
+    new JsonClient(location.origin)
+      .get<SessionOptionsResponse>("/v1/session/options")
+      .then((options) => (this.options = options))
       .catch(() => {});
   }
 

@@ -4,7 +4,7 @@
  * model every part renders; leaving the page stops a run.
  */
 import { LitElement, css, html, type PropertyValues } from "lit";
-import { HttpError } from "../isomorphic/kit/FeedHttp.js";
+import { HttpError } from "../isomorphic/kit/JsonClient.js";
 import { labNeedsInstructor } from "../isomorphic/lab/index.js";
 import type { LabCatalog } from "../viewmodels/LabCatalog.js";
 import { LabSession } from "../viewmodels/LabSession.js";

@@ -7,7 +7,7 @@
  * DOM-free; the app owns one per joined session.
  */
 import { Emitter } from "../isomorphic/kit/Emitter.js";
-import type { FetchLike } from "../isomorphic/kit/FeedHttp.js";
+import type { FetchLike } from "../isomorphic/kit/JsonClient.js";
 import type { FeedClient } from "../isomorphic/kit/index.js";
 import { WorkbenchApi } from "../isomorphic/kit/WorkbenchApi.js";
 import {

@@ -6,7 +6,7 @@
  * of every learner's clients spread. DOM-free; the class view renders it.
  */
 import { Emitter } from "../isomorphic/kit/Emitter.js";
-import type { FetchLike } from "../isomorphic/kit/FeedHttp.js";
+import type { FetchLike } from "../isomorphic/kit/JsonClient.js";
 import { WorkbenchApi } from "../isomorphic/kit/WorkbenchApi.js";
 import { LATENCY_BUCKETS_MS, type ClassResponse, type RosterEntry, type SubmissionSummary, type TimelineEntry } from "../isomorphic/protocol/class.js";
 import { TRANSPORTS, type TransportName } from "../isomorphic/protocol/index.js";

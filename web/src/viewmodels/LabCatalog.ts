@@ -2,7 +2,7 @@
  * The server's labs (`GET /v1/labs`, `GET /v1/labs/:id`), read with the session's current token. The
  * server reads its lab folder on every request, so each call shows what is on disk now.
  */
-import { HttpError, type FetchLike } from "../isomorphic/kit/FeedHttp.js";
+import { JsonClient, type FetchLike } from "../isomorphic/kit/JsonClient.js";
 import type { LabDefinition } from "../isomorphic/lab/index.js";
 
 export interface LabSummary {
@@ -29,31 +29,19 @@ export interface LabCatalogOptions {
 
 export class LabCatalog {
   readonly baseUrl: string;
-  readonly #token: string | (() => string);
-  readonly #fetch: FetchLike;
+  readonly #api: JsonClient;
 
   constructor(options: LabCatalogOptions) {
     this.baseUrl = options.baseUrl;
-    this.#token = options.token;
-    this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.#api = new JsonClient(options.baseUrl, { token: options.token, ...(options.fetch && { fetch: options.fetch }) });
   }
 
   list(): Promise<LabListing> {
-    return this.#get("/v1/labs");
+    return this.#api.get("/v1/labs");
   }
 
   /** One lab, parsed by the server. Throws an HttpError: 404 for an unknown id, 422 (with the problem) for a broken file. */
   load(id: string): Promise<LabDefinition> {
-    return this.#get(`/v1/labs/${encodeURIComponent(id)}`);
-  }
-
-  async #get<T>(path: string): Promise<T> {
-    const response = await this.#fetch(new URL(path, this.baseUrl), {
-      headers: { authorization: `Bearer ${typeof this.#token === "string" ? this.#token : this.#token()}` },
-      signal: AbortSignal.timeout(10_000),
-    });
-    const data = (await response.json().catch(() => ({}))) as { error?: { code: string; message: string } };
-    if (!response.ok) throw new HttpError(response.status, data.error?.code ?? "unknown", data.error?.message ?? `HTTP ${response.status}`);
-    return data as T;
+    return this.#api.get(`/v1/labs/${encodeURIComponent(id)}`);
   }
 }

@@ -4,11 +4,11 @@
  * the Lit components render it; the tests drive it from Node against a real server.
  */
 import { Emitter } from "../isomorphic/kit/Emitter.js";
-import type { FetchLike } from "../isomorphic/kit/FeedHttp.js";
+import type { FetchLike } from "../isomorphic/kit/JsonClient.js";
 import type { FeedClient } from "../isomorphic/kit/FeedClient.js";
 import type { EventSourceConstructor } from "../isomorphic/kit/SseClient.js";
 import type { WebSocketConstructor } from "../isomorphic/kit/WebSocketClient.js";
-import { WorkbenchApi } from "../isomorphic/kit/WorkbenchApi.js";
+import { WorkbenchApi, emulatorUrl } from "../isomorphic/kit/WorkbenchApi.js";
 import {
   LabRunner,
   evaluateAll,
@@ -442,12 +442,8 @@ export class LabSession extends Emitter<LabSessionEvents> {
     let feedUrl: string | null = null;
     if (role === "instructor") {
       const status = await new WorkbenchApi(baseUrl, token, fetch).status().catch(() => null);
-      if (status?.network) {
-        // A class server may announce 0.0.0.0: reach the emulator on the host this page came from.
-        const url = new URL(baseUrl);
-        url.port = new URL(status.network.url).port;
-        feedUrl = url.origin;
-      }
+      // A class server may announce 0.0.0.0: reach the emulator on the host this page came from.
+      if (status?.network) feedUrl = emulatorUrl(baseUrl, status.network.url);
     }
     this.#feedUrl = feedUrl;
     return feedUrl;

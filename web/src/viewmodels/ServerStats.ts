@@ -4,7 +4,8 @@
  * cannot see shows up. Deltas are taken from the first snapshot (the moment the dashboard joined).
  */
 import { Emitter } from "../isomorphic/kit/Emitter.js";
-import type { FetchLike } from "../isomorphic/kit/index.js";
+import { HttpError, type FetchLike } from "../isomorphic/kit/JsonClient.js";
+import { WorkbenchApi } from "../isomorphic/kit/WorkbenchApi.js";
 import { TRANSPORTS, type StatsResponse, type TrafficSnapshot, type TransportName } from "../isomorphic/protocol/index.js";
 import { RateMeter } from "./RateMeter.js";
 import { TimeSeries } from "./TimeSeries.js";
@@ -37,6 +38,7 @@ export class ServerStats extends Emitter<ServerStatsEvents> {
   #baseline: StatsResponse | undefined;
   #latest: StatsResponse | undefined;
   #error: string | undefined;
+  readonly #api: WorkbenchApi;
   #inFlight: Promise<void> | undefined;
   #lastRaw: StatsResponse | undefined;
   readonly #carried: Record<TransportName, TrafficSnapshot> = perTransport(() => ({ connections: 0, requests: 0, bytesIn: 0, bytesOut: 0, delivered: 0 }));
@@ -44,6 +46,7 @@ export class ServerStats extends Emitter<ServerStatsEvents> {
   constructor(options: ServerStatsOptions) {
     super();
     this.#options = { fetch: globalThis.fetch.bind(globalThis), clock: Date.now, ...options };
+    this.#api = new WorkbenchApi(options.baseUrl, options.token, this.#options.fetch);
     this.origin = options.origin ?? this.#options.clock();
     this.bytesSeries = perTransport(() => new TimeSeries(options.seriesCapacity));
     this.#requestRates = perTransport(() => new RateMeter());
@@ -89,17 +92,11 @@ export class ServerStats extends Emitter<ServerStatsEvents> {
   }
 
   async #refresh(): Promise<void> {
-    const { fetch, baseUrl, token, clock } = this.#options;
     try {
-      const response = await fetch(new URL("/v1/stats", baseUrl), {
-        headers: { authorization: `Bearer ${typeof token === "string" ? token : token()}` },
-        signal: AbortSignal.timeout(10_000),
-      });
-      if (!response.ok) throw new Error(`GET /v1/stats answered ${response.status}`);
-      this.#apply((await response.json()) as StatsResponse, clock());
+      this.#apply(await this.#api.stats(), this.#options.clock());
       this.#error = undefined;
     } catch (error) {
-      this.#error = error instanceof Error ? error.message : String(error);
+      this.#error = error instanceof HttpError ? `GET /v1/stats answered ${error.status}: ${error.message}` : error instanceof Error ? error.message : String(error);
     }
     this.emit("change");
   }

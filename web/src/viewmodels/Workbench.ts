@@ -76,7 +76,7 @@ export class Workbench extends Emitter<WorkbenchEvents> {
   static async join(baseUrl: string, name: string, room: string, options: JoinOptions = {}): Promise<Workbench> {
     // The key is not passed on: no workbench part needs it once the session exists.
     const { instructorKey, classCode, ...workbenchOptions } = options;
-    const session = await FeedHttp.createSession(baseUrl, name, options.fetch, instructorKey, classCode);
+    const session = await FeedHttp.createSession(baseUrl, name, { fetch: options.fetch, instructorKey, classCode });
     let feedUrl = options.feedUrl;
     if (feedUrl === undefined) {
       const port = await new WorkbenchApi(baseUrl, session.token, options.fetch).networkPort().catch(() => null);

@@ -15,7 +15,8 @@ import {
 import { DEFAULT_BACKOFF, backoffDelay, sleep, type BackoffOptions } from "./backoff.js";
 import { ClientStats } from "./ClientStats.js";
 import { Emitter } from "./Emitter.js";
-import { FeedHttp, HttpError, isRetryable, type FetchLike, type WireRecord } from "./FeedHttp.js";
+import { FeedHttp, type WireRecord } from "./FeedHttp.js";
+import { HttpError, isRetryable, type FetchLike } from "./JsonClient.js";
 import { Sequencer } from "./Sequencer.js";
 import { SendPacer } from "./SendPacer.js";
 import { readTokenClaims, type TokenGrant } from "./tokens.js";
@@ -366,7 +367,7 @@ export abstract class BaseFeedClient extends Emitter<FeedClientEvents> implement
   #newSessionOfSameName(): (() => Promise<TokenGrant>) | null {
     const { name } = readTokenClaims(this.options.token);
     if (name === undefined) return null;
-    return () => FeedHttp.createSession(this.options.baseUrl, name, this.options.fetch);
+    return () => FeedHttp.createSession(this.options.baseUrl, name, { fetch: this.options.fetch });
   }
 
   async send(text: string, options: { id?: string } = {}): Promise<SendResponse> {

@@ -3,22 +3,18 @@
  * records. Uses the `fetch` it is given (the platform's by default).
  */
 import {
-  ERROR_CODES,
   INSTANCE_HEADER,
   TRANSPORT_HEADER,
   TRANSPORT_PARAM,
-  type ErrorBody,
   type PollResponse,
   type SendRequest,
   type SendResponse,
-  type SessionRequest,
   type SessionResponse,
   type TransportName,
 } from "../protocol/index.js";
 import type { ClientStats } from "./ClientStats.js";
+import { JsonClient, readJson, type FetchLike, type SessionOptions } from "./JsonClient.js";
 import { utf8Length } from "./ClientStats.js";
-
-export type FetchLike = typeof fetch;
 
 /**
  * One thing that crossed the wire, as far as this client can see it. An `http` record is also
@@ -35,36 +31,6 @@ export function displayPath(url: URL): string {
   const shown = new URL(url.href);
   shown.searchParams.delete("token");
   return shown.pathname + shown.search;
-}
-
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    /** How long the server asked the client to wait before trying again (Retry-After, or a frame's retryAfterMs). */
-    readonly retryAfterMs?: number,
-  ) {
-    super(message);
-    this.name = "HttpError";
-  }
-
-  /** Refused for going too fast: wait retryAfterMs, then the same request will do. */
-  get rateLimited(): boolean {
-    return this.code === ERROR_CODES.rateLimited;
-  }
-
-  /** Worth retrying: the server is unavailable or overloaded, not refusing the request itself. */
-  get retryable(): boolean {
-    // 507 (the server's room cap) is final: no retry can make room.
-    return (this.status >= 500 && this.status !== 507) || this.status === 429 || this.status === 408;
-  }
-}
-
-/** Network failures, time-outs and 5xx are worth a retry; 4xx are not. */
-export function isRetryable(error: unknown): boolean {
-  if (error instanceof HttpError) return error.retryable;
-  return true;
 }
 
 export interface PollQuery {
@@ -92,31 +58,17 @@ export class FeedHttp {
     },
   ) {}
 
-  /**
-   * A new session for `name`; with `instructorKey`, an instructor's (403 `forbidden` for a wrong
-   * key, 429 `rate_limited` after too many from this address). The key goes in the body only.
-   */
-  static async createSession(baseUrl: string, name: string, fetchImpl: FetchLike = fetch, instructorKey?: string, classCode?: string): Promise<SessionResponse> {
-    const body: SessionRequest = { name, ...(instructorKey !== undefined && { instructorKey }), ...(classCode !== undefined && { classCode }) };
-    const response = await fetchImpl(new URL("/v1/session", baseUrl), {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-    return readJson<SessionResponse>(response, await response.text());
+  /** A new session for `name` (an instructor's with `instructorKey`): JsonClient.createSession. */
+  static createSession(baseUrl: string, name: string, options: SessionOptions & { fetch?: FetchLike | undefined } = {}): Promise<SessionResponse> {
+    return JsonClient.createSession(baseUrl, name, options);
   }
 
   /**
    * A fresh token for the same user, outside any client (no transport named, so the server counts
    * it as no transport's traffic). 401 when the token already expired.
    */
-  static async refreshSession(baseUrl: string, token: string, fetchImpl: FetchLike = fetch, timeoutMs = 10_000): Promise<SessionResponse> {
-    const response = await fetchImpl(new URL("/v1/session/refresh", baseUrl), {
-      method: "POST",
-      headers: { authorization: `Bearer ${token}` },
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    return readJson<SessionResponse>(response, await response.text());
+  static refreshSession(baseUrl: string, token: string, fetchImpl?: FetchLike, timeoutMs = 10_000): Promise<SessionResponse> {
+    return new JsonClient(baseUrl, { token, timeoutMs, ...(fetchImpl && { fetch: fetchImpl }) }).request<SessionResponse>("POST", "/v1/session/refresh");
   }
 
   /** A fresh token for the same user (POST /v1/session/refresh with the current, still-valid token). */
@@ -192,26 +144,4 @@ export class FeedHttp {
     this.options.wire({ kind: "http", at: started, method, path: shown, status: response.status, bytesOut, bytesIn, durationMs: clock() - started });
     return readJson<T>(response, text);
   }
-}
-
-function readJson<T>(response: Response, text: string): T {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new HttpError(response.status, "invalid_response", `the server answered ${response.status} without JSON`);
-  }
-  if (!response.ok) {
-    const error = (body as ErrorBody).error;
-    throw new HttpError(response.status, error?.code ?? "unknown", error?.message ?? `HTTP ${response.status}`, retryAfterMs(response.headers.get("retry-after")));
-  }
-  return body as T;
-}
-
-/** Retry-After (RFC 9110 §10.2.3: seconds, or an HTTP date) in ms; undefined when absent or unreadable. */
-export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
-  if (header === null || header.trim() === "") return undefined;
-  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
-  const at = Date.parse(header);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }

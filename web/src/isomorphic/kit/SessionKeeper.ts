@@ -9,7 +9,8 @@
 import type { SessionResponse } from "../protocol/index.js";
 import { DEFAULT_BACKOFF, backoffDelay, type BackoffOptions } from "./backoff.js";
 import { Emitter } from "./Emitter.js";
-import { FeedHttp, HttpError, type FetchLike } from "./FeedHttp.js";
+import { FeedHttp } from "./FeedHttp.js";
+import { HttpError, type FetchLike } from "./JsonClient.js";
 import { readTokenClaims, type TokenGrant } from "./tokens.js";
 
 /** setTimeout and clearTimeout, injectable so that tests decide when a timer fires. */

@@ -5,7 +5,8 @@
 import type { Message } from "../protocol/index.js";
 import { utf8Length } from "./ClientStats.js";
 import { BaseFeedClient, SilentConnectionError, TokenExpiredError, type ConnectionHooks, type FeedClientOptions, type RunEnd } from "./FeedClient.js";
-import { HttpError, displayPath } from "./FeedHttp.js";
+import { displayPath } from "./FeedHttp.js";
+import { HttpError } from "./JsonClient.js";
 
 /** The part of the EventSource API this client uses (the browser's and the `eventsource` package's). */
 export interface EventSourceLike {

@@ -12,7 +12,7 @@ import type {
   SubmissionRequest,
   SubmissionSummary,
 } from "../protocol/class.js";
-import { HttpError, type FetchLike } from "./FeedHttp.js";
+import { JsonClient, type FetchLike } from "./JsonClient.js";
 
 export interface AdminStatus {
   faults: { refusingUntil: number | null };
@@ -50,16 +50,26 @@ export interface NetworkStatus {
   connections: Array<{ id: number; transport: TransportName | "other" | null; state: string }>;
 }
 
+/**
+ * The network emulator's origin as reachable from `baseUrl`: its announced port on the host the
+ * server was reached at (a class server announces 0.0.0.0, which no other machine can dial).
+ */
+export function emulatorUrl(baseUrl: string, announced: string): string {
+  const url = new URL(baseUrl);
+  url.port = new URL(announced).port;
+  return url.origin;
+}
+
 export class WorkbenchApi {
-  readonly #fetch: FetchLike;
+  readonly #api: JsonClient;
 
   constructor(
     readonly baseUrl: string,
     /** The token, or where to read the current one (tokens are refreshed). */
-    private readonly token: string | (() => string),
+    token: string | (() => string),
     fetchImpl?: FetchLike,
   ) {
-    this.#fetch = fetchImpl ?? globalThis.fetch.bind(globalThis);
+    this.#api = new JsonClient(baseUrl, { token, ...(fetchImpl && { fetch: fetchImpl }) });
   }
 
   stats(): Promise<StatsResponse> {
@@ -99,6 +109,20 @@ export class WorkbenchApi {
 
   restart(downtimeMs: number): Promise<unknown> {
     return this.#call("POST", "/v1/admin/restart", { downtimeMs });
+  }
+
+  /**
+   * Restart in place, then resolve once the new instance answers /healthz (the old one goes
+   * first). `wait` sleeps between checks: a lab passes its own, which stops when the lab is aborted.
+   */
+  async restartAndWait(downtimeMs: number, wait: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms))): Promise<void> {
+    await this.restart(downtimeMs);
+    const deadline = Date.now() + downtimeMs + 30_000;
+    await wait(Math.min(200, downtimeMs));
+    while (!(await this.healthy())) {
+      if (Date.now() > deadline) throw new Error("the server did not come back after the restart");
+      await wait(100);
+    }
   }
 
   refuse(ms: number): Promise<AdminStatus["faults"]> {
@@ -159,40 +183,17 @@ export class WorkbenchApi {
   }
 
   /** Every submission (of one lab) as CSV (instructor). */
-  async submissionsCsv(lab?: string): Promise<string> {
+  submissionsCsv(lab?: string): Promise<string> {
     const query = lab === undefined ? "" : `?lab=${encodeURIComponent(lab)}`;
-    const response = await this.#fetch(new URL(`/v1/class/submissions.csv${query}`, this.baseUrl), { headers: this.#auth(), signal: AbortSignal.timeout(10_000) });
-    if (!response.ok) {
-      const data = (await response.json().catch(() => ({}))) as { error?: { code: string; message: string } };
-      throw new HttpError(response.status, data.error?.code ?? "unknown", data.error?.message ?? `HTTP ${response.status}`);
-    }
-    return response.text();
+    return this.#api.text(`/v1/class/submissions.csv${query}`);
   }
 
   /** True once the server answers /healthz. */
-  async healthy(): Promise<boolean> {
-    try {
-      const response = await this.#fetch(new URL("/healthz", this.baseUrl), { signal: AbortSignal.timeout(2_000) });
-      await response.body?.cancel();
-      return response.ok;
-    } catch {
-      return false;
-    }
+  healthy(): Promise<boolean> {
+    return this.#api.healthy();
   }
 
-  #auth(): Record<string, string> {
-    return { authorization: `Bearer ${typeof this.token === "string" ? this.token : this.token()}` };
-  }
-
-  async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const response = await this.#fetch(new URL(path, this.baseUrl), {
-      method,
-      headers: { ...this.#auth(), ...(body !== undefined && { "content-type": "application/json" }) },
-      ...(body !== undefined && { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(10_000),
-    });
-    const data = (await response.json().catch(() => ({}))) as { error?: { code: string; message: string } };
-    if (!response.ok) throw new HttpError(response.status, data.error?.code ?? "unknown", data.error?.message ?? `HTTP ${response.status}`);
-    return data as T;
+  #call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.#api.request<T>(method, path, body);
   }
 }

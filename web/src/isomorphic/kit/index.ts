@@ -13,6 +13,7 @@ export * from "./backoff.js";
 export * from "./ClientStats.js";
 export * from "./FeedClient.js";
 export * from "./FeedHttp.js";
+export * from "./JsonClient.js";
 export * from "./Sequencer.js";
 export * from "./SendPacer.js";
 export * from "./SessionKeeper.js";

@@ -6,7 +6,8 @@
 import { type Message, type StatsResponse, type TransportName } from "../protocol/index.js";
 import { sleep } from "../kit/backoff.js";
 import { Emitter } from "../kit/Emitter.js";
-import { FeedHttp, type FetchLike, type WireRecord } from "../kit/FeedHttp.js";
+import { FeedHttp, type WireRecord } from "../kit/FeedHttp.js";
+import type { FetchLike } from "../kit/JsonClient.js";
 import { newMessageId, type ConnectionState, type FeedClient } from "../kit/FeedClient.js";
 import { createClient } from "../kit/index.js";
 import type { EventSourceConstructor } from "../kit/SseClient.js";
@@ -155,7 +156,7 @@ export class LabRunner extends Emitter<LabRunnerEvents> {
   async run(): Promise<LabResult> {
     const { scenario } = this.lab;
     const fetchImpl = this.#env.fetch ?? globalThis.fetch.bind(globalThis);
-    const given = this.#env.token ?? (await FeedHttp.createSession(this.#env.baseUrl, "lab-runner", fetchImpl)).token;
+    const given = this.#env.token ?? (await FeedHttp.createSession(this.#env.baseUrl, "lab-runner", { fetch: fetchImpl })).token;
     const token = typeof given === "string" ? () => given : given;
     const api = new WorkbenchApi(this.#env.baseUrl, token, fetchImpl);
     if (labNeedsInstructor(this.lab)) {
@@ -351,15 +352,10 @@ export class LabRunner extends Emitter<LabRunnerEvents> {
         await api.drop(phase.transport);
         return;
       case "restart": {
-        await api.restart(phase.downtimeMs);
-        // Wait for the old instance to go, then for the new one to answer.
-        const deadline = Date.now() + phase.downtimeMs + 30_000;
-        await this.#wait(Math.min(200, phase.downtimeMs));
-        while (!(await api.healthy())) {
+        await api.restartAndWait(phase.downtimeMs, async (ms) => {
           this.#checkAborted();
-          if (Date.now() > deadline) throw new Error("the server did not come back after the restart");
-          await this.#wait(100);
-        }
+          await this.#wait(ms);
+        });
         return;
       }
       case "kill":
