@@ -466,6 +466,7 @@ describe("the finished run and the answers are kept for the tab", () => {
 describe("Stop", () => {
   test("ends a run half-way: the numbers so far stay, the checkpoints wait for a complete run", async () => {
     const s = open(await catalog.load("02-long"));
+    const startedAt = Date.now();
     const run = s.run();
     await until(() => s.stepIndex === 0 && s.live !== null, "the wait step to begin, with live numbers");
     expect(s.steps[0]!.status).toBe("current");
@@ -477,19 +478,21 @@ describe("Stop", () => {
     expect(s.result).toBeNull();
     expect(s.evaluations).toEqual([]);
     expect(s.live).not.toBeNull();
-    expect(s.elapsedMs).toBeLessThan(60_000);
+    // The time shown is the time it ran, not the minute the lab planned.
+    expect(s.elapsedMs).toBeLessThanOrEqual(Date.now() - startedAt);
     expect(() => s.exportJson()).toThrow(/run the lab first/);
   }, 30_000);
 
   test("during the final count ends the run too (the count does not wait out its settle time)", async () => {
     const s = open(await catalog.load("03-slow-count"));
+    const startedAt = Date.now();
     const run = s.run();
     await until(() => s.stepIndex === 1, "the final count to begin", 20_000);
     s.stop();
     await run;
     expect(s.state).toBe("stopped");
     expect(s.steps[1]!.status).toBe("interrupted");
-    expect(s.elapsedMs).toBeLessThan(30_000);
+    expect(s.elapsedMs).toBeLessThanOrEqual(Date.now() - startedAt);
   }, 30_000);
 });
 
