@@ -4,9 +4,10 @@
  */
 import { describe, expect, test } from "vitest";
 import { createRequire } from "node:module";
+import { createParser } from "eventsource-parser";
 import { Feed } from "../server/feed/Feed.js";
 import { embeddedBackend } from "../server/feed/backends.js";
-import { frameText } from "../server/transports/WebSocketTransport.js";
+import { httpChunk, sseEvent, webSocketTextFrame } from "../server/transports/sharedFrames.js";
 
 const ada = { id: "u-ada", name: "ada" };
 
@@ -27,12 +28,29 @@ function receive(frame: Buffer): Promise<string> {
   });
 }
 
-describe("frameText", () => {
+describe("webSocketTextFrame (ws's Sender.frame)", () => {
   test.each([0, 1, 125, 126, 65_535, 65_536, 70_000])("a %i-byte text frame is what ws receives", async (size) => {
     const text = "é".repeat(Math.floor(size / 2)) + "x".repeat(size % 2);
-    const frame = frameText(text);
+    const frame = webSocketTextFrame(text);
     expect(frame[0]).toBe(0x81);
     expect(await receive(frame)).toBe(text);
+  });
+});
+
+describe("sseEvent (better-sse's EventBuffer) and httpChunk", () => {
+  test("an event reads back as it was meant, by an SSE parser", () => {
+    const seen: Array<{ event?: string | undefined; id?: string | undefined; data: string }> = [];
+    let retry: number | undefined;
+    const parser = createParser({ onEvent: (e) => seen.push({ event: e.event, id: e.id, data: e.data }), onRetry: (ms) => (retry = ms) });
+    parser.feed(sseEvent("message", '{"text":"é"}', 7) + sseEvent("goodbye", "{}", undefined, 2_000));
+    expect(seen).toEqual([{ event: "message", id: "7", data: '{"text":"é"}' }, { event: "goodbye", id: undefined, data: "{}" }]);
+    expect(retry).toBe(2_000);
+  });
+
+  test("a chunk's size is its length in bytes, in hex", () => {
+    expect(httpChunk(Buffer.from("abc")).toString()).toBe("3\r\nabc\r\n");
+    expect(httpChunk(Buffer.from("é")).toString()).toBe("2\r\né\r\n");
+    expect(httpChunk(Buffer.alloc(300, "x")).subarray(0, 5).toString()).toBe("12c\r\n");
   });
 });
 

@@ -5,28 +5,28 @@
  * Streams are served below express (server/http/EventsRoute.ts) and each is one SseStream: an
  * open stream costs its socket and response plus one small object, not an express request, a
  * better-sse Session (an EventEmitter with a dozen closures, an EventBuffer, a fetch Request and
- * Response with their Headers, a URL and an AbortController) and a closure per callback. Events
- * other than messages are still framed by better-sse's EventBuffer, one shared by every stream.
+ * Response with their Headers, a URL and an AbortController) and a closure per callback. Every
+ * event is formatted by better-sse's EventBuffer (sharedFrames.ts); a message once for all its
+ * subscribers.
  */
 import type { ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { createEventBuffer } from "better-sse";
 import { PROTOCOL_VERSION, TOKEN_EXPIRED_REASON, type Principal } from "../../web/src/isomorphic/protocol/index.js";
 import { classify, releaseRequestHeaders, tokenExpiryOf, userOf, writable } from "../http/locals.js";
 import { parseEpoch, parseSince } from "../http/params.js";
 import type { FeedFollower, FollowSink } from "../feed/FeedFollower.js";
 import type { FeedEvent } from "../feed/types.js";
 import { holdFor } from "./holdUntilTurnEnds.js";
+import { httpChunk, pauseIfFull, sseEvent } from "./sharedFrames.js";
 import { clientAddress } from "../limits/ConnectionCaps.js";
 import type { CloseReason, TrackedConnection } from "./ConnectionRegistry.js";
 import type { StreamRequest, Transport, TransportContext } from "./Transport.js";
 
-const CRLF = Buffer.from("\r\n");
 /**
  * The idle heartbeat is a named event, not a comment: EventSource hides comments from pages, so
  * only an event lets a client tell a quiet room from a dead link. No id: the cursor stays put.
  */
-const HEARTBEAT_EVENT = "event:heartbeat\ndata:{}\n\n";
+const HEARTBEAT_EVENT = sseEvent("heartbeat", "{}");
 /** The response head better-sse sent (its defaults, our cache-control), lower-case as it wrote them. */
 const STREAM_HEADERS = Object.freeze({
   "content-type": "text/event-stream",
@@ -35,21 +35,6 @@ const STREAM_HEADERS = Object.freeze({
   pragma: "no-cache",
   "x-accel-buffering": "no",
 });
-
-/**
- * Frames the rare events (hello, reset, goodbye, expired) with better-sse: one buffer for every
- * stream, written and read in one go. Data is JSON made here: passed through, not re-serialised.
- */
-const framing = createEventBuffer({ serializer: (data: unknown) => data as string });
-function frame(event: string, data: string, id?: number, retryMs?: number): string {
-  framing.event(event);
-  if (id !== undefined) framing.id(String(id));
-  framing.data(data);
-  if (retryMs !== undefined) framing.retry(retryMs);
-  const text = framing.dispatch().read();
-  framing.clear();
-  return text;
-}
 
 export class SseTransport implements Transport {
   readonly name = "sse" as const;
@@ -103,8 +88,8 @@ export class SseTransport implements Transport {
   /** The event's bytes; framed as one HTTP/1.1 chunk when the response is chunked (it is, unless the client spoke HTTP/1.0). */
   chunkOf(event: FeedEvent, chunked: boolean): Buffer {
     if (this.#formatted.event !== event) {
-      const raw = Buffer.from(`event:message\nid:${event.message.seq}\ndata:${event.json}\n\n`);
-      this.#formatted = { event, raw, chunked: Buffer.concat([Buffer.from(`${raw.length.toString(16)}\r\n`), raw, CRLF]) };
+      const raw = Buffer.from(sseEvent("message", event.json, event.message.seq));
+      this.#formatted = { event, raw, chunked: httpChunk(raw) };
     }
     return chunked ? this.#formatted.chunked : this.#formatted.raw;
   }
@@ -166,11 +151,11 @@ class SseStream implements FollowSink, TrackedConnection {
 
   start(next: number, roomEpoch: string): void {
     const { instance, config } = this.hub.ctx;
-    this.#write(frame("hello", JSON.stringify({ protocol: PROTOCOL_VERSION, next, ...(roomEpoch && { epoch: roomEpoch }), instance, heartbeatMs: config.sseHeartbeatMs }), next));
+    this.#write(sseEvent("hello", JSON.stringify({ protocol: PROTOCOL_VERSION, next, ...(roomEpoch && { epoch: roomEpoch }), instance, heartbeatMs: config.sseHeartbeatMs }), next));
   }
 
   reset(oldest: number): void {
-    this.#write(frame("reset", JSON.stringify({ oldest }), Math.max(oldest - 1, 0)));
+    this.#write(sseEvent("reset", JSON.stringify({ oldest }), Math.max(oldest - 1, 0)));
   }
 
   /**
@@ -187,10 +172,8 @@ class SseStream implements FollowSink, TrackedConnection {
     if (this.hub.ctx.connections.cutIfSlow(this, socket.writableLength)) return true;
     this.hub.ctx.stats.delivered(this.hub.name);
     this.hub.ctx.metrics.delivered(this.hub.name, event.message);
-    // Backpressure: more unsent than pauseBufferedBytes pauses the follower until the socket drains.
-    if (!socket.writableNeedDrain || socket.writableLength <= this.hub.ctx.config.pauseBufferedBytes) return true;
-    // A closure only for a paused stream: an idle one holds none (see the class comment).
-    socket.once("drain", () => this.#follower?.resume());
+    // Backpressure (sharedFrames.ts). The closure is made only here: an idle stream holds none.
+    if (!pauseIfFull(socket, this.hub.ctx.config.pauseBufferedBytes, () => this.#follower?.resume())) return true;
     this.hub.ctx.metrics.streamPaused(this.hub.name);
     return false;
   }
@@ -218,7 +201,7 @@ class SseStream implements FollowSink, TrackedConnection {
     if (!writable(res)) return Promise.resolve();
     const retryMs = this.hub.ctx.config.sseRetryMs;
     const gone = new Promise<void>((resolve) => res.once("close", () => resolve()));
-    res.end(frame("goodbye", JSON.stringify({ reason, retryMs }), undefined, retryMs));
+    res.end(sseEvent("goodbye", JSON.stringify({ reason, retryMs }), undefined, retryMs));
     return gone;
   }
 
@@ -228,7 +211,7 @@ class SseStream implements FollowSink, TrackedConnection {
    */
   expire(): void {
     if (!writable(this.res)) return;
-    this.res.end(frame("expired", JSON.stringify({ reason: TOKEN_EXPIRED_REASON })));
+    this.res.end(sseEvent("expired", JSON.stringify({ reason: TOKEN_EXPIRED_REASON })));
   }
 
   /** A rare event through the response; false (and the stream cut) when the client reads too slowly. */

@@ -25,32 +25,11 @@ import { parseEpoch, parseRoom, parseSince } from "../http/params.js";
 import type { Cursor } from "../feed/cursor.js";
 import type { FeedEvent } from "../feed/types.js";
 import { holdFor } from "./holdUntilTurnEnds.js";
+import { pauseIfFull, webSocketTextFrame } from "./sharedFrames.js";
 import { clientAddress } from "../limits/ConnectionCaps.js";
 import { RateLimitedError } from "../limits/RateLimits.js";
 import type { CloseReason, TrackedConnection } from "./ConnectionRegistry.js";
 import { ROUTES, type Transport, type TransportContext } from "./Transport.js";
-
-/**
- * A complete server-to-client text frame (RFC 6455 §5.2) in one buffer: FIN and opcode 1, no
- * mask, no compression (perMessageDeflate is off), then the payload length in 7, 16 or 64 bits.
- */
-export function frameText(text: string): Buffer {
-  const length = Buffer.byteLength(text);
-  const headerLength = length < 126 ? 2 : length < 65_536 ? 4 : 10;
-  const frame = Buffer.allocUnsafe(headerLength + length);
-  frame[0] = 0x81;
-  if (length < 126) {
-    frame[1] = length;
-  } else if (length < 65_536) {
-    frame[1] = 126;
-    frame.writeUInt16BE(length, 2);
-  } else {
-    frame[1] = 127;
-    frame.writeBigUInt64BE(BigInt(length), 2);
-  }
-  frame.write(text, headerLength, "utf8");
-  return frame;
-}
 
 /** One query parameter as the HTTP routes see it: absent, a string, or several strings. */
 function queryValue(url: URL, name: string): string | string[] | undefined {
@@ -297,20 +276,16 @@ export class WebSocketTransport implements Transport {
     setTimeout(() => ws.terminate(), 2_000).unref();
   }
 
-  /**
-   * Backpressure: the socket holds more unsent output than pauseBufferedBytes, so the follower
-   * pauses; `resume` runs when the socket has drained. Only with a drain to come (writableNeedDrain).
-   */
+  /** Backpressure (sharedFrames.ts): the follower pauses until the socket drains. */
   #full(socket: Duplex, resume: () => void): boolean {
-    if (!socket.writableNeedDrain || socket.writableLength <= this.ctx.config.pauseBufferedBytes) return false;
-    socket.once("drain", resume);
+    if (!pauseIfFull(socket, this.ctx.config.pauseBufferedBytes, resume)) return false;
     this.ctx.metrics.streamPaused(this.name);
     return true;
   }
 
   #frameOf(event: FeedEvent): Buffer {
     if (this.#framed.event !== event) {
-      this.#framed = { event, frame: frameText(`{"type":"message","message":${event.json}}`) };
+      this.#framed = { event, frame: webSocketTextFrame(`{"type":"message","message":${event.json}}`) };
     }
     return this.#framed.frame;
   }
