@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { expect, test } from "vitest";
-import { evaluateAll, parseLab, perTransport, type LabResult } from "../web/src/isomorphic/lab/index.js";
+import { evaluateAll, labExport, parseLab, perTransport, type LabResult } from "../web/src/isomorphic/lab/index.js";
 import { CLAIMS, Facts } from "./labs-claims.js";
 import { LAB_USAGE, editDistance, resolveLabId } from "../server/commands/lab.js";
 import { wrapText } from "../server/terminal.js";
@@ -35,6 +35,9 @@ test.each(headless.map((l) => [l.id, l] as const))("lab %s runs headless and its
   expect(stdout).toContain(lab.title);
   for (const line of stdout.split("\n")) expect(line.length, line).toBeLessThanOrEqual(100);
   const report = JSON.parse(readFileSync(json, "utf8"));
+  // The dashboard's export format (LabExport), for this very result: the same file either way.
+  const { exportedAt: _at, ...expected } = labExport(report.result, evaluateAll(lab.checkpoints, report.result));
+  expect({ ...report, exportedAt: undefined }).toEqual({ ...expected, exportedAt: undefined });
   checkExplanations(lab, report, stdout);
   expect(report.result.lab.id).toBe(id);
   expect(report.result.sent).toBeGreaterThan(0);
@@ -54,18 +57,18 @@ test.each(headless.map((l) => [l.id, l] as const))("lab %s runs headless and its
  * the JSON, is the one rendered from this run's result; every number it names is the result's; and
  * what it claims holds for the result (labs-claims.ts, written apart from the renderer).
  */
-function checkExplanations(lab: ReturnType<typeof parseLab>, report: { result: LabResult; checkpoints: Array<{ id: string; explain?: string }> }, stdout: string): void {
+function checkExplanations(lab: ReturnType<typeof parseLab>, report: { result: LabResult; checkpoints: Array<{ id: string; explanation?: string }> }, stdout: string): void {
   const flat = stdout.replace(/\s+/g, " ");
   const facts = new Facts(report.result);
   for (const e of evaluateAll(lab.checkpoints, report.result)) {
     const c = e.checkpoint;
     const written = report.checkpoints.find((x) => x.id === c.id)!;
     if (!e.explanation) {
-      expect(written.explain, `${lab.id} ${c.id}`).toBeUndefined();
+      expect(written.explanation, `${lab.id} ${c.id}`).toBeUndefined();
       continue;
     }
     const at = `${lab.id} ${c.id} explain`;
-    expect(written.explain, at).toBe(e.explanation.text);
+    expect(written.explanation, at).toBe(e.explanation.text);
     expect(flat, at).toContain(e.explanation.text.replace(/\s+/g, " "));
     expect(e.explanation.text, at).not.toMatch(/[{}]\w/);
     for (const { ref, value } of e.explanation.values) {

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { EventSource } from "eventsource";
 import { WebSocket } from "ws";
-import { LabRunner, evaluateAll, formatDuration, resultToCsv, METRIC_LABELS, metricValue, type LabResult } from "../../web/src/isomorphic/lab/index.js";
+import { LabRunner, evaluateAll, formatDuration, labExportJson, resultToCsv, METRIC_LABELS, metricValue, type LabResult } from "../../web/src/isomorphic/lab/index.js";
 import type { CheckpointEvaluation } from "../../web/src/isomorphic/lab/checkpoints.js";
 import { JsonClient, WorkbenchApi, emulatorUrl, type EventSourceConstructor, type WebSocketConstructor } from "../../web/src/isomorphic/kit/index.js";
 import { LabLibrary } from "../LabLibrary.js";
@@ -189,7 +189,7 @@ export async function labCommand(args: string[]): Promise<number> {
   }
   const evaluations = evaluateAll(lab.checkpoints, result);
   process.stdout.write(`\n${report(result, lab.measure)}\n\n${checkpointReport(evaluations, width)}\n`);
-  if (values.json) await writeFile(values.json, JSON.stringify({ result, checkpoints: evaluations.map(plainEvaluation) }, null, 2) + "\n");
+  if (values.json) await writeFile(values.json, labExportJson(result, evaluations));
   if (values.csv) await writeFile(values.csv, resultToCsv(result, lab.measure));
   return evaluations.some((e) => e.passed === false) ? 1 : 0;
 }
@@ -221,10 +221,6 @@ function checkpointReport(evaluations: CheckpointEvaluation[], width: number): s
       return `${wrapText(`${mark} ${e.checkpoint.question}`, width)}\n    answer: ${answer}${expected}${explain}`;
     })
     .join("\n");
-}
-
-function plainEvaluation(e: CheckpointEvaluation) {
-  return { id: e.checkpoint.id, question: e.checkpoint.question, ...(e.explanation && { explain: e.explanation.text, explainVariant: e.explanation.variant }), answer: e.answer, accepted: e.accepted, evidence: e.evidence, ...(e.passed !== undefined && { passed: e.passed }) };
 }
 
 function positiveNumber(flag: string, value: string, integer: boolean): number {

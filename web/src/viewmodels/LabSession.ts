@@ -14,6 +14,7 @@ import {
   evaluateAll,
   formatDuration,
   judgeAnswer,
+  labExportJson,
   labNeedsInstructor,
   resultToCsv,
   scaleLab,
@@ -544,24 +545,7 @@ export class LabSession extends Emitter<LabSessionEvents> {
 
   /** The result and every checkpoint (what the numbers say, and what the learner answered), as JSON. */
   exportJson(): string {
-    const result = this.#requireResult();
-    const checkpoints = this.#evaluations.map((e) => {
-      const verdict = this.#verdicts.get(e.checkpoint.id);
-      return {
-        id: e.checkpoint.id,
-        question: e.checkpoint.question,
-        answer: e.answer,
-        accepted: e.accepted,
-        evidence: e.evidence,
-        metric: e.checkpoint.answer.metric,
-        ...(e.checkpoint.answer.phase !== undefined && { phase: e.checkpoint.answer.phase }),
-        ...(e.checkpoint.expect !== undefined && { expect: e.checkpoint.expect, passed: e.passed }),
-        ...(e.explanation && { explanation: e.explanation.text }),
-        learner: verdict ? { answer: verdict.given, right: verdict.right } : null,
-      };
-    });
-    const learner = this.#options.learner && { name: this.#options.learner.name };
-    return JSON.stringify({ ...(learner && { learner }), exportedAt: new Date().toISOString(), result, checkpoints }, null, 2) + "\n";
+    return labExportJson(this.#requireResult(), this.#evaluations, { learner: this.#options.learner, verdicts: this.#verdicts });
   }
 
   /** One row per transport, one column per measured metric. */
