@@ -7,6 +7,7 @@
 import type { Logger } from "pino";
 import { resolveConfig, shareWithEmulator, type WirelabConfig, type WirelabOptions } from "./config.js";
 import { startWirelab, type Wirelab } from "./app.js";
+import { sleep } from "../web/src/isomorphic/kit/backoff.js";
 import { createLogger } from "./logger.js";
 import { sessionSecret } from "./sessionSecret.js";
 import { NetworkEmulator } from "./netem/index.js";
@@ -78,7 +79,7 @@ export class WirelabSupervisor {
     this.#restarting ??= (async () => {
       this.logger.info({ downtimeMs }, "restart: stopping");
       await this.#current.close("restart");
-      await new Promise((resolve) => setTimeout(resolve, downtimeMs));
+      await sleep(downtimeMs);
       this.#current = await startWirelab(this.config, this.logger, {
         network: () => this.#network,
         restart: (ms) => this.restart(ms),

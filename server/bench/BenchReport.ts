@@ -6,7 +6,8 @@
  */
 import { z } from "zod";
 import { TRANSPORTS, describeIssues } from "../../web/src/isomorphic/protocol/index.js";
-import type { DurationSummary, LatencySummary, TransportResult } from "../../web/src/isomorphic/lab/LabResult.js";
+import type { LatencySummary, TransportResult } from "../../web/src/isomorphic/lab/LabResult.js";
+import type { Distribution } from "../../web/src/isomorphic/stats/figures.js";
 import type { InstanceSeries } from "./InstanceSampler.js";
 import { PEERS, type BenchParameters, type PeerName, type ServedBy } from "./options.js";
 
@@ -23,10 +24,7 @@ export interface BenchLatency extends LatencySummary {
   cdf: Array<{ percentile: number; ms: number }>;
 }
 
-export interface Distribution extends DurationSummary {
-  p50: number | null;
-  p99: number | null;
-}
+export type { Distribution };
 
 /** The server process, read from /proc (Linux). Null elsewhere. */
 export interface ServerUsage {

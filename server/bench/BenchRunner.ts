@@ -12,10 +12,12 @@ import type { StatsResponse, TransportName } from "../../web/src/isomorphic/prot
 import { Emitter } from "../../web/src/isomorphic/kit/Emitter.js";
 import { FeedHttp } from "../../web/src/isomorphic/kit/FeedHttp.js";
 import { SessionKeeper } from "../../web/src/isomorphic/kit/SessionKeeper.js";
+import { sleep } from "../../web/src/isomorphic/kit/backoff.js";
 import { WorkbenchApi } from "../../web/src/isomorphic/kit/WorkbenchApi.js";
 import { ServerProcess } from "../ServerProcess.js";
 import { deleteRedisKeys } from "../cluster/redisChecks.js";
-import type { BenchLatency, BenchReport, BenchTransportResult, Distribution, MachineInfo, MemorySample, ScenarioResult, ServedBy, ServerUsage } from "./BenchReport.js";
+import type { BenchLatency, BenchReport, BenchTransportResult, MachineInfo, MemorySample, ScenarioResult, ServedBy, ServerUsage } from "./BenchReport.js";
+import { bytesPerMessage, distribution, durationSummary, perDelivered, roundMs } from "../../web/src/isomorphic/stats/figures.js";
 import { validateReport } from "./BenchReport.js";
 import { PEER_SCENARIOS, PEER_TRANSPORT, type BenchParameters, type PeerName, type ScenarioInfo, type ScenarioName } from "./options.js";
 import { PeerProcess } from "./peer/PeerProcess.js";
@@ -501,23 +503,23 @@ function transportResult(transport: TransportName, servedBy: ServedBy, groups: G
     latency: latencyOf(histogram),
     deliveriesPerSecond: measured > 0 && lastMeasuredAt > facts.firstMeasuredSendAt ? (measured * 1000) / (lastMeasuredAt - facts.firstMeasuredSendAt) : null,
     requests,
-    requestsPerMessage: delivered > 0 ? requests / delivered : null,
+    requestsPerMessage: perDelivered(requests, delivered),
     clientBytesIn: sum((g) => g.bytesIn),
     clientBytesOut: sum((g) => g.bytesOut),
     wire: facts.wire,
-    bytesPerMessage: delivered > 0 && facts.wire ? facts.wire.bytesOut / delivered : null,
+    bytesPerMessage: bytesPerMessage(facts.wire, delivered),
     reconnects: sum((g) => g.reconnects),
     reconnectedClients: sum((g) => g.reconnectedClients),
     movedClients: groups.some((g) => g.movedClients === null) ? null : sum((g) => g.movedClients ?? 0),
-    reconnectMs: { count: reconnectDistribution.count, meanMs: reconnectDistribution.meanMs, maxMs: reconnectDistribution.maxMs },
+    reconnectMs: durationSummary(reconnectMs),
     reconnectDistribution,
     detectMs: null,
     connectMs: distribution(facts.connect.ms),
-    connectAllMs: facts.connect.ms.length > 0 ? round(facts.connect.allMs) : null,
+    connectAllMs: facts.connect.ms.length > 0 ? roundMs(facts.connect.allMs) : null,
     server: facts.server,
     memoryPerConnectionBytes: memoryPerConnectionBytes === null ? null : Math.round(memoryPerConnectionBytes),
     memorySamples: facts.samples,
-    timeline: facts.timeline.map((p) => ({ t: p.t, perSecond: round(p.perSecond) })),
+    timeline: facts.timeline.map((p) => ({ t: p.t, perSecond: roundMs(p.perSecond) })),
     instances: facts.instances,
     sendFailures: facts.sendFailures,
   };
@@ -526,7 +528,7 @@ function transportResult(transport: TransportName, servedBy: ServedBy, groups: G
 type Histogram = ReturnType<typeof hdr.build>;
 
 function latencyOf(histogram: Histogram): BenchLatency {
-  const ms = (us: number) => round(us / 1000);
+  const ms = (us: number) => roundMs(us / 1000);
   if (histogram.totalCount === 0) return { count: 0, mean: null, p50: null, p90: null, p95: null, p99: null, p999: null, max: null, cdf: [] };
   const at = (percentile: number) => (percentile >= 100 ? ms(histogram.maxValue) : ms(histogram.getValueAtPercentile(percentile)));
   return {
@@ -542,18 +544,6 @@ function latencyOf(histogram: Histogram): BenchLatency {
   };
 }
 
-export function distribution(values: number[]): Distribution {
-  if (values.length === 0) return { count: 0, meanMs: null, maxMs: null, p50: null, p99: null };
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
-  return {
-    count: sorted.length,
-    meanMs: round(sorted.reduce((a, b) => a + b, 0) / sorted.length),
-    maxMs: round(sorted.at(-1)!),
-    p50: round(rank(0.5)),
-    p99: round(rank(0.99)),
-  };
-}
 
 /**
  * The server's socket counters for one transport over the window. A restart starts the counters
@@ -573,7 +563,7 @@ function wireDelta(transport: TransportName, before: StatsResponse | null, atRes
 function serverUsage(before: ProcessSample | null, after: ProcessSample | null, seconds: number): ServerUsage | null {
   if (!before || !after) return null;
   const cpuSeconds = after.cpuSeconds - before.cpuSeconds;
-  return { cpuSeconds: round(cpuSeconds), cpuCores: round(seconds > 0 ? cpuSeconds / seconds : 0), rssBytes: after.rssBytes, peakRssBytes: after.peakRssBytes };
+  return { cpuSeconds: roundMs(cpuSeconds), cpuCores: roundMs(seconds > 0 ? cpuSeconds / seconds : 0), rssBytes: after.rssBytes, peakRssBytes: after.peakRssBytes };
 }
 
 function machineInfo(): MachineInfo {
@@ -594,13 +584,6 @@ function formatRate(perSecond: number): string {
   return perSecond >= 1000 ? `${(perSecond / 1000).toFixed(1)}k deliveries/s` : `${Math.round(perSecond)} deliveries/s`;
 }
 
-function round(value: number): number {
-  return Math.round(value * 1000) / 1000;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 async function retry<T>(f: () => Promise<T>, attempts = 50): Promise<T> {
   for (let i = 0; ; i++) {

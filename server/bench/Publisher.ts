@@ -5,6 +5,7 @@
  */
 import { Agent } from "undici";
 import { HttpError, JsonClient, isRetryable } from "../../web/src/isomorphic/kit/JsonClient.js";
+import { sleep } from "../../web/src/isomorphic/kit/backoff.js";
 import { dispatcherFetch } from "./dispatcherFetch.js";
 import { preciseNow } from "./protocol.js";
 
@@ -131,7 +132,7 @@ export class Publisher {
           if (!isRetryable(error)) throw new Error(`the server refused a send: HTTP ${(error as HttpError).status} ${(error as HttpError).code}`);
         }
         if (Date.now() > giveUpAt) throw new Error(`a send to ${room} was not acknowledged within ${RETRY_FOR_MS / 1000} s`);
-        await new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** attempt, 500)));
+        await sleep(Math.min(50 * 2 ** attempt, 500));
       }
     } catch (error) {
       this.failures += 1;
@@ -154,5 +155,5 @@ export class Publisher {
 
 function sleepUntil(at: number): Promise<void> {
   const ms = at - preciseNow();
-  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+  return ms > 0 ? sleep(ms) : Promise.resolve();
 }

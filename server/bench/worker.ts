@@ -8,7 +8,7 @@ import { Agent as HttpAgent } from "node:http";
 import * as hdr from "hdr-histogram-js";
 import { Agent } from "undici";
 import { WebSocket } from "ws";
-import { createClient, type EventSourceConstructor, type FeedClient, type FetchLike, type WebSocketConstructor } from "../../web/src/isomorphic/kit/index.js";
+import { createClient, sleep, type EventSourceConstructor, type FeedClient, type FetchLike, type WebSocketConstructor } from "../../web/src/isomorphic/kit/index.js";
 import { dispatcherFetch } from "./dispatcherFetch.js";
 import { NodeEventSource } from "./NodeEventSource.js";
 import type { ConnectSpec, GroupResult, WorkerMessage, WorkerRequest, WorkerTick } from "./protocol.js";
@@ -297,7 +297,6 @@ function loadClient(spec: ConnectSpec, track: Track): LoadClient | Promise<LoadC
   }
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function connect(spec: ConnectSpec): Promise<{ connectMs: number[]; failed: number; errors: string[] }> {
   const name = groupOf(spec.servedBy, spec.transport);

@@ -6,6 +6,7 @@
  * of every learner's clients spread. DOM-free; the class view renders it.
  */
 import { Emitter } from "../isomorphic/kit/Emitter.js";
+import { sleep } from "../isomorphic/kit/backoff.js";
 import type { FetchLike } from "../isomorphic/kit/JsonClient.js";
 import { WorkbenchApi } from "../isomorphic/kit/WorkbenchApi.js";
 import { LATENCY_BUCKETS_MS, type ClassResponse, type RosterEntry, type SubmissionSummary, type TimelineEntry } from "../isomorphic/protocol/class.js";
@@ -178,7 +179,7 @@ export class ClassMonitor extends Emitter<ClassMonitorEvents> {
         const present = this.roster.filter((r) => r.lastSeenAt > since - 5_000);
         if (present.every((r) => r.lastSeenAt > since + 100)) break;
         if (this.#clock() > deadline) break;
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        await sleep(500);
       }
       const mark: RestartMark = { at: this.serverNow(), jitter };
       await this.api.restart(downtimeMs);

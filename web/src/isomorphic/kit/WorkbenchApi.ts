@@ -12,6 +12,7 @@ import type {
   SubmissionRequest,
   SubmissionSummary,
 } from "../protocol/class.js";
+import { sleep } from "./backoff.js";
 import { JsonClient, type FetchLike } from "./JsonClient.js";
 
 export interface AdminStatus {
@@ -115,7 +116,7 @@ export class WorkbenchApi {
    * Restart in place, then resolve once the new instance answers /healthz (the old one goes
    * first). `wait` sleeps between checks: a lab passes its own, which stops when the lab is aborted.
    */
-  async restartAndWait(downtimeMs: number, wait: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms))): Promise<void> {
+  async restartAndWait(downtimeMs: number, wait: (ms: number) => Promise<void> = sleep): Promise<void> {
     await this.restart(downtimeMs);
     const deadline = Date.now() + downtimeMs + 30_000;
     await wait(Math.min(200, downtimeMs));

@@ -15,8 +15,9 @@ import type { WebSocketConstructor } from "../kit/WebSocketClient.js";
 import { WorkbenchApi } from "../kit/WorkbenchApi.js";
 import { ClientStats } from "../kit/ClientStats.js";
 import { LatencyDistribution } from "../stats/LatencyDistribution.js";
+import { bytesPerMessage, durationSummary, perDelivered } from "../stats/figures.js";
 import { labNeedsInstructor, labTouchesNetwork, scaleLab, type LabDefinition, type Phase } from "./LabDefinition.js";
-import type { DurationSummary, LabResult, PhaseRecord, TransportResult } from "./LabResult.js";
+import type { LabResult, PhaseRecord, TransportResult } from "./LabResult.js";
 
 export interface LabEnvironment {
   /** The server: sessions, sends, stats and the admin API go here. */
@@ -493,14 +494,14 @@ export class LabRunner extends Emitter<LabRunnerEvents> {
         max: latency.max ?? null,
       },
       requests,
-      requestsPerMessage: delivered > 0 ? requests / delivered : null,
+      requestsPerMessage: perDelivered(requests, delivered),
       clientBytesIn: sum((r) => r.client.stats.counters.bytesIn),
       clientBytesOut: sum((r) => r.client.stats.counters.bytesOut),
       wire,
-      bytesPerMessage: delivered > 0 ? (wire ? wire.bytesOut : sum((r) => r.client.stats.counters.bytesIn)) / delivered : null,
+      bytesPerMessage: bytesPerMessage(wire, delivered),
       reconnects: sum((r) => r.client.stats.counters.reconnects),
-      reconnectMs: summarize(receivers.flatMap((r) => r.reconnectTimes)),
-      detectMs: blackholed > 0 ? { ...summarize(detected), of: blackholed } : null,
+      reconnectMs: durationSummary(receivers.flatMap((r) => r.reconnectTimes)),
+      detectMs: blackholed > 0 ? { ...durationSummary(detected), of: blackholed } : null,
     };
   }
 
@@ -512,10 +513,3 @@ export class LabRunner extends Emitter<LabRunnerEvents> {
     return { requests: after.requests - before.requests, bytesIn: after.bytesIn - before.bytesIn, bytesOut: after.bytesOut - before.bytesOut };
   }
 }
-
-function summarize(values: number[]): DurationSummary {
-  if (values.length === 0) return { count: 0, meanMs: null, maxMs: null };
-  return { count: values.length, meanMs: values.reduce((a, b) => a + b, 0) / values.length, maxMs: Math.max(...values) };
-}
-
-

@@ -42,7 +42,7 @@ export interface TransportResult {
   clientBytesOut: number;
   /** What the server counted at its sockets for this transport during the run, headers included. */
   wire: { requests: number; bytesIn: number; bytesOut: number } | null;
-  /** Bytes on the wire (server → clients) per delivered message; from the clients' view without server figures. */
+  /** Bytes on the wire (server → clients) per delivered message, as the server counted them; null without its figures (stats/figures.ts). */
   bytesPerMessage: number | null;
   reconnects: number;
   /** From a connection leaving "open" to being open again. */
