@@ -6,27 +6,19 @@
  */
 import { cpus, release, totalmem } from "node:os";
 import { resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import * as hdr from "hdr-histogram-js";
 import type { StatsResponse, TransportName } from "../../web/src/isomorphic/protocol/index.js";
 import { Emitter } from "../../web/src/isomorphic/kit/Emitter.js";
-import { FeedHttp } from "../../web/src/isomorphic/kit/FeedHttp.js";
-import { SessionKeeper } from "../../web/src/isomorphic/kit/SessionKeeper.js";
 import { sleep } from "../../web/src/isomorphic/kit/backoff.js";
-import { WorkbenchApi } from "../../web/src/isomorphic/kit/WorkbenchApi.js";
-import { ServerProcess } from "../ServerProcess.js";
-import { deleteRedisKeys } from "../cluster/redisChecks.js";
-import type { BenchLatency, BenchReport, BenchTransportResult, MachineInfo, MemorySample, ScenarioResult, ServedBy, ServerUsage } from "./BenchReport.js";
-import { bytesPerMessage, distribution, durationSummary, perDelivered, roundMs } from "../../web/src/isomorphic/stats/figures.js";
+import type { BenchReport, BenchTransportResult, MachineInfo, MemorySample, ScenarioResult, ServedBy } from "./BenchReport.js";
 import { validateReport } from "./BenchReport.js";
 import { PEER_SCENARIOS, PEER_TRANSPORT, type BenchParameters, type PeerName, type ScenarioInfo, type ScenarioName } from "./options.js";
-import { PeerProcess } from "./peer/PeerProcess.js";
-import { InstanceSampler, type InstanceSeries } from "./InstanceSampler.js";
-import { openFilesLimit, sampleProcesses, slope, type ProcessSample } from "./ProcessProbe.js";
-import { randomBytes } from "node:crypto";
-import { MEASURED_MARK, WARMUP_MARK, groupOf, preciseNow, type ConnectSpec, type GroupResult } from "./protocol.js";
-import { Publisher, peerTarget, wirelabTarget, type SendTarget } from "./Publisher.js";
+import { InstanceSampler } from "./InstanceSampler.js";
+import { openFilesLimit, sampleProcesses } from "./ProcessProbe.js";
+import { MEASURED_MARK, WARMUP_MARK, groupOf, preciseNow, type ConnectSpec } from "./protocol.js";
+import { Publisher } from "./Publisher.js";
 import { WorkerPool } from "./WorkerPool.js";
+import { startPeer, startWirelab, type Target } from "./targets.js";
+import { serverUsage, transportResult, wireDelta } from "./unitFigures.js";
 
 export interface BenchProgress {
   /** 0–1 over the whole run. */
@@ -39,31 +31,8 @@ export interface BenchRunnerEvents {
   progress: (progress: BenchProgress) => void;
 }
 
-/** Percentiles the report keeps for the latency CDF chart. */
-const CDF_PERCENTILES = [0, 5, 10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 95, 97.5, 99, 99.5, 99.9, 99.99, 100];
 const SHORT: Record<TransportName, string> = { "short-poll": "sp", "long-poll": "lp", sse: "sse", websocket: "ws" };
 const TIMELINE_MS = 500;
-
-/** A server under test: wirelab's ServerProcess (ours or the baseline's) or a peer — or several instances of one, sharing Redis. */
-interface Target {
-  servedBy: ServedBy;
-  /** Every instance's process; figures add them up. */
-  pids: number[];
-  /** Each instance's Prometheus metrics (as pids), for its event-loop lag; absent for a server without them. */
-  metricsUrls?: string[];
-  /** Instances that exited before stop(), each with its last output (absent: not watched). */
-  unexpectedExits?: string[];
-  /** Where the sender and the stats go: the first instance. */
-  url: string;
-  /** Where receivers connect, spread round robin. */
-  urls: string[];
-  /** The receivers' token: the current one (refreshed during a long run) at every read. */
-  readonly token: string;
-  send: SendTarget;
-  stats(): Promise<StatsResponse | null>;
-  restart(downtimeMs: number): Promise<void>;
-  stop(): Promise<void>;
-}
 
 export class BenchRunner extends Emitter<BenchRunnerEvents> {
   readonly #p: BenchParameters;
@@ -333,237 +302,6 @@ export class BenchRunner extends Emitter<BenchRunnerEvents> {
     }
     return [...byKey.values()];
   }
-}
-
-interface ClusterShape {
-  instances: number;
-  redisUrl: string | null;
-}
-
-/** Every instance on the same Redis under keys of this run only, with one session secret. */
-function clusterEnv(cluster: ClusterShape): Record<string, string> {
-  if (cluster.redisUrl === null) return {};
-  return { WIRELAB_SECRET: randomBytes(32).toString("base64url"), WIRELAB_REDIS_PREFIX: `wirelab-bench-${randomBytes(4).toString("hex")}:` };
-}
-
-/** wirelab's server, or (checkout set) the server of another built checkout, with the same flags. */
-async function startWirelab(profileDir: string | null, memoryStore: boolean, cluster: ClusterShape, checkout: string | null = null): Promise<Target> {
-  // NODE_OPTIONS may not carry --cpu-prof: a preloaded module runs the profiler instead.
-  const preload = fileURLToPath(new URL("./profilePreload.js", import.meta.url));
-  const env: Record<string, string> = {
-    ...(profileDir && { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --import=${pathToFileURL(preload).href}`.trim(), WIRELAB_PROFILE_DIR: resolve(profileDir) }),
-    ...clusterEnv(cluster),
-  };
-  // No network emulator: the clients talk to the server directly.
-  const store = cluster.redisUrl !== null ? ["--redis", cluster.redisUrl] : memoryStore ? ["--memory"] : [];
-  const servers: ServerProcess[] = [];
-  const keeping: SessionKeeper[] = [];
-  try {
-    // --load-test: the bench sends from one session and connects thousands from a few addresses.
-    for (let i = 0; i < cluster.instances; i++) servers.push(await ServerProcess.start(["--network-port", "off", "--load-test", ...store], env, checkout));
-    let stopping = false;
-    const unexpectedExits: string[] = [];
-    servers.forEach((s, i) => watchExit(s, `instance ${i + 1} (pid ${s.pid})`, () => stopping, (exit) => unexpectedExits.push(exit)));
-    const server = servers[0]!;
-    // Tokens live 15 minutes and a long hold outlasts them: the bench's own sessions are kept
-    // fresh like the dashboard's (the load clients refresh their own).
-    const keepers = await Promise.all(["bench", "bench-sender"].map(async (name) => new SessionKeeper({ baseUrl: server.url, session: await FeedHttp.createSession(server.url, name) })));
-    keepers.forEach((k) => k.start());
-    keeping.push(...keepers);
-    const [reader, sender] = keepers as [SessionKeeper, SessionKeeper];
-    const apis = servers.map((s) => new WorkbenchApi(s.url, reader.tokenSource));
-    return {
-      servedBy: checkout === null ? "wirelab" : "baseline",
-      pids: servers.map((s) => s.pid),
-      metricsUrls: servers.map((s) => `${s.url}/metrics`),
-      unexpectedExits,
-      url: server.url,
-      urls: servers.map((s) => s.url),
-      get token() {
-        return reader.token;
-      },
-      send: wirelabTarget(server.url, sender.tokenSource),
-      // Each instance counts its own traffic: the cluster's is the sum.
-      stats: async () => mergeStats(await Promise.all(apis.map((api) => api.stats().catch(() => null)))),
-      // With several instances, the first one restarts; its clients come back to it or to another.
-      restart: (downtimeMs) => apis[0]!.restartAndWait(downtimeMs),
-      stop: async () => {
-        stopping = true;
-        keepers.forEach((k) => k.stop());
-        await Promise.all(servers.map((s) => s.stop()));
-        if (cluster.redisUrl !== null) await deleteRedisKeys(cluster.redisUrl, `${env.WIRELAB_REDIS_PREFIX}*`);
-      },
-    };
-  } catch (error) {
-    keeping.forEach((k) => k.stop());
-    await Promise.all(servers.map((s) => s.stop()));
-    throw error;
-  }
-}
-
-/** Output kept per server for the report when it dies: the end of its log and any stack trace. */
-const EXIT_TAIL_CHARS = 2_000;
-
-/**
- * A server instance that exits while the run still uses it is a failure of the run, and its last
- * output says why; it is written at once too, since a run whose server died may never finish.
- */
-function watchExit(server: ServerProcess, label: string, stopping: () => boolean, record: (exit: string) => void): void {
-  let tail = "";
-  const keep = (chunk: Buffer) => {
-    tail = (tail + chunk.toString()).slice(-EXIT_TAIL_CHARS);
-  };
-  server.child.stdout?.on("data", keep);
-  server.child.stderr?.on("data", keep);
-  server.child.once("exit", (code, signal) => {
-    if (stopping()) return;
-    const exit = `${label} exited during the run (${signal ?? `code ${code}`}); its last output: ${tail.trim() || "(none)"}`;
-    process.stderr.write(`\nwirelab bench: ${exit}\n`);
-    record(exit);
-  });
-}
-
-/** Several instances' counters as one server's; null when any instance did not answer. */
-function mergeStats(all: Array<StatsResponse | null>): StatsResponse | null {
-  if (all.some((s) => s === null)) return null;
-  const [first, ...rest] = all as StatsResponse[];
-  const merged: StatsResponse = structuredClone(first!);
-  const add = (into: StatsResponse["api"], from: StatsResponse["api"]) => {
-    for (const key of Object.keys(into) as Array<keyof StatsResponse["api"]>) into[key] += from[key];
-  };
-  for (const s of rest) {
-    add(merged.api, s.api);
-    for (const t of Object.keys(merged.transports) as TransportName[]) add(merged.transports[t], s.transports[t]);
-  }
-  return merged;
-}
-
-async function startPeer(name: PeerName, nodeFlags: string[], cluster: ClusterShape): Promise<Target> {
-  // socket.io-redis: that many Socket.IO servers on one Redis Streams adapter; every other peer: one.
-  const count = name === "socket.io-redis" ? cluster.instances : 1;
-  const stream = `wirelab-bench-sio-${randomBytes(4).toString("hex")}`;
-  const env = name === "socket.io-redis" ? { WIRELAB_PEER_REDIS: cluster.redisUrl ?? "redis://127.0.0.1:6379", WIRELAB_PEER_STREAM: stream } : {};
-  const peers: PeerProcess[] = [];
-  try {
-    for (let i = 0; i < count; i++) peers.push(await PeerProcess.start(name, nodeFlags, env));
-  } catch (error) {
-    await Promise.all(peers.map((p) => p.stop()));
-    throw error;
-  }
-  return {
-    servedBy: name,
-    pids: peers.map((p) => p.pid),
-    url: peers[0]!.url,
-    urls: peers.map((p) => p.url),
-    token: "",
-    send: peerTarget(peers[0]!.url),
-    stats: async () => null,
-    restart: async () => {
-      throw new Error("the peer cannot restart in place");
-    },
-    stop: async () => {
-      await Promise.all(peers.map((p) => p.stop()));
-      if (env.WIRELAB_PEER_REDIS) await deleteRedisKeys(env.WIRELAB_PEER_REDIS, `${stream}*`);
-    },
-  };
-}
-
-interface UnitFacts {
-  firstMeasuredSendAt: number;
-  wire: BenchTransportResult["wire"];
-  server: ServerUsage | null;
-  samples: MemorySample[];
-  connect: { ms: number[]; allMs: number; failed: number };
-  timeline: Array<{ t: number; perSecond: number }>;
-  instances: InstanceSeries[];
-  sendFailures: number;
-}
-
-function transportResult(transport: TransportName, servedBy: ServedBy, groups: GroupResult[], facts: UnitFacts): BenchTransportResult {
-  const sum = (f: (g: GroupResult) => number) => groups.reduce((total, g) => total + f(g), 0);
-  const histogram = hdr.build({ numberOfSignificantValueDigits: 3, autoResize: true, useWebAssembly: false });
-  for (const g of groups) if (g.histogram) histogram.add(hdr.decodeFromCompressedBase64(g.histogram, 64, false));
-  const delivered = sum((g) => g.delivered);
-  const expected = sum((g) => g.expected);
-  const measured = sum((g) => g.measured);
-  const lastMeasuredAt = Math.max(...groups.map((g) => g.lastMeasuredAt ?? 0));
-  const requests = sum((g) => g.requests);
-  const reconnectMs = groups.flatMap((g) => g.reconnectMs);
-  const reconnectDistribution = distribution(reconnectMs);
-  const memoryPerConnectionBytes = slope(facts.samples.map((s) => ({ x: s.connections, y: s.rssBytes })));
-  return {
-    transport,
-    servedBy,
-    clients: sum((g) => g.clients),
-    expected,
-    delivered,
-    lost: Math.max(0, expected - delivered),
-    duplicated: sum((g) => g.duplicated),
-    measured,
-    latency: latencyOf(histogram),
-    deliveriesPerSecond: measured > 0 && lastMeasuredAt > facts.firstMeasuredSendAt ? (measured * 1000) / (lastMeasuredAt - facts.firstMeasuredSendAt) : null,
-    requests,
-    requestsPerMessage: perDelivered(requests, delivered),
-    clientBytesIn: sum((g) => g.bytesIn),
-    clientBytesOut: sum((g) => g.bytesOut),
-    wire: facts.wire,
-    bytesPerMessage: bytesPerMessage(facts.wire, delivered),
-    reconnects: sum((g) => g.reconnects),
-    reconnectedClients: sum((g) => g.reconnectedClients),
-    movedClients: groups.some((g) => g.movedClients === null) ? null : sum((g) => g.movedClients ?? 0),
-    reconnectMs: durationSummary(reconnectMs),
-    reconnectDistribution,
-    detectMs: null,
-    connectMs: distribution(facts.connect.ms),
-    connectAllMs: facts.connect.ms.length > 0 ? roundMs(facts.connect.allMs) : null,
-    server: facts.server,
-    memoryPerConnectionBytes: memoryPerConnectionBytes === null ? null : Math.round(memoryPerConnectionBytes),
-    memorySamples: facts.samples,
-    timeline: facts.timeline.map((p) => ({ t: p.t, perSecond: roundMs(p.perSecond) })),
-    instances: facts.instances,
-    sendFailures: facts.sendFailures,
-  };
-}
-
-type Histogram = ReturnType<typeof hdr.build>;
-
-function latencyOf(histogram: Histogram): BenchLatency {
-  const ms = (us: number) => roundMs(us / 1000);
-  if (histogram.totalCount === 0) return { count: 0, mean: null, p50: null, p90: null, p95: null, p99: null, p999: null, max: null, cdf: [] };
-  const at = (percentile: number) => (percentile >= 100 ? ms(histogram.maxValue) : ms(histogram.getValueAtPercentile(percentile)));
-  return {
-    count: histogram.totalCount,
-    mean: ms(histogram.mean),
-    p50: at(50),
-    p90: at(90),
-    p95: at(95),
-    p99: at(99),
-    p999: at(99.9),
-    max: at(100),
-    cdf: CDF_PERCENTILES.map((percentile) => ({ percentile, ms: at(percentile) })),
-  };
-}
-
-
-/**
- * The server's socket counters for one transport over the window. A restart starts the counters
- * afresh, so the part before it (read just before the restart) is added to the part after.
- */
-function wireDelta(transport: TransportName, before: StatsResponse | null, atRestart: StatsResponse | null, after: StatsResponse | null): BenchTransportResult["wire"] {
-  if (!before || !after) return null;
-  const b = before.transports[transport];
-  const a = after.transports[transport];
-  if (atRestart) {
-    const r = atRestart.transports[transport];
-    return { requests: r.requests - b.requests + a.requests, bytesIn: r.bytesIn - b.bytesIn + a.bytesIn, bytesOut: r.bytesOut - b.bytesOut + a.bytesOut };
-  }
-  return { requests: a.requests - b.requests, bytesIn: a.bytesIn - b.bytesIn, bytesOut: a.bytesOut - b.bytesOut };
-}
-
-function serverUsage(before: ProcessSample | null, after: ProcessSample | null, seconds: number): ServerUsage | null {
-  if (!before || !after) return null;
-  const cpuSeconds = after.cpuSeconds - before.cpuSeconds;
-  return { cpuSeconds: roundMs(cpuSeconds), cpuCores: roundMs(seconds > 0 ? cpuSeconds / seconds : 0), rssBytes: after.rssBytes, peakRssBytes: after.peakRssBytes };
 }
 
 function machineInfo(): MachineInfo {
