@@ -18,7 +18,8 @@ import { MEASURED_MARK, WARMUP_MARK, groupOf, preciseNow, type ConnectSpec } fro
 import { Publisher } from "./Publisher.js";
 import { WorkerPool } from "./WorkerPool.js";
 import { startPeer, startWirelab, type Target } from "./targets.js";
-import { serverUsage, transportResult, wireDelta } from "./unitFigures.js";
+import { serverUsage, transportResult } from "./unitFigures.js";
+import { wireDelta } from "../../web/src/isomorphic/stats/figures.js";
 
 export interface BenchProgress {
   /** 0–1 over the whole run. */

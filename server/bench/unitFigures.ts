@@ -90,20 +90,6 @@ export function latencyOf(histogram: Histogram): BenchLatency {
 }
 
 
-/**
- * The server's socket counters for one transport over the window. A restart starts the counters
- * afresh, so the part before it (read just before the restart) is added to the part after.
- */
-export function wireDelta(transport: TransportName, before: StatsResponse | null, atRestart: StatsResponse | null, after: StatsResponse | null): BenchTransportResult["wire"] {
-  if (!before || !after) return null;
-  const b = before.transports[transport];
-  const a = after.transports[transport];
-  if (atRestart) {
-    const r = atRestart.transports[transport];
-    return { requests: r.requests - b.requests + a.requests, bytesIn: r.bytesIn - b.bytesIn + a.bytesIn, bytesOut: r.bytesOut - b.bytesOut + a.bytesOut };
-  }
-  return { requests: a.requests - b.requests, bytesIn: a.bytesIn - b.bytesIn, bytesOut: a.bytesOut - b.bytesOut };
-}
 
 export function serverUsage(before: ProcessSample | null, after: ProcessSample | null, seconds: number): ServerUsage | null {
   if (!before || !after) return null;

@@ -3,7 +3,8 @@ import * as hdr from "hdr-histogram-js";
 import { describe, expect, test } from "vitest";
 import type { StatsResponse, TrafficSnapshot } from "../../web/src/isomorphic/protocol/index.js";
 import type { GroupResult } from "../../server/bench/protocol.js";
-import { latencyOf, serverUsage, transportResult, wireDelta, type UnitFacts } from "../../server/bench/unitFigures.js";
+import { latencyOf, serverUsage, transportResult, type UnitFacts } from "../../server/bench/unitFigures.js";
+import { wireDelta } from "../../web/src/isomorphic/stats/figures.js";
 
 const traffic = (requests: number, bytesIn: number, bytesOut: number): TrafficSnapshot => ({ connections: 0, requests, bytesIn, bytesOut, delivered: 0 });
 const stats = (ws: TrafficSnapshot): StatsResponse => {
@@ -37,7 +38,7 @@ const facts = (overrides: Partial<UnitFacts> = {}): UnitFacts => ({
   ...overrides,
 });
 
-describe("wireDelta", () => {
+describe("wireDelta (shared with the lab engine)", () => {
   test("the server's counters over the window", () => {
     expect(wireDelta("websocket", stats(traffic(10, 100, 1_000)), null, stats(traffic(25, 400, 9_000)))).toEqual({ requests: 15, bytesIn: 300, bytesOut: 8_000 });
   });

@@ -15,7 +15,8 @@ import type { WebSocketConstructor } from "../kit/WebSocketClient.js";
 import { WorkbenchApi } from "../kit/WorkbenchApi.js";
 import { ClientStats } from "../kit/ClientStats.js";
 import { LatencyDistribution } from "../stats/LatencyDistribution.js";
-import { bytesPerMessage, durationSummary, perDelivered } from "../stats/figures.js";
+import { wireDelta } from "../stats/figures.js";
+import { receiversResult, type Receiver } from "./receiversResult.js";
 import { labNeedsInstructor, labTouchesNetwork, scaleLab, type LabDefinition, type Phase } from "./LabDefinition.js";
 import type { LabResult, PhaseRecord, TransportResult } from "./LabResult.js";
 
@@ -87,25 +88,6 @@ export interface LabRunnerEvents {
   wire: (client: Pick<LabClientState, "transport" | "index" | "host">, record: WireRecord, cursor: number | undefined) => void;
 }
 
-/** One receiving client and what it saw. */
-interface Receiver {
-  transport: TransportName;
-  index: number;
-  host: string;
-  client: FeedClient;
-  stateSince: number;
-  seen: Map<string, number>;
-  duplicated: number;
-  /** When it last left "open", while it is away. */
-  leftOpenAt: number | null;
-  reconnectTimes: number[];
-  /** When each reconnect completed. */
-  reconnectedAt: number[];
-  /** When the black hole affecting it began, until it notices. */
-  blackholeAt: number | null;
-  detected: number[];
-  blackholed: number;
-}
 
 export class LabRunner extends Emitter<LabRunnerEvents> {
   readonly lab: LabDefinition;
@@ -446,7 +428,9 @@ export class LabRunner extends Emitter<LabRunnerEvents> {
 
   #snapshot(): LabResult {
     const elapsed = this.#elapsed();
-    const transports = this.lab.scenario.transports.map((t) => this.#transportResult(t));
+    const wire = (t: TransportName) => wireDelta(t, this.#statsBefore, null, this.#statsAfter);
+    const transports = this.lab.scenario.transports.map((t) =>
+      receiversResult(t, this.#receivers.filter((r) => r.transport === t), this.#latency.get(t), this.#sentIds, wire(t)));
     for (const r of transports) {
       this.#timeline.push({ t: elapsed, transport: r.transport, delivered: r.delivered, requests: r.requests, latencyP50: r.latency.p50 });
     }
@@ -469,47 +453,4 @@ export class LabRunner extends Emitter<LabRunnerEvents> {
     };
   }
 
-  #transportResult(transport: TransportName): TransportResult {
-    const receivers = this.#receivers.filter((r) => r.transport === transport);
-    const latency = this.#latency.get(transport) ?? new LatencyDistribution();
-    const sum = (f: (r: Receiver) => number) => receivers.reduce((total, r) => total + f(r), 0);
-    const delivered = sum((r) => [...r.seen.keys()].filter((id) => this.#sentIds.has(id)).length);
-    const expected = this.#sentIds.size * receivers.length;
-    const requests = sum((r) => r.client.stats.counters.requests);
-    const wire = this.#wire(transport);
-    const blackholed = sum((r) => r.blackholed);
-    const detected = receivers.flatMap((r) => r.detected);
-    return {
-      transport,
-      clients: receivers.length,
-      expected,
-      delivered,
-      lost: Math.max(0, expected - delivered),
-      duplicated: sum((r) => r.duplicated),
-      latency: {
-        count: latency.count,
-        p50: latency.percentile(50) ?? null,
-        p95: latency.percentile(95) ?? null,
-        p99: latency.percentile(99) ?? null,
-        max: latency.max ?? null,
-      },
-      requests,
-      requestsPerMessage: perDelivered(requests, delivered),
-      clientBytesIn: sum((r) => r.client.stats.counters.bytesIn),
-      clientBytesOut: sum((r) => r.client.stats.counters.bytesOut),
-      wire,
-      bytesPerMessage: bytesPerMessage(wire, delivered),
-      reconnects: sum((r) => r.client.stats.counters.reconnects),
-      reconnectMs: durationSummary(receivers.flatMap((r) => r.reconnectTimes)),
-      detectMs: blackholed > 0 ? { ...durationSummary(detected), of: blackholed } : null,
-    };
-  }
-
-  /** The server's socket counters for one transport over the run (only when both snapshots exist). */
-  #wire(transport: TransportName): TransportResult["wire"] {
-    const before = this.#statsBefore?.transports[transport];
-    const after = this.#statsAfter?.transports[transport];
-    if (!before || !after) return null;
-    return { requests: after.requests - before.requests, bytesIn: after.bytesIn - before.bytesIn, bytesOut: after.bytesOut - before.bytesOut };
-  }
 }

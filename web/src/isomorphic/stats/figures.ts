@@ -3,7 +3,11 @@
  * fields mean the same, so they must come from the same code (the lab engine and the benchmark's
  * coordinator both call these).
  */
-import type { DurationSummary } from "../protocol/labResult.js";
+import type { StatsResponse, TransportName } from "../protocol/index.js";
+import type { DurationSummary, TransportResult } from "../protocol/labResult.js";
+
+/** What the server counted at its sockets for one transport. */
+export type WireCounts = NonNullable<TransportResult["wire"]>;
 
 /** Durations in ms, summed up: count, mean, max, and the median and 99th percentile (nearest rank). */
 export interface Distribution extends DurationSummary {
@@ -48,4 +52,19 @@ export function perDelivered(total: number, delivered: number): number | null {
  */
 export function bytesPerMessage(wire: { bytesOut: number } | null, delivered: number): number | null {
   return wire ? perDelivered(wire.bytesOut, delivered) : null;
+}
+
+/**
+ * The server's socket counters for one transport over the window. A restart starts the counters
+ * afresh, so the part before it (read just before the restart) is added to the part after.
+ */
+export function wireDelta(transport: TransportName, before: StatsResponse | null, atRestart: StatsResponse | null, after: StatsResponse | null): WireCounts | null {
+  if (!before || !after) return null;
+  const b = before.transports[transport];
+  const a = after.transports[transport];
+  if (atRestart) {
+    const r = atRestart.transports[transport];
+    return { requests: r.requests - b.requests + a.requests, bytesIn: r.bytesIn - b.bytesIn + a.bytesIn, bytesOut: r.bytesOut - b.bytesOut + a.bytesOut };
+  }
+  return { requests: a.requests - b.requests, bytesIn: a.bytesIn - b.bytesIn, bytesOut: a.bytesOut - b.bytesOut };
 }
