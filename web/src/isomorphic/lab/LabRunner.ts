@@ -16,9 +16,10 @@ import { WorkbenchApi } from "../kit/WorkbenchApi.js";
 import { ClientStats } from "../kit/ClientStats.js";
 import { LatencyDistribution } from "../stats/LatencyDistribution.js";
 import { wireDelta } from "../stats/figures.js";
+import { runPhase } from "./phases.js";
 import { receiversResult, type Receiver } from "./receiversResult.js";
 import { labNeedsInstructor, labTouchesNetwork, scaleLab, type LabDefinition, type Phase } from "./LabDefinition.js";
-import type { LabResult, PhaseRecord, TransportResult } from "./LabResult.js";
+import type { LabResult, PhaseRecord } from "./LabResult.js";
 
 export interface LabEnvironment {
   /** The server: sessions, sends, stats and the admin API go here. */
@@ -183,7 +184,14 @@ export class LabRunner extends Emitter<LabRunnerEvents> {
         const startMs = this.#elapsed();
         const startedAt = Date.now();
         const before = this.#counters();
-        await this.#runPhase(phase, api, sender);
+        await runPhase(phase, {
+          api,
+          receivers: this.#receivers,
+          send: (via) => this.#send(sender, via),
+          wait: (ms) => this.#wait(ms),
+          checkAborted: () => this.#checkAborted(),
+          setJitter: (on) => (this.#jitter = on),
+        });
         const after = this.#counters();
         const transports = Object.fromEntries(
           scenario.transports.map((t) => {
@@ -307,85 +315,6 @@ export class LabRunner extends Emitter<LabRunnerEvents> {
       receiver.reconnectedAt.push(now);
       receiver.leftOpenAt = null;
     }
-  }
-
-  async #runPhase(phase: Phase, api: WorkbenchApi, sender: FeedHttp): Promise<void> {
-    switch (phase.kind) {
-      case "idle":
-      case "settle":
-        return this.#wait(phase.ms);
-      case "send": {
-        const count = Math.max(1, Math.round((phase.rate * phase.ms) / 1000));
-        const started = Date.now();
-        const sends: Promise<void>[] = [];
-        for (let i = 0; i < count; i++) {
-          this.#checkAborted();
-          const due = started + (i * 1000) / phase.rate;
-          if (due > Date.now()) await this.#wait(due - Date.now());
-          sends.push(this.#send(sender, phase.via));
-        }
-        await this.#wait(started + phase.ms - Date.now());
-        await Promise.all(sends);
-        return;
-      }
-      case "burst":
-        await Promise.all(Array.from({ length: phase.count }, () => this.#send(sender, phase.via)));
-        return;
-      case "drop":
-        await api.drop(phase.transport);
-        return;
-      case "restart": {
-        await api.restartAndWait(phase.downtimeMs, async (ms) => {
-          this.#checkAborted();
-          await this.#wait(ms);
-        });
-        return;
-      }
-      case "kill":
-        return this.#killBusiest(api);
-      case "network":
-        await api.setNetwork(phase.conditions, phase.transport);
-        return;
-      case "blackhole": {
-        const affected = this.#receivers.filter((r) => !phase.transport || r.transport === phase.transport);
-        await api.blackhole(true, phase.transport);
-        const at = Date.now();
-        for (const r of affected) {
-          if (r.client.state === "open") {
-            r.blackholeAt = at;
-            r.blackholed += 1;
-          }
-        }
-        try {
-          await this.#wait(phase.ms);
-        } finally {
-          for (const r of affected) r.blackholeAt = null;
-          await api.blackhole(false, phase.transport);
-        }
-        return;
-      }
-      case "refuse":
-        await api.refuse(phase.ms);
-        return this.#wait(phase.ms);
-      case "stall":
-        await api.stall(phase.ms);
-        return this.#wait(phase.ms);
-      case "jitter":
-        this.#jitter = phase.on;
-        return;
-    }
-  }
-
-  /** SIGKILL the instance serving the most receivers, so the failover is the lesson. */
-  async #killBusiest(api: WorkbenchApi): Promise<void> {
-    const { instances } = await api.instances();
-    const served = new Map<string, number>();
-    for (const r of this.#receivers) if (r.client.instance) served.set(r.client.instance, (served.get(r.client.instance) ?? 0) + 1);
-    const target = instances
-      .filter((i) => served.has(i.id))
-      .sort((a, b) => served.get(b.id)! - served.get(a.id)!)[0];
-    if (!target) throw new Error("no instance of the cluster serves the lab's clients");
-    await api.killInstance(target.id);
   }
 
   async #send(sender: FeedHttp, via: TransportName | undefined): Promise<void> {
