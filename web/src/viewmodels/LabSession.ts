@@ -11,9 +11,7 @@ import type { WebSocketConstructor } from "../isomorphic/kit/WebSocketClient.js"
 import { WorkbenchApi, emulatorUrl } from "../isomorphic/kit/WorkbenchApi.js";
 import {
   LabRunner,
-  evaluateAll,
   formatDuration,
-  judgeAnswer,
   labExportJson,
   labNeedsInstructor,
   resultToCsv,
@@ -26,7 +24,10 @@ import {
   type LabResult,
 } from "../isomorphic/lab/index.js";
 import type { Role, TransportName } from "../isomorphic/protocol/index.js";
+import { CheckpointAnswers, type Verdict } from "./CheckpointAnswers.js";
 import { LabStore, type SavedLab, type StorageLike } from "./LabStore.js";
+
+export type { Verdict };
 import { describeWire, type WireEntry } from "./wire.js";
 import {
   COMFORTABLE_HELD,
@@ -72,11 +73,6 @@ export interface LabWireEntry extends WireEntry {
 
 /** Lines the lab's wire view keeps: the latest, across every client. */
 export const LAB_WIRE_ENTRIES = 200;
-
-export interface Verdict {
-  given: string;
-  right: boolean;
-}
 
 export interface LabSessionOptions {
   /** The server's origin: the lab's sends, stats and admin calls go here. */
@@ -139,14 +135,14 @@ export class LabSession extends Emitter<LabSessionEvents> {
   #elapsedMs = 0;
   #live: LabResult | null = null;
   #result: LabResult | null = null;
-  #evaluations: CheckpointEvaluation[] = [];
-  readonly #verdicts = new Map<string, Verdict>();
+  readonly #checkpoints: CheckpointAnswers;
   #phaseStarts: Array<{ name: string; atMs: number }> = [];
   #abort: AbortController | undefined;
 
   constructor(lab: LabDefinition, options: LabSessionOptions) {
     super();
     this.lab = lab;
+    this.#checkpoints = new CheckpointAnswers(lab.checkpoints);
     this.#options = options;
     this.#clients = lab.scenario.clients;
     this.#feedUrl = options.feedUrl;
@@ -351,8 +347,7 @@ export class LabSession extends Emitter<LabSessionEvents> {
     this.#elapsedMs = 0;
     this.#live = null;
     this.#result = null;
-    this.#evaluations = [];
-    this.#verdicts.clear();
+    this.#checkpoints.clear();
     this.#phaseStarts = [];
     this.#clientStates = [];
     this.#wire = [];
@@ -391,7 +386,7 @@ export class LabSession extends Emitter<LabSessionEvents> {
       this.#result = result;
       this.#live = result;
       this.#elapsedMs = result.durationMs;
-      this.#evaluations = evaluateAll(this.lab.checkpoints, result);
+      this.#checkpoints.judge(result);
       this.#state = "done";
       this.#save();
     } catch (error) {
@@ -459,11 +454,11 @@ export class LabSession extends Emitter<LabSessionEvents> {
 
   /** What the numbers say, per checkpoint; empty until a run completes. */
   get evaluations(): readonly CheckpointEvaluation[] {
-    return this.#evaluations;
+    return this.#checkpoints.evaluations;
   }
 
   evaluation(id: string): CheckpointEvaluation | undefined {
-    return this.#evaluations.find((e) => e.checkpoint.id === id);
+    return this.#checkpoints.evaluation(id);
   }
 
   /** The transports a "most"/"least" question can name. */
@@ -473,23 +468,20 @@ export class LabSession extends Emitter<LabSessionEvents> {
 
   /** Judge the learner's answer against the finished run; null when there is no run to judge against or no answer. */
   answer(id: string, given: string | number): Verdict | null {
-    const evaluation = this.evaluation(id);
-    const text = String(given).trim();
-    if (!evaluation || text === "") return null;
-    const verdict = { given: text.slice(0, 100), right: judgeAnswer(evaluation, text) };
-    this.#verdicts.set(id, verdict);
+    const verdict = this.#checkpoints.answer(id, given);
+    if (!verdict) return null;
     this.#save();
     this.emit("change");
     return verdict;
   }
 
   verdict(id: string): Verdict | undefined {
-    return this.#verdicts.get(id);
+    return this.#checkpoints.verdict(id);
   }
 
   /** The learner's answers so far, by checkpoint id (what a hand-in sends, and what is kept). */
   answers(): Record<string, string> {
-    return Object.fromEntries([...this.#verdicts].map(([id, verdict]) => [id, verdict.given]));
+    return this.#checkpoints.answers();
   }
 
   // ---- kept across page changes and reloads ----
@@ -521,14 +513,7 @@ export class LabSession extends Emitter<LabSessionEvents> {
   /** Show a finished run as this session's; false when its checkpoints cannot read it. */
   #show(saved: SavedLab): boolean {
     try {
-      const evaluations = evaluateAll(this.lab.checkpoints, saved.result);
-      const verdicts = new Map<string, Verdict>();
-      for (const [id, given] of Object.entries(saved.answers)) {
-        const evaluation = evaluations.find((e) => e.checkpoint.id === id);
-        if (evaluation) verdicts.set(id, { given, right: judgeAnswer(evaluation, given) });
-      }
-      this.#evaluations = evaluations;
-      for (const [id, v] of verdicts) this.#verdicts.set(id, v);
+      this.#checkpoints.judge(saved.result, saved.answers);
     } catch {
       return false;
     }
@@ -545,7 +530,7 @@ export class LabSession extends Emitter<LabSessionEvents> {
 
   /** The result and every checkpoint (what the numbers say, and what the learner answered), as JSON. */
   exportJson(): string {
-    return labExportJson(this.#requireResult(), this.#evaluations, { learner: this.#options.learner, verdicts: this.#verdicts });
+    return labExportJson(this.#requireResult(), this.#checkpoints.evaluations, { learner: this.#options.learner, verdicts: this.#checkpoints.verdicts });
   }
 
   /** One row per transport, one column per measured metric. */
