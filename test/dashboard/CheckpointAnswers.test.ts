@@ -4,8 +4,10 @@ import { expect, test } from "vitest";
 import { parseLab } from "../../web/src/isomorphic/lab/index.js";
 import { CheckpointAnswers } from "../../web/src/viewmodels/CheckpointAnswers.js";
 import { pollingTaxResult } from "../labResults.js";
+import { packageRoot } from "../../server/paths.js";
+import { join } from "node:path";
 
-const lab = parseLab("labs/01-polling-tax.md", readFileSync(new URL("../../labs/01-polling-tax.md", import.meta.url), "utf8"));
+const lab = parseLab("labs/01-polling-tax.md", readFileSync(join(packageRoot(), "labs", "01-polling-tax.md"), "utf8"));
 
 test("nothing to answer before a run is judged", () => {
   const answers = new CheckpointAnswers(lab.checkpoints);
