@@ -172,8 +172,8 @@ class SseStream implements FollowSink, TrackedConnection {
     if (this.hub.ctx.connections.cutIfSlow(this, socket.writableLength)) return true;
     this.hub.ctx.stats.delivered(this.hub.name);
     this.hub.ctx.metrics.delivered(this.hub.name, event.message);
-    // Backpressure (sharedFrames.ts). The closure is made only here: an idle stream holds none.
-    if (!pauseIfFull(socket, this.hub.ctx.config.pauseBufferedBytes, () => this.#follower?.resume())) return true;
+    // Backpressure (sharedFrames.ts): a stream delivers only once its follower exists.
+    if (!this.#follower || !pauseIfFull(socket, this.hub.ctx.config.pauseBufferedBytes, this.#follower)) return true;
     this.hub.ctx.metrics.streamPaused(this.hub.name);
     return false;
   }

@@ -23,6 +23,7 @@ import { WirelabError, refuseUpgrade } from "../errors.js";
 import { tokenOf } from "../auth.js";
 import { parseEpoch, parseRoom, parseSince } from "../http/params.js";
 import type { Cursor } from "../feed/cursor.js";
+import type { FeedFollower } from "../feed/FeedFollower.js";
 import type { FeedEvent } from "../feed/types.js";
 import { holdFor } from "./holdUntilTurnEnds.js";
 import { pauseIfFull, webSocketTextFrame } from "./sharedFrames.js";
@@ -163,16 +164,13 @@ export class WebSocketTransport implements Transport {
           stats.delivered(this.name);
           this.ctx.metrics.delivered(this.name, message);
         }
-        return !this.#full(socket, resume);
+        return !this.#full(socket, follower);
       },
       fail: (error) => {
         logger.error({ err: error, transport: this.name, room }, "WebSocket stream failed");
         ws.close(CLOSE_CODES.internalError, "feed unavailable");
       },
     }, cursor.epoch);
-    function resume(): void {
-      follower.resume();
-    }
 
     ws.on("pong", () => (liveness.alive = true));
     /** A refreshed token of the same user extends the connection; anything else leaves it as it was. */
@@ -277,8 +275,8 @@ export class WebSocketTransport implements Transport {
   }
 
   /** Backpressure (sharedFrames.ts): the follower pauses until the socket drains. */
-  #full(socket: Duplex, resume: () => void): boolean {
-    if (!pauseIfFull(socket, this.ctx.config.pauseBufferedBytes, resume)) return false;
+  #full(socket: Duplex, follower: FeedFollower): boolean {
+    if (!pauseIfFull(socket, this.ctx.config.pauseBufferedBytes, follower)) return false;
     this.ctx.metrics.streamPaused(this.name);
     return true;
   }

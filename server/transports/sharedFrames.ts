@@ -44,11 +44,12 @@ export function httpChunk(bytes: Buffer): Buffer {
 
 /**
  * Backpressure where the bytes are written: true when the socket holds more than `pauseAt` bytes
- * unsent, and then `resume` runs once it has drained. Only with a drain to come
- * (writableNeedDrain), so a paused stream is always resumed.
+ * unsent, and then `follower` is resumed once it has drained. Only with a drain to come
+ * (writableNeedDrain), so a paused stream is always resumed. The drain listener is made only
+ * when pausing: this runs for every delivery to every subscriber.
  */
-export function pauseIfFull(socket: Duplex, pauseAt: number, resume: () => void): boolean {
+export function pauseIfFull(socket: Duplex, pauseAt: number, follower: { resume(): void }): boolean {
   if (!socket.writableNeedDrain || socket.writableLength <= pauseAt) return false;
-  socket.once("drain", resume);
+  socket.once("drain", () => follower.resume());
   return true;
 }
