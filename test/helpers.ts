@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterEach } from "vitest";
 import { EventSource } from "eventsource";
 import { WebSocket } from "ws";
 import { pino } from "pino";
@@ -77,3 +78,15 @@ export async function connected(c: FeedClient): Promise<void> {
 }
 
 export { TRANSPORTS };
+
+/**
+ * What a test started (servers, clients, sockets), stopped after it in reverse order: push a stop
+ * function as each thing starts. One list per test file; every afterEach empties it.
+ */
+export function stopsAfterEach(): Array<() => unknown> {
+  const stops: Array<() => unknown> = [];
+  afterEach(async () => {
+    for (const stop of stops.splice(0).reverse()) await stop();
+  });
+  return stops;
+}

@@ -4,14 +4,11 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { HttpError, JsonClient, WorkbenchApi, emulatorUrl } from "../../web/src/isomorphic/kit/index.js";
-import { session, startServer } from "../helpers.js";
+import { session, startServer, stopsAfterEach } from "../helpers.js";
 
-const stops: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const stop of stops.splice(0).reverse()) await stop();
-});
+const stops = stopsAfterEach();
 
 async function bare(handler: Parameters<typeof createServer>[1]): Promise<string> {
   const server: Server = createServer(handler);

@@ -4,19 +4,16 @@
  * the kit of every transport comes back by itself, without losing or repeating a message.
  */
 import { WebSocket } from "ws";
-import { afterEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import type { Wirelab } from "../../server/app.js";
 import { TokenIssuer } from "../../server/auth.js";
 import { WirelabError } from "../../server/errors.js";
 import { TRANSPORTS, type SessionResponse } from "../../web/src/isomorphic/protocol/index.js";
-import { TEST_SECRET, client, connected, session, startServer, until } from "../helpers.js";
+import { client, connected, session, startServer, stopsAfterEach, TEST_SECRET, until } from "../helpers.js";
 
 const SECRET = "a-secret-of-sufficient-length";
 
-const stops: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const stop of stops.splice(0).reverse()) await stop();
-});
+const stops = stopsAfterEach();
 
 async function started(options: Parameters<typeof startServer>[0] = {}): Promise<Wirelab> {
   const server = await startServer(options);

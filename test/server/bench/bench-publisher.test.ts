@@ -4,15 +4,12 @@
  * were never refreshed (the load clients refresh theirs). Its sends and reads now take the token
  * from a SessionKeeper at every request.
  */
-import { afterEach, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { wirelabTarget } from "../../../server/bench/Publisher.js";
 import { SessionKeeper } from "../../../web/src/isomorphic/kit/SessionKeeper.js";
-import { session, startServer, until } from "../../helpers.js";
+import { session, startServer, stopsAfterEach, until } from "../../helpers.js";
 
-const stops: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const stop of stops.splice(0).reverse()) await stop();
-});
+const stops = stopsAfterEach();
 
 test("the sender keeps sending and reading after its first token ran out", async () => {
   const server = await startServer({ tokenTtlSeconds: 2 });

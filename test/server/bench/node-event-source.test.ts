@@ -6,16 +6,13 @@
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { EventSource } from "eventsource";
-import { afterEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import type { Wirelab } from "../../../server/app.js";
 import { NodeEventSource, type StreamEvent, type StreamStateEvent } from "../../../server/bench/NodeEventSource.js";
 import { HttpError } from "../../../web/src/isomorphic/kit/index.js";
-import { client, connected, session, startServer, until } from "../../helpers.js";
+import { client, connected, session, startServer, stopsAfterEach, until } from "../../helpers.js";
 
-const stops: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const stop of stops.splice(0).reverse()) await stop();
-});
+const stops = stopsAfterEach();
 
 async function serve(): Promise<Wirelab> {
   const server = await startServer();

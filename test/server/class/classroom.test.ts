@@ -5,19 +5,16 @@
  * server judges itself, keeps across a restart and exports as CSV.
  */
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { WirelabSupervisor } from "../../../server/WirelabSupervisor.js";
 import type { WirelabOptions } from "../../../server/config.js";
 import { LATENCY_BUCKETS_MS, type CheckinRequest } from "../../../web/src/isomorphic/protocol/class.js";
-import { startSupervisor, tempDir } from "../../helpers.js";
+import { startSupervisor, stopsAfterEach, tempDir } from "../../helpers.js";
 import { SHARED_REDIS, deleteKeys, testPrefix } from "../../redis.js";
 import { pollingTaxResult } from "../../labResults.js";
 
 const KEY = "class-key-for-tests";
-const stops: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const stop of stops.splice(0).reverse()) await stop();
-});
+const stops = stopsAfterEach();
 
 async function enter(url: string, name: string, extra: Record<string, unknown> = {}): Promise<{ token: string; id: string; role: string }> {
   const response = await fetch(`${url}/v1/session`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name, ...extra }) });

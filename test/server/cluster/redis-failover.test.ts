@@ -4,22 +4,19 @@
  * the client must come back through the front door on the other instance and resume from its
  * cursor, with nothing lost and nothing seen twice, on every transport.
  */
-import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
+import { afterAll, beforeAll, expect, test } from "vitest";
 import { FrontDoor } from "../../../server/cluster/FrontDoor.js";
 import { ServerProcess } from "../../../server/ServerProcess.js";
 import { TRANSPORTS, type TransportName } from "../../../web/src/isomorphic/protocol/index.js";
 import { FeedHttp } from "../../../web/src/isomorphic/kit/index.js";
-import { TEST_SECRET, client, connected, until } from "../../helpers.js";
+import { client, connected, stopsAfterEach, TEST_SECRET, until } from "../../helpers.js";
 import { deleteKeys, redisForTests, testPrefix } from "../../redis.js";
 
 let redisUrl: string;
 const prefix = testPrefix();
-const stops: Array<() => unknown> = [];
+const stops = stopsAfterEach();
 beforeAll(async () => {
   redisUrl = (await redisForTests()).url;
-});
-afterEach(async () => {
-  for (const stop of stops.splice(0).reverse()) await stop();
 });
 afterAll(async () => {
   await deleteKeys(redisUrl, prefix);

@@ -6,26 +6,23 @@
 import Database from "better-sqlite3";
 import { join } from "node:path";
 import { WebSocket } from "ws";
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Wirelab } from "../../../server/app.js";
 import type { WirelabOptions } from "../../../server/config.js";
 import { ERROR_CODES, ErrorBodySchema, PollResponseSchema, TRANSPORTS, type Message, type PollResponse, type ServerFrame } from "../../../web/src/isomorphic/protocol/index.js";
-import { client, connected, session, startServer, tempDir, until } from "../../helpers.js";
+import { client, connected, session, startServer, stopsAfterEach, tempDir, until } from "../../helpers.js";
 import { deleteKeys, redisForTests, testPrefix } from "../../redis.js";
 
 /** The largest text a send may carry: 1,000 emoji are 2,000 UTF-16 units, 4,000 bytes of UTF-8. */
 const BIG_TEXT = "😀".repeat(1000);
 const utf8 = (text: string) => Buffer.byteLength(text);
 
-const stops: Array<() => unknown> = [];
+const stops = stopsAfterEach();
 const prefixes: string[] = [];
 let redisUrl: string;
 
 beforeAll(async () => {
   redisUrl = (await redisForTests()).url;
-});
-afterEach(async () => {
-  for (const stop of stops.splice(0).reverse()) await stop();
 });
 afterAll(async () => {
   for (const prefix of prefixes) await deleteKeys(redisUrl, prefix);

@@ -5,7 +5,7 @@
  * misses nothing; and a Redis outage refuses sends (503) instead of losing them.
  */
 import { Redis } from "ioredis";
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Wirelab } from "../../../server/app.js";
 import type { WirelabOptions } from "../../../server/config.js";
 import { RedisFeedBus } from "../../../server/feed/RedisFeedBus.js";
@@ -13,18 +13,15 @@ import { RedisFeedStore } from "../../../server/feed/RedisFeedStore.js";
 import type { FeedEvent } from "../../../server/feed/types.js";
 import { FeedHttp, type FetchLike } from "../../../web/src/isomorphic/kit/index.js";
 import { TRANSPORTS, type Message, type PresenceResponse } from "../../../web/src/isomorphic/protocol/index.js";
-import { client, connected, session, startServer, until } from "../../helpers.js";
+import { client, connected, session, startServer, stopsAfterEach, until } from "../../helpers.js";
 import { OwnRedis, deleteKeys, redisForTests, testPrefix } from "../../redis.js";
 
 let redisUrl: string;
 const prefix = testPrefix();
-const stops: Array<() => unknown> = [];
+const stops = stopsAfterEach();
 
 beforeAll(async () => {
   redisUrl = (await redisForTests()).url;
-});
-afterEach(async () => {
-  for (const stop of stops.splice(0).reverse()) await stop();
 });
 afterAll(async () => {
   await deleteKeys(redisUrl, prefix);

@@ -4,15 +4,12 @@
  */
 import { join } from "node:path";
 import { WebSocket } from "ws";
-import { afterEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { TRANSPORTS } from "../../../web/src/isomorphic/protocol/index.js";
 import type { WirelabSupervisor } from "../../../server/WirelabSupervisor.js";
-import { client, connected, startServer, startSupervisor, tempDir, until } from "../../helpers.js";
+import { client, connected, startServer, startSupervisor, stopsAfterEach, tempDir, until } from "../../helpers.js";
 
-const stops: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const stop of stops.splice(0).reverse()) await stop();
-});
+const stops = stopsAfterEach();
 
 const INSTRUCTOR_KEY = "class-key-for-tests";
 

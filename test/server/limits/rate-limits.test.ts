@@ -6,18 +6,15 @@
  */
 import { Redis } from "ioredis";
 import { WebSocket } from "ws";
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Wirelab } from "../../../server/app.js";
 import type { WirelabOptions } from "../../../server/config.js";
 import { FeedHttp } from "../../../web/src/isomorphic/kit/index.js";
 import type { Message, PollResponse } from "../../../web/src/isomorphic/protocol/index.js";
-import { client, connected, session, startServer, until } from "../../helpers.js";
+import { client, connected, session, startServer, stopsAfterEach, until } from "../../helpers.js";
 import { deleteKeys, redisForTests, testPrefix } from "../../redis.js";
 
-const stops: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const stop of stops.splice(0).reverse()) await stop();
-});
+const stops = stopsAfterEach();
 
 async function serverForTest(options: WirelabOptions): Promise<Wirelab> {
   const server = await startServer(options);

@@ -6,11 +6,11 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { WebSocket } from "ws";
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Wirelab } from "../../../server/app.js";
 import { resolveConfig } from "../../../server/config.js";
 import { packageRoot } from "../../../server/paths.js";
-import { client, connected, session, startServer, until } from "../../helpers.js";
+import { client, connected, session, startServer, stopsAfterEach, until } from "../../helpers.js";
 
 // ---------------------------------------------------------------------------------------------
 // A strict parser of the Prometheus text exposition format 0.0.4.
@@ -161,10 +161,7 @@ async function eventually(condition: () => Promise<boolean>, what: string, timeo
   }
 }
 
-const stops: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const stop of stops.splice(0).reverse()) await stop();
-});
+const stops = stopsAfterEach();
 
 test("the parser is strict", () => {
   expect(() => parsePrometheusText("x 1\n")).toThrow(/without # TYPE/);

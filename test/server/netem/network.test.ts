@@ -2,15 +2,12 @@
  * The workbench's own clients through the built-in network emulator: conditions set for one
  * transport reach that transport's connections and no other.
  */
-import { afterEach, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { TRANSPORTS } from "../../../web/src/isomorphic/protocol/index.js";
 import type { WirelabSupervisor } from "../../../server/WirelabSupervisor.js";
-import { client, connected, session, startSupervisor, until } from "../../helpers.js";
+import { client, connected, session, startSupervisor, stopsAfterEach, until } from "../../helpers.js";
 
-const stops: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const stop of stops.splice(0).reverse()) await stop();
-});
+const stops = stopsAfterEach();
 
 async function throughEmulator() {
   const supervisor = await startSupervisor();

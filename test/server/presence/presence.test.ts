@@ -4,18 +4,15 @@
  * last renewal expires.
  */
 import { Redis } from "ioredis";
-import { afterAll, afterEach, expect, test } from "vitest";
+import { afterAll, expect, test } from "vitest";
 import { LocalPresenceStore, PresenceTracker, type PresenceStore } from "../../../server/presence/PresenceTracker.js";
 import { RedisPresenceStore } from "../../../server/presence/RedisPresenceStore.js";
 import { TRANSPORTS, type PresenceResponse, type StatsResponse } from "../../../web/src/isomorphic/protocol/index.js";
-import { client, connected, session, startServer } from "../../helpers.js";
+import { client, connected, session, startServer, stopsAfterEach } from "../../helpers.js";
 import { deleteKeys, redisForTests, testPrefix } from "../../redis.js";
 
 const prefix = testPrefix();
-const stops: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const stop of stops.splice(0).reverse()) await stop();
-});
+const stops = stopsAfterEach();
 afterAll(async () => {
   const { url, stop } = await redisForTests();
   await deleteKeys(url, prefix);

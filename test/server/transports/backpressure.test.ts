@@ -9,16 +9,13 @@
  * still receives every message once, in order (or a reset, if it fell behind the history).
  */
 import { request, type IncomingMessage } from "node:http";
-import { afterEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { WebSocket } from "ws";
 import { createParser } from "eventsource-parser";
 import type { Wirelab } from "../../../server/app.js";
-import { session, startServer, until } from "../../helpers.js";
+import { session, startServer, stopsAfterEach, until } from "../../helpers.js";
 
-const stops: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const stop of stops.splice(0).reverse()) await stop();
-});
+const stops = stopsAfterEach();
 
 /** ~1.9 KB of text a message: a few thousand of them overflow the kernel's socket buffers. */
 const TEXT = "m".repeat(1_900);

@@ -3,15 +3,12 @@
  * order, exactly once — also across connections cut by the server and a server restart.
  */
 import { join } from "node:path";
-import { afterEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import type { Wirelab } from "../../../server/app.js";
 import { TRANSPORTS, type TransportName } from "../../../web/src/isomorphic/protocol/index.js";
-import { client, connected, session, startServer, tempDir, until } from "../../helpers.js";
+import { client, connected, session, startServer, stopsAfterEach, tempDir, until } from "../../helpers.js";
 
-const stops: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const stop of stops.splice(0).reverse()) await stop();
-});
+const stops = stopsAfterEach();
 
 async function serverForTest(options: Parameters<typeof startServer>[0] = {}): Promise<Wirelab> {
   const server = await startServer(options);

@@ -5,15 +5,12 @@
  * every subscriber gets every message once, in order. Behaviour only; no timing.
  */
 import type { Socket } from "node:net";
-import { afterEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { FANOUT_FLUSH_POLICIES, resolveConfig, type FanoutFlush } from "../../../server/config.js";
 import type { Wirelab } from "../../../server/app.js";
-import { client, connected, session, startServer, until } from "../../helpers.js";
+import { client, connected, session, startServer, stopsAfterEach, until } from "../../helpers.js";
 
-const stops: Array<() => unknown> = [];
-afterEach(async () => {
-  while (stops.length > 0) await stops.pop()!();
-});
+const stops = stopsAfterEach();
 
 const ada = { id: "u-ada", name: "ada" };
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);

@@ -4,16 +4,13 @@
  * waiting polls. Real server, real HTTP.
  */
 import { request, type IncomingMessage } from "node:http";
-import { afterEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import type { Wirelab } from "../../../server/app.js";
 import type { LongPollTransport } from "../../../server/transports/LongPollTransport.js";
 import type { SseTransport } from "../../../server/transports/SseTransport.js";
-import { session, startServer, until } from "../../helpers.js";
+import { session, startServer, stopsAfterEach, until } from "../../helpers.js";
 
-const stops: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const stop of stops.splice(0).reverse()) await stop();
-});
+const stops = stopsAfterEach();
 
 async function serve(): Promise<Wirelab> {
   const server = await startServer();

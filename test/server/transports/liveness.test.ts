@@ -4,15 +4,12 @@
  * silent link (the emulator's black hole) within its bound, counts a zombie and comes back.
  */
 import { WebSocket } from "ws";
-import { afterEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import type { Wirelab } from "../../../server/app.js";
 import { TRANSPORTS } from "../../../web/src/isomorphic/protocol/index.js";
-import { client, connected, session, startServer, startSupervisor, until } from "../../helpers.js";
+import { client, connected, session, startServer, startSupervisor, stopsAfterEach, until } from "../../helpers.js";
 
-const stops: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const stop of stops.splice(0).reverse()) await stop();
-});
+const stops = stopsAfterEach();
 
 const INTERVAL_MS = 200;
 
