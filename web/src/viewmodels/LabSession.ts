@@ -25,23 +25,13 @@ import {
 } from "../isomorphic/lab/index.js";
 import type { Role, TransportName } from "../isomorphic/protocol/index.js";
 import { CheckpointAnswers, type Verdict } from "./CheckpointAnswers.js";
+import { LabRunSettings, QUICK_TIME_SCALE, type ConnectionMode } from "./LabRunSettings.js";
 import { LabStore, type SavedLab, type StorageLike } from "./LabStore.js";
 
-export type { Verdict };
+export { QUICK_TIME_SCALE };
+export type { ConnectionMode, Verdict };
 import { describeWire, type WireEntry } from "./wire.js";
-import {
-  COMFORTABLE_HELD,
-  BROWSER_CONNECTIONS,
-  HTTP_TRANSPORTS,
-  comfortableClients,
-  describePhase,
-  heldConnections,
-  ownPoolOrigin,
-  ownPoolsPossible,
-} from "./labText.js";
-
-/** "Quick" runs every timed step at this fraction of its length. */
-export const QUICK_TIME_SCALE = 0.25;
+import { describePhase, ownPoolOrigin, ownPoolsPossible } from "./labText.js";
 
 export type LabRunState = "ready" | "running" | "done" | "stopped" | "failed";
 
@@ -56,15 +46,6 @@ export interface LabStep {
   endMs?: number;
 }
 
-/**
- * How the lab's clients get their connections in a browser. "own": each its own host name under
- * .localhost, so each has the six connections a browser gives a host, as if in a browser of its
- * own. "shared": all on the page's host, sharing its six (the lesson of a browser-only lab, and
- * what Node does, which has no such limit). "capped": own ones were wanted but the page came from
- * another computer, so the HTTP transports run fewer clients and the WebSocket (not counted
- * against the six) as many as asked.
- */
-export type ConnectionMode = "own" | "shared" | "capped";
 
 /** One line of the lab's wire view: what crossed the wire, and for which client ("sse-3"). */
 export interface LabWireEntry extends WireEntry {
@@ -117,10 +98,7 @@ export interface LabSessionEvents {
 export class LabSession extends Emitter<LabSessionEvents> {
   readonly lab: LabDefinition;
   readonly #options: LabSessionOptions;
-  #clients: number;
-  #quick = false;
-  /** Wanted: every client on a host name of its own. A browser-only lab's lesson is the browser's one pool. */
-  #ownPools: boolean;
+  readonly #settings: LabRunSettings;
   readonly #store: LabStore;
   #runner: LabRunner | undefined;
   #clientStates: LabClientState[] = [];
@@ -144,84 +122,58 @@ export class LabSession extends Emitter<LabSessionEvents> {
     this.lab = lab;
     this.#checkpoints = new CheckpointAnswers(lab.checkpoints);
     this.#options = options;
-    this.#clients = lab.scenario.clients;
+    this.#settings = new LabRunSettings(lab, options);
     this.#feedUrl = options.feedUrl;
-    this.#ownPools = !lab.browserOnly;
     this.#store = new LabStore(options.storage, lab);
     this.#restore();
   }
 
-  // ---- run options ----
+  // ---- run options (LabRunSettings) ----
 
   /** Receiving clients per transport for the next run (the lab's own number to begin with). */
   get clients(): number {
-    return this.#clients;
+    return this.#settings.clients;
   }
 
   /** Run the timed steps at a quarter of their length. */
   get quick(): boolean {
-    return this.#quick;
+    return this.#settings.quick;
   }
 
   get timeScale(): number {
-    return this.#quick ? QUICK_TIME_SCALE : 1;
+    return this.#settings.timeScale;
   }
 
   /** Whether each client is to get a connection pool of its own (host names under .localhost). */
   get ownPools(): boolean {
-    return this.#ownPools;
+    return this.#settings.ownPools;
   }
 
   setOptions(options: { clients?: number; quick?: boolean; ownPools?: boolean }): void {
     if (this.running) return;
-    if (options.clients !== undefined && Number.isInteger(options.clients) && options.clients >= 1 && options.clients <= 1000) this.#clients = options.clients;
-    if (options.quick !== undefined) this.#quick = options.quick;
-    if (options.ownPools !== undefined) this.#ownPools = options.ownPools;
+    this.#settings.set(options);
     this.emit("change");
   }
 
-  /** Can this page give each client its own pool? Only in a browser, on a page from this computer's loopback. */
   get ownPoolsPossible(): boolean {
-    return this.#options.browser === true && ownPoolsPossible(this.#options.baseUrl);
+    return this.#settings.ownPoolsPossible;
   }
 
   get connectionMode(): ConnectionMode {
-    if (!this.#options.browser || !this.#ownPools) return "shared";
-    return this.ownPoolsPossible ? "own" : "capped";
+    return this.#settings.connectionMode;
   }
 
   /** The clients each transport runs with the current options. */
   clientsOf(transport: TransportName): number {
-    if (this.connectionMode !== "capped" || !HTTP_TRANSPORTS.includes(transport)) return this.#clients;
-    return Math.min(this.#clients, comfortableClients(this.lab) ?? this.#clients);
+    return this.#settings.clientsOf(transport);
   }
 
-  /** What the connection mode means for this run, in words; null when there is nothing to say. */
   get connectionNote(): string | null {
-    switch (this.connectionMode) {
-      case "own": {
-        if (!this.lab.scenario.transports.some((t) => HTTP_TRANSPORTS.includes(t))) return null;
-        const example = new URL(ownPoolOrigin(this.#options.baseUrl, this.lab.scenario.transports[0]!, 0)).hostname;
-        return (
-          `Each client connects to a host name of its own (${example}, …: every name under .localhost is this computer), ` +
-          `so the browser's ${BROWSER_CONNECTIONS} connections per host are per client, as if each ran in a browser of its own.`
-        );
-      }
-      case "capped": {
-        const capped = this.lab.scenario.transports.filter((t) => this.clientsOf(t) < this.#clients);
-        if (capped.length === 0) return null;
-        const n = this.clientsOf(capped[0]!);
-        const { host, port } = new URL(this.#options.baseUrl);
-        const ws = this.lab.scenario.transports.includes("websocket") ? `; WebSocket, which the six do not count, runs ${this.#clients}` : "";
-        return (
-          `This page came from ${host}, another computer, so all the lab's clients share the browser's ${BROWSER_CONNECTIONS} connections to it: ` +
-          `${capped.join(", ")} run ${n} client${n === 1 ? "" : "s"} each here instead of ${this.#clients}${ws}. ` +
-          `Opened on the server's own computer (http://localhost${port ? `:${port}` : ""}), each client gets connections of its own and all run ${this.#clients}.`
-        );
-      }
-      case "shared":
-        return null;
-    }
+    return this.#settings.connectionNote;
+  }
+
+  get connectionWarning(): string | null {
+    return this.#settings.connectionWarning;
   }
 
   /** Whether this session may run the lab, and why not. */
@@ -230,18 +182,6 @@ export class LabSession extends Emitter<LabSessionEvents> {
       return { ok: false, reason: "This lab changes the network or the server, which reaches everyone on it: only an instructor can run it here." };
     }
     return { ok: true };
-  }
-
-  /** A warning when the clients would hold more connections than a browser comfortably gives one server. */
-  get connectionWarning(): string | null {
-    if (this.connectionMode !== "shared") return null;
-    const held = heldConnections(this.lab, this.#clients);
-    if (held <= COMFORTABLE_HELD) return null;
-    const fewer = comfortableClients(this.lab);
-    return (
-      `${held} long polls and SSE streams will stay open, and a browser gives one server ${BROWSER_CONNECTIONS} connections: ` +
-      `other requests will queue behind them${fewer ? ` (${fewer} client${fewer === 1 ? "" : "s"} per transport avoid that)` : ""}.`
-    );
   }
 
   // ---- the run ----
@@ -371,7 +311,7 @@ export class LabSession extends Emitter<LabSessionEvents> {
           ...(WebSocket && { WebSocket }),
           ...(this.#options.watchClient && { watchClient: this.#options.watchClient }),
         },
-        { clients: this.#clients, clientsOf, timeScale: this.timeScale, signal: abort.signal, tickMs: tickMs ?? 250 },
+        { clients: this.#settings.clients, clientsOf, timeScale: this.timeScale, signal: abort.signal, tickMs: tickMs ?? 250 },
       );
       this.#runner = runner;
       runner.on("progress", (progress) => this.#onProgress(progress));
@@ -489,7 +429,7 @@ export class LabSession extends Emitter<LabSessionEvents> {
   #save(): void {
     if (!this.#result) return;
     const answers = this.answers();
-    this.#store.save({ result: this.#result, answers, clients: this.#clients, quick: this.#quick, ownPools: this.#ownPools, phaseStarts: this.#phaseStarts });
+    this.#store.save({ result: this.#result, answers, clients: this.#settings.clients, quick: this.#settings.quick, ownPools: this.#settings.ownPools, phaseStarts: this.#phaseStarts });
   }
 
   /** A finished run kept by an earlier page of this tab: shown as done, its answers judged again. */
