@@ -9,6 +9,7 @@ import * as hdr from "hdr-histogram-js";
 import { Agent } from "undici";
 import { WebSocket } from "ws";
 import { createClient, sleep, type EventSourceConstructor, type FeedClient, type FetchLike, type WebSocketConstructor } from "../../web/src/isomorphic/kit/index.js";
+import { Downtime } from "../../web/src/isomorphic/stats/Downtime.js";
 import { dispatcherFetch } from "./dispatcherFetch.js";
 import { NodeEventSource } from "./NodeEventSource.js";
 import type { ConnectSpec, GroupResult, WorkerMessage, WorkerRequest, WorkerTick } from "./protocol.js";
@@ -31,7 +32,7 @@ class Track {
   duplicated = 0;
   connectStartedAt = 0;
   connectMs: number | null = null;
-  leftOpenAt: number | null = null;
+  readonly downtime = new Downtime();
   base = { requests: 0, bytesIn: 0, bytesOut: 0, reconnects: 0 };
   /** The instance that served the client when the measured window began. */
   baseInstance: string | undefined;
@@ -64,14 +65,12 @@ class Track {
   opened(): void {
     const now = preciseNow();
     if (this.connectMs === null) this.connectMs = now - this.connectStartedAt;
-    if (this.leftOpenAt !== null) {
-      this.group.reconnectMs.push(now - this.leftOpenAt);
-      this.leftOpenAt = null;
-    }
+    const away = this.downtime.opened(now);
+    if (away !== undefined) this.group.reconnectMs.push(away);
   }
 
   left(): void {
-    if (this.connectMs !== null && this.leftOpenAt === null) this.leftOpenAt = preciseNow();
+    this.downtime.left(preciseNow());
   }
 }
 

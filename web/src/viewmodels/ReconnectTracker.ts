@@ -4,6 +4,7 @@
  * chat where a cut happened and that nothing before it was asked for twice. DOM-free.
  */
 import type { ConnectionState } from "../isomorphic/kit/index.js";
+import { Downtime } from "../isomorphic/stats/Downtime.js";
 import { formatElapsed, formatMs } from "./format.js";
 
 export interface ReconnectMark {
@@ -23,14 +24,13 @@ export interface ReconnectMark {
 
 export class ReconnectTracker {
   #marks = 0;
-  #everOpen = false;
-  #lostAt: number | undefined;
+  readonly #downtime = new Downtime();
   #silentAtLoss: number | undefined;
   #byHand = false;
 
   /** The learner starts a connection again (the monitor's connect or reconnect). */
   requested(): void {
-    if (this.#everOpen) this.#byHand = true;
+    if (this.#downtime.everOpen) this.#byHand = true;
   }
 
   /**
@@ -40,20 +40,14 @@ export class ReconnectTracker {
    */
   changed(state: ConnectionState, at: number, cursor: number | undefined, lastByteAt: number | undefined): ReconnectMark | undefined {
     if (state !== "open") {
-      if (this.#everOpen && this.#lostAt === undefined) {
-        this.#lostAt = at;
-        this.#silentAtLoss = lastByteAt === undefined ? undefined : Math.max(0, at - lastByteAt);
-      }
+      if (this.#downtime.left(at)) this.#silentAtLoss = lastByteAt === undefined ? undefined : Math.max(0, at - lastByteAt);
       return undefined;
     }
-    const lostAt = this.#lostAt;
-    const wasOpen = this.#everOpen;
-    this.#everOpen = true;
-    this.#lostAt = undefined;
+    const downMs = this.#downtime.opened(at);
     const byHand = this.#byHand;
     this.#byHand = false;
-    if (!wasOpen || lostAt === undefined) return undefined;
-    return { n: ++this.#marks, at, downMs: Math.max(0, at - lostAt), silentMs: this.#silentAtLoss, resumedFrom: cursor, byHand };
+    if (downMs === undefined) return undefined;
+    return { n: ++this.#marks, at, downMs, silentMs: this.#silentAtLoss, resumedFrom: cursor, byHand };
   }
 }
 

@@ -14,6 +14,7 @@ import type { EventSourceConstructor } from "../kit/SseClient.js";
 import type { WebSocketConstructor } from "../kit/WebSocketClient.js";
 import { WorkbenchApi } from "../kit/WorkbenchApi.js";
 import { ClientStats } from "../kit/ClientStats.js";
+import { Downtime } from "../stats/Downtime.js";
 import { LatencyDistribution } from "../stats/LatencyDistribution.js";
 import { wireDelta } from "../stats/figures.js";
 import { runPhase } from "./phases.js";
@@ -268,7 +269,7 @@ export class LabRunner extends Emitter<LabRunnerEvents> {
           stateSince: Date.now(),
           seen: new Map(),
           duplicated: 0,
-          leftOpenAt: null,
+          downtime: new Downtime(),
           reconnectTimes: [],
           reconnectedAt: [],
           blackholeAt: null,
@@ -278,7 +279,7 @@ export class LabRunner extends Emitter<LabRunnerEvents> {
         const unwatch = this.#env.watchClient?.(client);
         if (unwatch) this.#unwatch.push(unwatch);
         client.on("message", (message: Message, latency) => this.#onMessage(receiver, message, latency));
-        client.on("state", (state: ConnectionState, previous: ConnectionState) => this.#onState(receiver, state, previous));
+        client.on("state", (state: ConnectionState) => this.#onState(receiver, state));
         const who = { transport, index: i, host: receiver.host };
         client.on("wire", (record: WireRecord) => this.emit("wire", who, record, client.cursor));
         this.#receivers.push(receiver);
@@ -300,20 +301,21 @@ export class LabRunner extends Emitter<LabRunnerEvents> {
     else if (latency !== undefined) this.#latency.get(receiver.transport)!.record(latency);
   }
 
-  #onState(receiver: Receiver, state: ConnectionState, previous: ConnectionState): void {
+  #onState(receiver: Receiver, state: ConnectionState): void {
     const now = Date.now();
     receiver.stateSince = now;
     if (!this.#finalStates) this.emit("progress", { type: "state", elapsedMs: this.#elapsed() });
-    if (previous === "open" && state !== "open") {
-      receiver.leftOpenAt = now;
-      if (receiver.blackholeAt !== null) {
+    if (state !== "open") {
+      if (receiver.downtime.left(now) && receiver.blackholeAt !== null) {
         receiver.detected.push(now - receiver.blackholeAt);
         receiver.blackholeAt = null;
       }
-    } else if (state === "open" && receiver.leftOpenAt !== null) {
-      receiver.reconnectTimes.push(now - receiver.leftOpenAt);
+      return;
+    }
+    const away = receiver.downtime.opened(now);
+    if (away !== undefined) {
+      receiver.reconnectTimes.push(away);
       receiver.reconnectedAt.push(now);
-      receiver.leftOpenAt = null;
     }
   }
 

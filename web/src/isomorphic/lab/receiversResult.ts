@@ -4,6 +4,7 @@
  */
 import type { TransportName } from "../protocol/index.js";
 import type { FeedClient } from "../kit/FeedClient.js";
+import type { Downtime } from "../stats/Downtime.js";
 import { LatencyDistribution } from "../stats/LatencyDistribution.js";
 import { bytesPerMessage, durationSummary, perDelivered, type WireCounts } from "../stats/figures.js";
 import type { TransportResult } from "./LabResult.js";
@@ -17,8 +18,8 @@ export interface Receiver {
   stateSince: number;
   seen: Map<string, number>;
   duplicated: number;
-  /** When it last left "open", while it is away. */
-  leftOpenAt: number | null;
+  /** Its time away from "open": where reconnect times come from. */
+  downtime: Downtime;
   reconnectTimes: number[];
   /** When each reconnect completed. */
   reconnectedAt: number[];
