@@ -1,6 +1,7 @@
 /** Long polling: the server holds each request until there is news or the wait ends; ask again at once. */
 import { LIMITS } from "../protocol/index.js";
-import { BaseFeedClient, type ConnectionHooks, type FeedClientOptions } from "./FeedClient.js";
+import { BaseFeedClient } from "./BaseFeedClient.js";
+import type { ConnectionHooks, FeedClientOptions } from "./FeedClient.js";
 
 export interface LongPollClientOptions extends FeedClientOptions {
   /** How long the server may hold a poll, in ms (at most 30,000). Defaults to 25,000. */

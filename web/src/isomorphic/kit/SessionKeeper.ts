@@ -11,7 +11,7 @@ import { DEFAULT_BACKOFF, backoffDelay, type BackoffOptions } from "./backoff.js
 import { Emitter } from "./Emitter.js";
 import { FeedHttp } from "./FeedHttp.js";
 import { HttpError, type FetchLike } from "./JsonClient.js";
-import { readTokenClaims, type TokenGrant } from "./tokens.js";
+import { readTokenClaims, refreshDueAt, type TokenGrant } from "./tokens.js";
 
 /** setTimeout and clearTimeout, injectable so that tests decide when a timer fires. */
 export interface KeeperTimers {
@@ -157,18 +157,11 @@ export class SessionKeeper extends Emitter<SessionKeeperEvents> {
     this.emit("token", session);
   }
 
-  /**
-   * Next refresh at `refreshAt` of the token's lifetime after it arrived. The lifetime is
-   * exp − iat, both the server's, so a browser clock that is off by minutes does not matter; less
-   * a second, as iat is rounded down to one.
-   */
+  /** Next refresh at `refreshAt` of the token's lifetime after it arrived. */
   #schedule(): void {
     this.#clearTimer();
     if (this.#state !== "running") return;
-    const { issuedAt } = readTokenClaims(this.#session.token);
-    const lifetime = issuedAt === undefined ? this.#session.expiresAt - this.#receivedAt : this.#session.expiresAt - issuedAt - 1_000;
-    const due = this.#receivedAt + this.#options.refreshAt * Math.max(0, lifetime);
-    this.#after(due - this.#options.clock());
+    this.#after(refreshDueAt(this.#session, this.#receivedAt, this.#options.refreshAt) - this.#options.clock());
   }
 
   #after(ms: number): void {

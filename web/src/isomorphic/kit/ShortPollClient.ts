@@ -1,7 +1,8 @@
 /** Short polling: ask "anything new since my cursor?" every interval, whether or not there is. */
 import { LIMITS } from "../protocol/index.js";
 import { sleep } from "./backoff.js";
-import { BaseFeedClient, type ConnectionHooks, type FeedClientOptions } from "./FeedClient.js";
+import { BaseFeedClient } from "./BaseFeedClient.js";
+import type { ConnectionHooks, FeedClientOptions } from "./FeedClient.js";
 
 export interface ShortPollClientOptions extends FeedClientOptions {
   /** Time between polls in ms. Defaults to 2,000. */

@@ -4,7 +4,8 @@
  */
 import type { Message } from "../protocol/index.js";
 import { utf8Length } from "./ClientStats.js";
-import { BaseFeedClient, SilentConnectionError, TokenExpiredError, type ConnectionHooks, type FeedClientOptions, type RunEnd } from "./FeedClient.js";
+import { BaseFeedClient } from "./BaseFeedClient.js";
+import { SilentConnectionError, TokenExpiredError, type ConnectionHooks, type FeedClientOptions, type RunEnd } from "./FeedClient.js";
 import { displayPath } from "./FeedHttp.js";
 import { HttpError } from "./JsonClient.js";
 

@@ -4,7 +4,8 @@
  */
 import { CLOSE_CODES, ERROR_CODES, TOKEN_EXPIRED_REASON, type Message, type SendRequest, type SendResponse, type ServerFrame } from "../protocol/index.js";
 import { utf8Length } from "./ClientStats.js";
-import { BaseFeedClient, SilentConnectionError, TokenExpiredError, type ConnectionHooks, type FeedClientOptions } from "./FeedClient.js";
+import { BaseFeedClient } from "./BaseFeedClient.js";
+import { SilentConnectionError, TokenExpiredError, type ConnectionHooks, type FeedClientOptions } from "./FeedClient.js";
 import { displayPath } from "./FeedHttp.js";
 import { HttpError } from "./JsonClient.js";
 

@@ -36,3 +36,15 @@ export function readTokenClaims(token: string): TokenClaims {
 
 /** A session as the client keeps it: the token and when it runs out. */
 export type TokenGrant = Pick<SessionResponse, "token" | "expiresAt">;
+
+/**
+ * When to refresh a token received at `receivedAt` (local epoch ms): at `fraction` of its
+ * lifetime. The lifetime is exp − iat, both on the server's clock, so a local clock that is off by
+ * minutes does not matter; less a second, as iat is rounded down to one. Without an iat, the
+ * lifetime runs from `receivedAt` to `expiresAt`.
+ */
+export function refreshDueAt(grant: TokenGrant, receivedAt: number, fraction: number): number {
+  const { issuedAt } = readTokenClaims(grant.token);
+  const lifetime = issuedAt === undefined ? grant.expiresAt - receivedAt : grant.expiresAt - issuedAt - 1_000;
+  return receivedAt + fraction * Math.max(0, lifetime);
+}
