@@ -11,11 +11,9 @@ import type { WebSocketConstructor } from "../isomorphic/kit/WebSocketClient.js"
 import { WorkbenchApi, emulatorUrl } from "../isomorphic/kit/WorkbenchApi.js";
 import {
   LabRunner,
-  formatDuration,
   labExportJson,
   labNeedsInstructor,
   resultToCsv,
-  scaleLab,
   type Checkpoint,
   type CheckpointEvaluation,
   type LabDefinition,
@@ -27,25 +25,13 @@ import type { Role, TransportName } from "../isomorphic/protocol/index.js";
 import { CheckpointAnswers, type Verdict } from "./CheckpointAnswers.js";
 import { LabRunSettings, QUICK_TIME_SCALE, type ConnectionMode } from "./LabRunSettings.js";
 import { LabStore, type SavedLab, type StorageLike } from "./LabStore.js";
-
-export { QUICK_TIME_SCALE };
-export type { ConnectionMode, Verdict };
+import { labSteps, type LabRunState, type LabStep } from "./labSteps.js";
+import { ownPoolOrigin } from "./labText.js";
 import { describeWire, type WireEntry } from "./wire.js";
-import { describePhase, ownPoolOrigin, ownPoolsPossible } from "./labText.js";
 
-export type LabRunState = "ready" | "running" | "done" | "stopped" | "failed";
-
-export interface LabStep {
-  name: string;
-  /** What happens, in words (with the durations of the chosen time scale). */
-  text: string;
-  /** "interrupted": the step under way when the run was stopped or failed. */
-  status: "pending" | "current" | "done" | "interrupted";
-  /** Offsets from the start of the run, once known. */
-  startMs?: number;
-  endMs?: number;
-}
-
+// Defined beside this class, imported from here by the components.
+export { QUICK_TIME_SCALE };
+export type { ConnectionMode, LabRunState, LabStep, Verdict };
 
 /** One line of the lab's wire view: what crossed the wire, and for which client ("sse-3"). */
 export interface LabWireEntry extends WireEntry {
@@ -216,33 +202,7 @@ export class LabSession extends Emitter<LabSessionEvents> {
 
   /** The scenario's steps with their state, plus the final settle. Durations follow the chosen time scale. */
   get steps(): LabStep[] {
-    const lab = scaleLab(this.lab, this.timeScale);
-    const records = this.#live?.phases ?? [];
-    const finished = this.#state === "done";
-    const broken = this.#state === "stopped" || this.#state === "failed";
-    const statusOf = (i: number, record: unknown): LabStep["status"] => {
-      if (finished || record) return "done";
-      if (i !== this.#step) return "pending";
-      return this.running ? "current" : broken ? "interrupted" : "pending";
-    };
-    const steps: LabStep[] = lab.scenario.phases.map((phase, i) => {
-      const record = records[i];
-      const status = statusOf(i, record);
-      const step: LabStep = { name: phase.name, text: describePhase(phase), status };
-      if (record) Object.assign(step, { startMs: record.startMs, endMs: record.endMs });
-      else if (status === "current") step.startMs = this.#stepStartedMs;
-      return step;
-    });
-    const last = lab.scenario.phases.length;
-    const status = statusOf(last, undefined);
-    steps.push({
-      name: "count",
-      text: `wait up to ${formatDuration(lab.scenario.settleMs)} for late messages, then count what arrived`,
-      status,
-      ...(status === "current" && { startMs: this.#stepStartedMs }),
-      ...(finished && this.#result && { startMs: records.at(-1)?.endMs ?? 0, endMs: this.#result.durationMs }),
-    });
-    return steps;
+    return labSteps(this.lab, this.timeScale, { state: this.#state, step: this.#step, stepStartedMs: this.#stepStartedMs, live: this.#live, result: this.#result });
   }
 
   /** When each step of the run began so far (for the charts' markers). */
