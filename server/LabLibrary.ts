@@ -4,7 +4,8 @@
  */
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { LabFormatError, labIdOf, parseLab, type LabDefinition } from "../web/src/isomorphic/lab/LabDefinition.js";
+import type { LabDefinition } from "../web/src/isomorphic/lab/LabDefinition.js";
+import { LabFormatError, labIdOf, parseLab } from "../web/src/isomorphic/lab/labFile.js";
 
 export interface LabListing {
   labs: Array<Pick<LabDefinition, "id" | "title" | "summary" | "browserOnly">>;

@@ -11,7 +11,7 @@ import { LabRunner, evaluateAll, formatDuration, labExportJson, resultToCsv, MET
 import type { CheckpointEvaluation } from "../../web/src/isomorphic/lab/checkpoints.js";
 import { JsonClient, WorkbenchApi, emulatorUrl, type EventSourceConstructor, type WebSocketConstructor } from "../../web/src/isomorphic/kit/index.js";
 import { LabLibrary } from "../LabLibrary.js";
-import { labIdOf } from "../../web/src/isomorphic/lab/LabDefinition.js";
+import { labIdOf } from "../../web/src/isomorphic/lab/labFile.js";
 import { packageRoot } from "../paths.js";
 import { randomBytes } from "node:crypto";
 import { ServerProcess } from "../ServerProcess.js";

@@ -1,5 +1,6 @@
 /** The lab engine: the format, the runner and the checkpoints. Isomorphic, like the kit. */
 export * from "./LabDefinition.js";
+export * from "./labFile.js";
 export * from "./LabExport.js";
 export * from "./LabResult.js";
 export * from "./LabRunner.js";
