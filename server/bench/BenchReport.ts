@@ -9,7 +9,7 @@ import { TRANSPORTS, describeIssues } from "../../web/src/isomorphic/protocol/in
 import type { LatencySummary, TransportResult } from "../../web/src/isomorphic/lab/LabResult.js";
 import type { Distribution } from "../../web/src/isomorphic/stats/figures.js";
 import type { InstanceSeries } from "./InstanceSampler.js";
-import { PEERS, type BenchParameters, type PeerName, type ServedBy } from "./options.js";
+import { PEERS, type BenchParameters, type PeerName, type ServedBy } from "./parameters.js";
 
 export type { ServedBy };
 

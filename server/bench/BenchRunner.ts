@@ -11,7 +11,7 @@ import { Emitter } from "../../web/src/isomorphic/kit/Emitter.js";
 import { sleep } from "../../web/src/isomorphic/kit/backoff.js";
 import type { BenchReport, BenchTransportResult, MachineInfo, MemorySample, ScenarioResult, ServedBy } from "./BenchReport.js";
 import { validateReport } from "./BenchReport.js";
-import { PEER_SCENARIOS, PEER_TRANSPORT, type BenchParameters, type PeerName, type ScenarioInfo, type ScenarioName } from "./options.js";
+import { PEER_SCENARIOS, PEER_TRANSPORT, type BenchParameters, type PeerName, type ScenarioInfo, type ScenarioName } from "./parameters.js";
 import { InstanceSampler } from "./InstanceSampler.js";
 import { openFilesLimit, sampleProcesses } from "./ProcessProbe.js";
 import { MEASURED_MARK, WARMUP_MARK, groupOf, preciseNow, type ConnectSpec } from "./protocol.js";

@@ -3,7 +3,7 @@
  * `child_process.fork`. Requests carry an id; each gets exactly one reply with the same id.
  */
 import type { TransportName } from "../../web/src/isomorphic/protocol/index.js";
-import type { ServedBy } from "./options.js";
+import type { ServedBy } from "./parameters.js";
 
 /** Clients of one transport (of wirelab, or of a peer) to open in a worker. */
 export interface ConnectSpec {

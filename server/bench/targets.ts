@@ -13,7 +13,7 @@ import { WorkbenchApi } from "../../web/src/isomorphic/kit/WorkbenchApi.js";
 import { ServerProcess } from "../ServerProcess.js";
 import { deleteRedisKeys } from "../cluster/redisChecks.js";
 import type { ServedBy } from "./BenchReport.js";
-import type { PeerName } from "./options.js";
+import type { PeerName } from "./parameters.js";
 import { PeerProcess } from "./peer/PeerProcess.js";
 import { peerTarget, wirelabTarget, type SendTarget } from "./Publisher.js";
 

@@ -1,7 +1,7 @@
 /** The terminal form of a BenchReport: one table per scenario, one column per transport. */
 import { formatNumber, formatTable } from "../terminal.js";
 import { resultName, type BenchReport, type InstanceSeries, type BenchTransportResult, type ScenarioResult } from "./BenchReport.js";
-import { PEER_TRANSPORT, type PeerName } from "./options.js";
+import { PEER_TRANSPORT, type PeerName } from "./parameters.js";
 
 type Row = [label: string, value: (t: BenchTransportResult) => number | null | undefined, digits?: number];
 

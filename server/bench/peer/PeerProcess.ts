@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { spawnListening, stopChild } from "../../childProcess.js";
 import { packageRoot } from "../../paths.js";
-import type { PeerName } from "../options.js";
+import type { PeerName } from "../parameters.js";
 
 export class PeerProcess {
   private constructor(
