@@ -1,22 +1,13 @@
 /**
  * The workbench page: a join form until the learner has a session, then the dashboard or the
- * labs. Joining gets a token (POST /v1/session), which a SessionKeeper refreshes for as long as
- * the session is joined (tokens live 15 minutes); the address says which view is open
- * (`?view=labs`, `?lab=<id>`; see route.ts), so a lab can be assigned by link. The workbench's
- * four clients run only while the workbench is shown: a lab brings its own clients, and a
- * browser gives one server only six connections.
+ * labs. It renders and routes; the session itself (joining, its token kept fresh, the class
+ * link, which clients run for which view, leaving) is a JoinedSession. The address says which
+ * view is open (`?view=labs`, `?lab=<id>`; see route.ts), so a lab can be assigned by link.
  */
 import { LitElement, css, html } from "lit";
-import { HttpError, JsonClient } from "../isomorphic/kit/JsonClient.js";
-import type { SessionKeeper } from "../isomorphic/kit/SessionKeeper.js";
-import { WorkbenchApi } from "../isomorphic/kit/WorkbenchApi.js";
-import type { ClassAssignment, SessionOptionsResponse } from "../isomorphic/protocol/class.js";
-import { ClassLink } from "../viewmodels/ClassLink.js";
-import { ClassMonitor } from "../viewmodels/ClassMonitor.js";
-import { InstructorControls } from "../viewmodels/InstructorControls.js";
-import { DEFAULT_ROOM, isRoomName } from "../isomorphic/protocol/index.js";
-import { LabCatalog } from "../viewmodels/LabCatalog.js";
-import { Workbench } from "../viewmodels/Workbench.js";
+import { JsonClient } from "../isomorphic/kit/JsonClient.js";
+import type { SessionOptionsResponse } from "../isomorphic/protocol/class.js";
+import { JoinedSession, joinErrorText, joinFormStart } from "../viewmodels/JoinedSession.js";
 import { formatElapsed } from "../viewmodels/format.js";
 import { ChangeController } from "./controllers/ChangeController.js";
 import { NAVIGATE, hrefFor, onLinkClick, type NavigateEvent } from "./navigate.js";
@@ -32,27 +23,11 @@ import type { LabPageEnvironment, WirelabLab } from "./wirelab-lab.js";
 import type { WirelabLabList } from "./wirelab-lab-list.js";
 import type { WirelabClass } from "./wirelab-class.js";
 
-/** What joining gave: enough to rebuild the workbench after a visit to the labs. */
-interface Joined {
-  /** The session and its current token, refreshed on a timer while joined; every view reads the token here. */
-  keeper: SessionKeeper;
-  room: string;
-  feedUrl: string;
-  catalog: LabCatalog;
-  /** What a lab page needs; one object, so the page sees no change when the app re-renders. */
-  labEnv: LabPageEnvironment;
-  /** This page's check-ins with the class: it reports its clients and hears assignments. */
-  link: ClassLink;
-  /** The instructor's class view and its controls, made when first shown. */
-  classMonitor?: ClassMonitor;
-  classControls?: InstructorControls;
-}
-
-const NAME_KEY = "wirelab.name";
+/** The browser's storage for the name joined with, read when asked: a sandboxed page may refuse it. */
+const storage = () => localStorage;
 
 export class WirelabApp extends LitElement {
   static override properties = {
-    workbench: { state: true },
     joined: { state: true },
     route: { state: true },
     joining: { state: true },
@@ -60,9 +35,7 @@ export class WirelabApp extends LitElement {
     notice: { state: true },
     options: { state: true },
   };
-  /** The running workbench, while the workbench view is shown. */
-  declare workbench: Workbench | undefined;
-  declare joined: Joined | undefined;
+  declare joined: JoinedSession | undefined;
   declare route: Route;
   declare joining: boolean;
   declare error: string;
@@ -70,8 +43,6 @@ export class WirelabApp extends LitElement {
   declare notice: string;
   /** What the server asks of the join form (a class code) and where students join. */
   declare options: SessionOptionsResponse;
-  /** The workbench clients' check-in watchers, to let go of when the workbench stops. */
-  #unwatch: Array<() => void> = [];
 
   static override styles = [
     base,
@@ -176,7 +147,6 @@ export class WirelabApp extends LitElement {
 
   constructor() {
     super();
-    this.workbench = undefined;
     this.joined = undefined;
     this.route = routeFrom(new URL(location.href));
     this.joining = false;
@@ -184,7 +154,7 @@ export class WirelabApp extends LitElement {
     this.notice = "";
     this.options = { classCode: false, joinUrls: [] };
     // The header shows the server's uptime, refreshed with every stats answer.
-    new ChangeController(this, () => this.workbench?.server);
+    new ChangeController(this, () => this.joined?.workbench?.server);
     this.addEventListener(NAVIGATE, (event) => void this.#go((event as NavigateEvent).detail));
   }
 
@@ -205,8 +175,8 @@ export class WirelabApp extends LitElement {
   }
 
   override render() {
-    const wb = this.workbench;
     const joined = this.joined;
+    const wb = joined?.workbench;
     const uptime = wb?.server.latest?.uptimeMs;
     const section = sectionOf(this.route);
     const navLink = (route: Route, label: string) =>
@@ -217,12 +187,12 @@ export class WirelabApp extends LitElement {
           ? html`<nav aria-label="views">
                 <ul>
                   ${navLink({ view: "workbench" }, "Workbench")} ${navLink({ view: "labs" }, "Labs")}
-                  ${joined.keeper.user.role === "instructor" ? navLink({ view: "class" }, "Class") : ""}
+                  ${joined.user.role === "instructor" ? navLink({ view: "class" }, "Class") : ""}
                 </ul>
               </nav>
               <div class="who">
                 ${wb ? html`<span>room <b data-room>${wb.room}</b></span>` : ""}
-                <span>you are <b>${joined.keeper.user.name}</b>${joined.keeper.user.role === "instructor" ? html` <span class="role">(instructor)</span>` : ""}</span>
+                <span>you are <b>${joined.user.name}</b>${joined.user.role === "instructor" ? html` <span class="role">(instructor)</span>` : ""}</span>
                 ${wb ? html`<span title="how long the server has been running">server up ${uptime === undefined ? "…" : formatElapsed(uptime)}</span>` : ""}
                 <button @click=${this.#leave}>Leave</button>
               </div>`
@@ -234,21 +204,24 @@ export class WirelabApp extends LitElement {
 
   #joinForm() {
     const route = this.route;
+    const start = joinFormStart(new URL(location.href), storage);
     return html`${route.view === "lab"
         ? html`<p class="after-join">After joining, lab <b data-pending-lab>${route.id}</b> opens.</p>`
         : ""}
-      <wirelab-join .name=${readName()} .room=${roomFromUrl()} .instructor=${instructorFromUrl()} .classCode=${this.options.classCode} .busy=${this.joining} .error=${this.error} @join=${this.#join}></wirelab-join>`;
+      <wirelab-join .name=${start.name} .room=${start.room} .instructor=${start.instructor} .classCode=${this.options.classCode} .busy=${this.joining} .error=${this.error} @join=${this.#join}></wirelab-join>`;
   }
 
-  #view(joined: Joined) {
+  #view(joined: JoinedSession) {
     const route = this.route;
     switch (route.view) {
       case "workbench":
-        return this.workbench ? html`<wirelab-dashboard .workbench=${this.workbench}></wirelab-dashboard>` : "";
+        return joined.workbench ? html`<wirelab-dashboard .workbench=${joined.workbench}></wirelab-dashboard>` : "";
       case "labs":
-        return html`<wirelab-lab-list .catalog=${joined.catalog} .role=${joined.keeper.user.role}></wirelab-lab-list>`;
-      case "lab":
-        return html`<wirelab-lab .catalog=${joined.catalog} .env=${joined.labEnv} .labId=${route.id}></wirelab-lab>`;
+        return html`<wirelab-lab-list .catalog=${joined.catalog} .role=${joined.user.role}></wirelab-lab-list>`;
+      case "lab": {
+        const env: LabPageEnvironment = joined.labEnv;
+        return html`<wirelab-lab .catalog=${joined.catalog} .env=${env} .labId=${route.id}></wirelab-lab>`;
+      }
       case "class":
         return joined.classMonitor
           ? html`<wirelab-class .monitor=${joined.classMonitor} .controls=${joined.classControls} .catalog=${joined.catalog} .feedUrl=${joined.feedUrl} .joinUrls=${this.options.joinUrls}></wirelab-class>`
@@ -258,49 +231,27 @@ export class WirelabApp extends LitElement {
 
   async #join(event: CustomEvent<JoinDetail>): Promise<void> {
     // The key lives in this call only: not in the URL, storage or any state kept after joining.
-    const { name, room, instructorKey, classCode } = event.detail;
     this.joining = true;
     this.error = "";
     try {
-      const workbench = await Workbench.join(location.origin, name, room, {
-        clientOptions: this.#clientOptions,
-        ...(instructorKey !== undefined && { instructorKey }),
-        ...(classCode !== undefined && { classCode }),
-      });
-      saveName(name);
+      const joined = await JoinedSession.join(event.detail, { baseUrl: location.origin, joinUrls: this.options.joinUrls, storage });
       const url = new URL(location.href);
-      url.searchParams.set("room", room);
+      url.searchParams.set("room", event.detail.room);
       history.replaceState(null, "", url);
-      // One keeper for the whole session: it refreshes the token even while the labs are shown and
-      // the workbench's clients (which refresh their own) are closed.
-      const keeper = workbench.keeper;
-      keeper.on("expired", () => this.#expired(keeper));
-      keeper.start();
-      const link = new ClassLink({ baseUrl: location.origin, token: keeper.tokenSource });
-      // Learners follow the instructor's assignment; the instructor's own page stays where it is.
-      if (keeper.user.role === "learner") link.on("assigned", (assignment) => void this.#assigned(assignment));
-      this.joined = {
-        keeper,
-        room: workbench.room,
-        feedUrl: workbench.feedUrl,
-        catalog: new LabCatalog({ baseUrl: location.origin, token: keeper.tokenSource }),
-        labEnv: {
-          baseUrl: location.origin,
-          token: keeper.tokenSource,
-          role: keeper.user.role,
-          joinUrls: this.options.joinUrls,
-          learner: { name: keeper.user.name },
-          // A lab's clients are in the class's roster and timeline too, while the run lasts.
-          watchClient: (client) => link.watch(client),
-        },
-        link,
-      };
-      if (this.route.view === "workbench") this.workbench = workbench;
-      else workbench.stop(); // never started: nothing is open; the workbench view builds its own
+      joined.on("change", () => this.requestUpdate());
+      joined.on("expired", (text) => {
+        if (this.joined !== joined) return;
+        this.#leave();
+        this.error = text;
+      });
+      joined.on("assigned", (lab) => {
+        this.notice = `Your instructor assigned the lab “${lab.title}”.`;
+        void this.#go({ view: "lab", id: lab.id });
+      });
+      this.joined = joined;
       await this.#show();
-      link.start();
     } catch (error) {
-      this.error = `Could not join: ${joinErrorText(error)}`;
+      this.error = joinErrorText(error);
     } finally {
       this.joining = false;
     }
@@ -319,116 +270,25 @@ export class WirelabApp extends LitElement {
     void this.#show();
   };
 
-  /** Start or stop the workbench for the current view, then move the focus to the view. */
+  /** Run what the current view needs, then move the focus to the view. */
   async #show(): Promise<void> {
     const joined = this.joined;
     if (!joined) return;
     const route = this.route;
-    joined.link.setView(route.view, route.view === "lab" ? route.id : undefined);
-    if (route.view === "class") this.#showClass(joined);
-    else joined.classMonitor?.stop();
+    const workbench = await joined.show(route.view, route.view === "lab" ? route.id : undefined);
+    await this.updateComplete;
     if (route.view === "workbench") {
-      this.workbench ??= new Workbench({ baseUrl: location.origin, feedUrl: joined.feedUrl, session: joined.keeper, room: joined.room, clientOptions: this.#clientOptions });
-      const workbench = this.workbench;
-      if (this.#unwatch.length === 0) this.#unwatch = Object.values(workbench.monitors).map((m) => joined.link.watch(m.client));
-      await workbench.start();
-      await this.updateComplete;
-      if (this.workbench === workbench) await this.renderRoot.querySelector("wirelab-dashboard")?.focusComposer();
+      if (workbench && joined.workbench === workbench) await this.renderRoot.querySelector("wirelab-dashboard")?.focusComposer();
       return;
     }
-    // A lab brings its own clients: close the workbench's (a browser allows six connections per server).
-    this.#stopWorkbench();
-    await this.updateComplete;
     const view = this.renderRoot.querySelector<WirelabLab | WirelabLabList | WirelabClass>("wirelab-lab, wirelab-lab-list, wirelab-class");
     await view?.updateComplete;
     view?.focusHeading();
   }
 
-  /**
-   * The workbench's clients, for every learner: their backoff has the jitter the instructor set for
-   * the class (lab 08's lesson, class-wide); without jitter each waits the full ceiling.
-   */
-  readonly #clientOptions = { random: () => (this.joined?.link.jitter ?? true ? Math.random() : 0.999_999) };
-
-  #stopWorkbench(): void {
-    for (const unwatch of this.#unwatch.splice(0)) unwatch();
-    this.workbench?.stop();
-    this.workbench = undefined;
-  }
-
-  /** The instructor's class view: its model and controls are made once, refreshed while shown. */
-  #showClass(joined: Joined): void {
-    if (joined.keeper.user.role !== "instructor") return;
-    if (!joined.classMonitor) {
-      joined.classMonitor = new ClassMonitor({ baseUrl: location.origin, token: joined.keeper.tokenSource });
-      joined.classControls = new InstructorControls(new WorkbenchApi(location.origin, joined.keeper.tokenSource));
-      this.requestUpdate();
-    }
-    joined.classMonitor.start();
-    void joined.classControls?.refresh();
-  }
-
-  /** The instructor assigned a lab: open it (once per assignment; latecomers on joining). */
-  async #assigned(assignment: ClassAssignment): Promise<void> {
-    const title = await this.joined?.catalog.load(assignment.lab).then((lab) => lab.title, () => assignment.lab);
-    this.notice = `Your instructor assigned the lab “${title}”.`;
-    await this.#go({ view: "lab", id: assignment.lab });
-  }
-
   #leave(): void {
-    this.#stopWorkbench();
-    this.joined?.link.stop();
-    this.joined?.classMonitor?.stop();
-    this.joined?.keeper.stop();
+    this.joined?.leave();
     this.joined = undefined;
-  }
-
-  /**
-   * The server refused to refresh the token (the computer slept past its expiry): say so and
-   * offer the join form, rather than quietly joining again as someone new.
-   */
-  #expired(keeper: SessionKeeper): void {
-    if (this.joined?.keeper !== keeper) return;
-    this.#leave();
-    this.error = "Your session ran out (the page was away longer than its token lives). Join again: you will be a new user in the room.";
-  }
-}
-
-/**
- * The server's own words (a wrong instructor key is 403, too many of them 429), plus when to try
- * again after a rate limit.
- */
-function joinErrorText(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  if (error instanceof HttpError && error.rateLimited && error.retryAfterMs !== undefined) {
-    return `${error.message} (try again in ${Math.max(1, Math.ceil(error.retryAfterMs / 1000))} s)`;
-  }
-  return error.message;
-}
-
-/** The instructor's link (`?instructor`, printed by `wirelab serve --class`) opens the key field. */
-function instructorFromUrl(): boolean {
-  return new URL(location.href).searchParams.has("instructor");
-}
-
-function roomFromUrl(): string {
-  const room = new URL(location.href).searchParams.get("room");
-  return room && isRoomName(room) ? room : DEFAULT_ROOM;
-}
-
-function readName(): string {
-  try {
-    return localStorage.getItem(NAME_KEY) ?? "";
-  } catch {
-    return "";
-  }
-}
-
-function saveName(name: string): void {
-  try {
-    localStorage.setItem(NAME_KEY, name);
-  } catch {
-    // Storage may be disabled; the name is only a convenience.
   }
 }
 
