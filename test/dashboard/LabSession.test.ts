@@ -419,20 +419,6 @@ describe("the finished run and the answers are kept for the tab", () => {
     storage.map.set("wirelab.lab.01-quick", good);
     const changed = { ...quick, checkpoints: quick.checkpoints.slice(1) };
     expect(open(changed, { storage }).state).toBe("ready");
-    // Storage that throws (disabled) is no storage.
-    const broken: StorageLike = {
-      getItem: () => {
-        throw new Error("SecurityError");
-      },
-      setItem: () => {
-        throw new Error("QuotaExceededError");
-      },
-      removeItem: () => {
-        throw new Error("SecurityError");
-      },
-    };
-    expect(open(quick, { storage: broken }).state).toBe("ready");
-    new LabStore(broken, quick).save({ result: first.result!, answers: {}, clients: 1, quick: false, ownPools: true, phaseStarts: [] });
   });
 
   test("a new run forgets the kept one until it completes", async () => {
