@@ -14,7 +14,7 @@ import type { FeedEvent } from "../../../server/feed/types.js";
 import { FeedHttp, type FetchLike } from "../../../web/src/isomorphic/kit/index.js";
 import { TRANSPORTS, type Message, type PresenceResponse } from "../../../web/src/isomorphic/protocol/index.js";
 import { client, connected, session, startServer, stopsAfterEach, until } from "../../helpers.js";
-import { OwnRedis, deleteKeys, redisForTests, testPrefix } from "../../redis.js";
+import { RedisProcess, deleteKeys, redisForTests, testPrefix } from "../../redis.js";
 
 let redisUrl: string;
 const prefix = testPrefix();
@@ -179,7 +179,7 @@ function httpOptions(baseUrl: string, token: string) {
 
 describe("lost pub/sub messages", () => {
   test("a bus whose subscriber connection was cut tells its listeners to resync, and a follower reads what it missed", async () => {
-    const own = await OwnRedis.start();
+    const own = await RedisProcess.start();
     stops.push(() => own.destroy());
     const server = await instance(own.url);
     const writerConnection = new Redis(own.url);
@@ -211,7 +211,7 @@ describe("lost pub/sub messages", () => {
 
 describe("a Redis outage", () => {
   test("refuses sends with 503 while Redis is down, loses nothing acknowledged, and catches clients up when it is back", async () => {
-    const own = await OwnRedis.start();
+    const own = await RedisProcess.start();
     stops.push(() => own.destroy());
     const [a, b] = await Promise.all([instance(own.url), instance(own.url)]);
     const room = freshRoom();
