@@ -229,8 +229,9 @@ const defaults = (env: NodeJS.ProcessEnv): WirelabConfig => ({
   tokenTtlSeconds: 15 * 60,
   maxPayloadBytes: 64 * 1024,
   sseRetryMs: 2_000,
-  sseHeartbeatMs: 15_000,
-  wsPingIntervalMs: 25_000,
+  // One env variable for both: a soak or a demo that wants dead links noticed in seconds.
+  sseHeartbeatMs: env.WIRELAB_HEARTBEAT_MS ? Number(env.WIRELAB_HEARTBEAT_MS) : 15_000,
+  wsPingIntervalMs: env.WIRELAB_HEARTBEAT_MS ? Number(env.WIRELAB_HEARTBEAT_MS) : 25_000,
   maxBufferedBytes: 8 * 1024 * 1024,
   pauseBufferedBytes: 64 * 1024,
   // An empty value is "unset", like the other WIRELAB_ variables; a wrong one is refused below.

@@ -6,6 +6,7 @@
 import { WebSocket } from "ws";
 import { describe, expect, test } from "vitest";
 import type { Wirelab } from "../../../server/app.js";
+import { ConfigError, resolveConfig } from "../../../server/config.js";
 import { TRANSPORTS } from "../../../web/src/isomorphic/protocol/index.js";
 import { client, connected, session, startServer, startSupervisor, stopsAfterEach, until } from "../../helpers.js";
 
@@ -20,6 +21,12 @@ function wsOf(server: Wirelab, token: string, options: { autoPong?: boolean } = 
 }
 
 describe("server side", () => {
+  test("WIRELAB_HEARTBEAT_MS sets the SSE heartbeat and the WebSocket ping interval together; a wrong one is refused", () => {
+    expect(resolveConfig({}, {})).toMatchObject({ sseHeartbeatMs: 15_000, wsPingIntervalMs: 25_000 });
+    expect(resolveConfig({}, { WIRELAB_HEARTBEAT_MS: "1000" })).toMatchObject({ sseHeartbeatMs: 1_000, wsPingIntervalMs: 1_000 });
+    expect(() => resolveConfig({}, { WIRELAB_HEARTBEAT_MS: "soon" })).toThrow(ConfigError);
+  });
+
   test("a WebSocket that does not answer pings is terminated and counted; one that answers stays", async () => {
     const server = await startServer({ wsPingIntervalMs: INTERVAL_MS });
     stops.push(() => server.close());
