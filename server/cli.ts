@@ -34,6 +34,8 @@ instructor role (random and printed at start when unset); LOG_LEVEL sets the log
 WIRELAB_ALLOWED_ORIGINS and WIRELAB_ALLOWED_HOSTS (comma-separated) add browser origins and Host
 names to the server's own (docs/security.md). WIRELAB_FANOUT_FLUSH=turn holds fanned-out writes until
 the event-loop turn ends (fewer syscalls, more latency; default "message": docs/benchmarks.md).
+WIRELAB_HEARTBEAT_MS sets both the SSE heartbeat and the WebSocket ping interval (default 15,000 and
+25,000 ms): clients notice a dead link within two intervals plus a margin.
 `;
 
 /** Longest a graceful shutdown may take before the process exits anyway. */
@@ -141,11 +143,14 @@ export async function main(argv: string[]): Promise<void> {
     case "bench":
       process.exitCode = await (await import("./commands/bench.js")).benchCommand(rest);
       return;
+    case "soak":
+      process.exitCode = await (await import("./commands/soak.js")).soakCommand(rest);
+      return;
     case undefined:
     case "help":
     case "--help":
     case "-h":
-      process.stdout.write(`${USAGE}\n${LAB_USAGE}\nwirelab cluster [options]: several instances on one Redis behind a front door (wirelab cluster --help).\nwirelab bench [options]: compare the transports under load (wirelab bench --help).\n`);
+      process.stdout.write(`${USAGE}\n${LAB_USAGE}\nwirelab cluster [options]: several instances on one Redis behind a front door (wirelab cluster --help).\nwirelab bench [options]: compare the transports under load (wirelab bench --help).\nwirelab soak [options]: the chaos soak and the load hold (wirelab soak --help).\n`);
       return;
     default:
       process.stderr.write(`wirelab: unknown command "${command}"\n\n${USAGE}`);
