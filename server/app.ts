@@ -3,7 +3,7 @@
  * port. startWirelab() is what the CLI, the tests and the benchmark all run.
  */
 import { randomBytes } from "node:crypto";
-import { createServer, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -13,7 +13,7 @@ import { ERROR_CODES, INSTANCE_HEADER, type TransportName } from "../web/src/iso
 import { TokenIssuer } from "./auth.js";
 import { sessionSecret } from "./sessionSecret.js";
 import { resolveConfig, type WirelabConfig, type WirelabOptions } from "./config.js";
-import { WirelabError, refuseUpgrade } from "./errors.js";
+import { WirelabError, refuseUpgrade, sendError } from "./errors.js";
 import { Feed } from "./feed/Feed.js";
 import { RedisFeedBackend, openFeedBackend, type FeedBackendInfo } from "./feed/backends.js";
 import { ConnectionCaps } from "./limits/ConnectionCaps.js";
@@ -21,7 +21,7 @@ import { RateLimits } from "./limits/RateLimits.js";
 import { PresenceTracker } from "./presence/PresenceTracker.js";
 import { InstanceDirectory } from "./cluster/InstanceDirectory.js";
 import { adminRoutes } from "./http/admin.js";
-import { apiRoutes, authenticate, errorHandler, notFound, sessionRoutes } from "./http/api.js";
+import { apiRoutes, authenticate, errorHandler, notFound, sessionRoutes, toWirelabError } from "./http/api.js";
 import { FaultController } from "./FaultController.js";
 import type { NetworkEmulator } from "./netem/index.js";
 import { setSpan, spanOf } from "./http/locals.js";
@@ -71,6 +71,19 @@ export interface Wirelab {
    * work, close the store.
    */
   close(reason?: CloseReason): Promise<void>;
+}
+
+/**
+ * The URL of a request target, or null when it is none. Node hands on any target its parser takes;
+ * an origin-form one ("/…") is a path, so "//a/b" is the path //a/b, not the host a (which is what
+ * `new URL("//a/b", base)` would make of it — and `new URL("//", base)` throws).
+ */
+export function requestUrl(target: string | undefined): URL | null {
+  try {
+    return new URL(target?.startsWith("/") ? `http://localhost${target}` : (target ?? "/"), "http://localhost");
+  } catch {
+    return null;
+  }
 }
 
 function webRootOf(config: WirelabConfig): string | null {
@@ -208,14 +221,30 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
     stats.end(span);
     metrics.httpRequest(span.bucket, this.headersSent ? this.statusCode : null);
   }
-  const server = createServer((req, res) => {
+  /**
+   * What express gives up on before any route sees it — a target it cannot parse as a URL ("GET
+   * http://[/…") — or an error that escaped the error handler: JSON, like every other answer, not
+   * express's HTML page.
+   */
+  const serveExpress = app as unknown as (req: IncomingMessage, res: ServerResponse, done: (error?: unknown) => void) => void;
+  const unrouted = (res: ServerResponse) => (error?: unknown) =>
+    sendError(res, error ? toWirelabError(error, log) : new WirelabError(400, ERROR_CODES.badRequest, "the request target is not a URL"));
+  // Node's own answer to an HTTP/1.1 request without Host is an empty 400: admitHost gives the JSON one.
+  const server = createServer({ requireHostHeader: false }, (req, res) => {
     if (caps.refuseRequest(req, res)) return;
     const span = stats.begin(req.socket);
     setSpan(res, span);
     res.on("close", requestClosed);
     res.setHeader(INSTANCE_HEADER, instance);
     if (!admitHost(origins, log, req, res)) return;
-    if (!polls.serve(req, res) && !streams.serve(req, res)) app(req, res);
+    if (!polls.serve(req, res) && !streams.serve(req, res)) serveExpress(req, res, unrouted(res));
+  });
+  // Node answers an Expect other than 100-continue with an empty 417, and drops a CONNECT: JSON for both.
+  server.on("checkExpectation", (req, res: ServerResponse) => {
+    sendError(res, new WirelabError(417, ERROR_CODES.badRequest, `the server meets no expectation but 100-continue, got "${String(req.headers.expect).slice(0, 40)}"`));
+  });
+  server.on("connect", (_req, socket: Socket) => {
+    refuseUpgrade(socket, new WirelabError(405, ERROR_CODES.badRequest, "this server is not a proxy: CONNECT is not served"));
   });
   caps.attach(server);
   const faults: FaultController = new FaultController({
@@ -230,12 +259,16 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
     // A WebSocket is not bound by CORS: without this, any page could open one (and read it).
     const refusal = origins.refusal(req);
     if (refusal) {
-      logRefusal(log, req, refusal);
+      if (refusal.status === 403) logRefusal(log, req, refusal);
       refuseUpgrade(socket, refusal);
       return;
     }
     if (caps.refuseUpgrade(req, socket)) return;
-    const url = new URL(req.url ?? "/", "http://localhost");
+    const url = requestUrl(req.url);
+    if (!url) {
+      refuseUpgrade(socket, new WirelabError(400, ERROR_CODES.badRequest, "the request target is not a URL"));
+      return;
+    }
     for (const transport of Object.values(transports)) {
       if (transport.upgrade?.(req, socket, head, url)) return;
     }

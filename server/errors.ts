@@ -50,11 +50,17 @@ export function sendError(res: ServerResponse, error: WirelabError): void {
   res.end(body);
 }
 
+/** How long a refused connection may take to close its side once the answer is sent; then it is cut. */
+export const REFUSED_LINGER_MS = 2_000;
+
 /**
  * Answer on the raw socket with a real HTTP status and the JSON error body, then close: a
- * refused WebSocket upgrade (no 101), or a request the HTTP parser could not take.
+ * refused WebSocket upgrade (no 101), or a request the HTTP parser could not take. The socket is
+ * nobody's to read any more, so what the client still sends is drained (its FIN must be seen for
+ * the socket to close), and a client that does not close within REFUSED_LINGER_MS is cut: a
+ * refusal never holds a file descriptor.
  */
-export function refuseUpgrade(socket: Duplex, error: WirelabError): void {
+export function refuseUpgrade(socket: Duplex, error: WirelabError, headers: Readonly<Record<string, string>> = {}): void {
   if (!socket.writable) {
     socket.destroy();
     return;
@@ -65,7 +71,11 @@ export function refuseUpgrade(socket: Duplex, error: WirelabError): void {
       "Connection: close\r\n" +
       "Content-Type: application/json; charset=utf-8\r\n" +
       (error.retryAfterSeconds !== undefined ? `Retry-After: ${error.retryAfterSeconds}\r\n` : "") +
+      Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join("") +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n` +
       body,
   );
+  socket.resume();
+  const linger = setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
+  socket.once("close", () => clearTimeout(linger));
 }

@@ -146,6 +146,7 @@ export class OriginPolicy {
   /** Why a request (or an upgrade) is refused, or null: the Host first, then the Origin. */
   refusal(req: IncomingMessage): WirelabError | null {
     const { host, origin } = req.headers;
+    if (lacksHost(req)) return new WirelabError(400, ERROR_CODES.badRequest, "an HTTP/1.1 request must send a Host header");
     if (!this.hostAllowed(host)) {
       return new WirelabError(
         403,
@@ -174,11 +175,19 @@ export function logRefusal(log: Logger, req: IncomingMessage & { originalUrl?: s
   );
 }
 
-/** Every request: a foreign Host gets 403 before anything else (the dashboard and /healthz too); false when refused. */
+/**
+ * An HTTP/1.1 request without Host, which a server must refuse with 400 (RFC 9112 §3.2). The
+ * server answers it here, with the JSON body, rather than with Node's empty one (requireHostHeader).
+ */
+function lacksHost(req: IncomingMessage): boolean {
+  return req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1;
+}
+
+/** Every request: a foreign Host gets 403 before anything else (the dashboard and /healthz too), a missing one 400; false when refused. */
 export function admitHost(policy: OriginPolicy, log: Logger, req: IncomingMessage, res: ServerResponse): boolean {
-  if (policy.hostAllowed(req.headers.host)) return true;
+  if (policy.hostAllowed(req.headers.host) && !lacksHost(req)) return true;
   const error = policy.refusal(req)!;
-  logRefusal(log, req, error);
+  if (error.status === 403) logRefusal(log, req, error);
   sendError(res, error);
   return false;
 }

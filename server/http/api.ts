@@ -21,7 +21,7 @@ import { clientAddress } from "../limits/ConnectionCaps.js";
 import type { RateLimits } from "../limits/RateLimits.js";
 import type { WirelabMetrics } from "../metrics/WirelabMetrics.js";
 import { classify, declaredTransport, setUser, userOf } from "./locals.js";
-import { parseRoom } from "./params.js";
+import { BAD_ROOM_MESSAGE, parseRoom } from "./params.js";
 import type { Logger } from "pino";
 
 /** Is this Content-Type JSON (any parameters, any case)? */
@@ -130,9 +130,18 @@ export function apiRoutes(router: Router, deps: { feed: Feed; stats: TrafficStat
 
 /** Unknown routes and every thrown error end here, as JSON. */
 export function errorHandler(logger: Logger) {
-  return (error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    sendError(res, toWirelabError(error, logger));
+  return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    sendError(res, error instanceof URIError && (error as { status?: number }).status === 400 ? undecodablePath(req) : toWirelabError(error, logger));
   };
+}
+
+/**
+ * Express could not decode a path parameter (not valid percent-encoding): that names no room — what
+ * the poll, stream and WebSocket routes answer for the same segment — and nothing else either.
+ */
+function undecodablePath(req: Request): WirelabError {
+  if (/^\/v1\/rooms\//i.test(req.originalUrl)) return badRequest(ERROR_CODES.badRoom, BAD_ROOM_MESSAGE);
+  return badRequest(ERROR_CODES.badRequest, "a path segment is not valid percent-encoding");
 }
 
 export function notFound(req: Request): never {
@@ -146,6 +155,8 @@ export function toWirelabError(error: unknown, logger: Logger): WirelabError {
   if (e?.type === "entity.too.large") {
     return new WirelabError(413, ERROR_CODES.payloadTooLarge, "the body is larger than the server accepts");
   }
+  // A charset or content encoding the body parser does not read.
+  if (e?.status === 415) return new WirelabError(415, ERROR_CODES.unsupportedMediaType, e.message ?? "unsupported media type");
   if (typeof e?.status === "number" && e.status >= 400 && e.status < 500) {
     return new WirelabError(e.status, ERROR_CODES.invalidBody, e.message ?? "bad request");
   }

@@ -23,9 +23,11 @@ function integer(name: string, value: QueryValue, min: number, max: number): num
   return number;
 }
 
+export const BAD_ROOM_MESSAGE = "room must be 1-32 characters of a-z, 0-9 and '-'";
+
 export function parseRoom(value: unknown): string {
   if (typeof value !== "string" || !isRoomName(value)) {
-    throw badRequest(ERROR_CODES.badRoom, "room must be 1-32 characters of a-z, 0-9 and '-'");
+    throw badRequest(ERROR_CODES.badRoom, BAD_ROOM_MESSAGE);
   }
   return value;
 }
