@@ -17,19 +17,28 @@ describe("watchSilence", () => {
     expect(dead).toEqual([1_500]);
   });
 
-  test("seen() starts the silence again; stop() ends the watch", async () => {
+  test("seen() starts the silence again: it is measured from the last thing seen", async () => {
     let now = 0;
     const dead: number[] = [];
     const watch = watchSilence(() => now, () => 1_000, (silentMs) => dead.push(silentMs));
-    for (const t of [800, 1_600, 2_400]) {
-      now = t;
-      watch.seen();
-      await new Promise((r) => setTimeout(r, 80));
-    }
+    now = 800;
+    watch.seen();
+    // 1,400 ms since the start but only 600 since seen(): several checks (every 250 ms) pass quietly.
+    now = 1_400;
+    await new Promise((r) => setTimeout(r, 600));
     expect(dead).toEqual([]);
+    now = 2_000;
+    await until(() => dead.length > 0, "the silence after seen() to be noticed");
+    expect(dead).toEqual([1_200]);
+  });
+
+  test("stop() ends the watch", async () => {
+    let now = 0;
+    const dead: number[] = [];
+    const watch = watchSilence(() => now, () => 1_000, (silentMs) => dead.push(silentMs));
     watch.stop();
     now = 10_000;
-    await new Promise((r) => setTimeout(r, 150));
+    await new Promise((r) => setTimeout(r, 350));
     expect(dead).toEqual([]);
   });
 
