@@ -244,7 +244,7 @@ export async function startWirelab(options: WirelabOptions = {}, logger?: Logger
     sendError(res, new WirelabError(417, ERROR_CODES.badRequest, `the server meets no expectation but 100-continue, got "${String(req.headers.expect).slice(0, 40)}"`));
   });
   server.on("connect", (_req, socket: Socket) => {
-    refuseUpgrade(socket, new WirelabError(405, ERROR_CODES.badRequest, "this server is not a proxy: CONNECT is not served"));
+    refuseUpgrade(socket, new WirelabError(405, ERROR_CODES.badRequest, "this server is not a proxy: CONNECT is not served"), { Allow: "GET, HEAD, POST, PUT, DELETE, OPTIONS" });
   });
   caps.attach(server);
   const faults: FaultController = new FaultController({

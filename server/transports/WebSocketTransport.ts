@@ -70,6 +70,21 @@ export class WebSocketTransport implements Transport {
       clientTracking: false,
       perMessageDeflate: false,
       maxPayload: ctx.config.maxPayloadBytes,
+      // The protocol is no named subprotocol: agree to none a client offers (ws would echo the first, RFC 6455 §4.2.2).
+      handleProtocols: () => false,
+    });
+    // ws checks the handshake itself (method, Upgrade, Sec-WebSocket-Key and -Version, subprotocols)
+    // and would refuse a bad one with a text/html body: the JSON error instead, with ws's status.
+    this.#wss.on("wsClientError", (error: Error, socket: Duplex, req: IncomingMessage) => {
+      // ws checks the method first: any other refusal is of a GET.
+      const method = req.method !== "GET";
+      refuseUpgrade(
+        socket,
+        new WirelabError(method ? 405 : 400, ERROR_CODES.badRequest, `not a WebSocket handshake this server accepts: ${error.message}`),
+        // RFC 9110 §15.5.6: a 405 names the methods it would take. RFC 6455 §4.4: a version the
+        // server does not speak is answered with the ones it does.
+        method ? { Allow: "GET" } : /Version/.test(error.message) ? { "Sec-WebSocket-Version": "13, 8" } : {},
+      );
     });
     // A peer that has not answered the previous ping by the next one is gone (half-open TCP).
     this.#pingTimer = setInterval(() => this.#heartbeat(), ctx.config.wsPingIntervalMs).unref();
@@ -153,9 +168,22 @@ export class WebSocketTransport implements Transport {
       if (awaitingAck.delete(id)) sendFrame({ type: "ack", id, seq, ts });
     };
 
+    /**
+     * Frames that came before the hello. On Redis the hello waits for the room's subscription (a
+     * round trip); a command answered before it would break "the hello is the first frame", and a
+     * send stored before it would fall before the stream's start and never be delivered to its
+     * sender. So they wait (the socket paused meanwhile, so they stay few), then run in order.
+     */
+    let beforeHello: Array<[RawData, boolean]> | null = [];
+
     const follower = feed.follow(room, cursor.since, {
-      start: (next, epoch) =>
-        sendFrame({ type: "hello", protocol: PROTOCOL_VERSION, next, ...(epoch && { epoch }), instance: this.ctx.instance, heartbeatMs: this.ctx.config.wsPingIntervalMs }),
+      start: (next, epoch) => {
+        sendFrame({ type: "hello", protocol: PROTOCOL_VERSION, next, ...(epoch && { epoch }), instance: this.ctx.instance, heartbeatMs: this.ctx.config.wsPingIntervalMs });
+        const waiting = beforeHello ?? [];
+        beforeHello = null;
+        if (waiting.length > 0) ws.resume();
+        for (const [data, isBinary] of waiting) act(data, isBinary);
+      },
       reset: (oldest) => sendFrame({ type: "reset", oldest }),
       deliver: (event) => {
         const { message } = event;
@@ -191,6 +219,15 @@ export class WebSocketTransport implements Transport {
       );
     };
     ws.on("message", (data: RawData, isBinary: boolean) => {
+      if (beforeHello) {
+        if (beforeHello.length === 0) ws.pause();
+        beforeHello.push([data, isBinary]);
+        return;
+      }
+      act(data, isBinary);
+    });
+    /** One frame from the client: a command, or the error frame that says why it is none. */
+    const act = (data: RawData, isBinary: boolean): void => {
       // Once closing (a 1008 for a flood, a shutdown), frames still in the buffer are not acted on.
       if (ws.readyState !== WebSocket.OPEN) return;
       if (isBinary) {
@@ -244,7 +281,7 @@ export class WebSocketTransport implements Transport {
           sendFrame({ type: "error", code: ERROR_CODES.internal, message: "the message was not stored", id: input.id });
         },
       );
-    });
+    };
     // ws closes the connection itself on protocol errors (1009, 1007, 1002); log and carry on.
     ws.on("error", (error) => logger.debug({ err: error, transport: this.name }, "WebSocket protocol error"));
     const leave = this.ctx.presence.join(room, user, this.name);

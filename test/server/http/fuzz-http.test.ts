@@ -345,6 +345,8 @@ describe("found by fuzzing (regressions)", () => {
     const answer = await ask(request);
     expect(answer.status, show(request, answer)).toBe(405);
     expect(expectDocumentedError(answer, show(request, answer))).toBe("bad_request");
+    // RFC 9110 §15.5.6: a 405 names the methods the server takes.
+    expect(answer.headers.allow, show(request, answer)).toMatch(/GET/);
     await expectStillServing();
   });
 
