@@ -38,7 +38,13 @@ export class LabLibrary {
   async load(id: string): Promise<LabDefinition> {
     const file = (await this.files()).find((name) => labIdOf(name) === id);
     if (!file) throw new LabNotFound(id);
-    const text = await readFile(join(this.dir, file), "utf8");
+    let text: string;
+    try {
+      text = await readFile(join(this.dir, file), "utf8");
+    } catch (error) {
+      // Listed but unreadable (a directory, a dangling link, no permission): a broken lab (422), not a server fault.
+      throw new LabFormatError(`labs/${file}`, [{ field: "", message: `cannot be read as a file (${(error as NodeJS.ErrnoException).code ?? "unknown error"})` }]);
+    }
     return parseLab(`labs/${file}`, text);
   }
 }

@@ -180,6 +180,11 @@ export function parseLab(file: string, text: string): LabDefinition {
       return;
     }
     const { name, ...rest } = value as Record<string, unknown>;
+    // A name that is not text was dropped silently, and a checkpoint naming that phase then found none.
+    if (name !== undefined && typeof name !== "string") {
+      problems.push({ field: `${field}.name`, message: "must be text: the name checkpoints and explanations refer to the phase by" });
+      return;
+    }
     const kinds = Object.keys(rest);
     const unknown = kinds.filter((k) => !(PHASE_KINDS as readonly string[]).includes(k));
     if (unknown.length > 0 || kinds.length !== 1) {
