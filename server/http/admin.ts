@@ -4,7 +4,7 @@
  */
 import type { Router } from "express";
 import { z } from "zod";
-import { ERROR_CODES, TRANSPORTS, describeIssues } from "../../web/src/isomorphic/protocol/index.js";
+import { ERROR_CODES, FAULT_LIMITS, TRANSPORTS, describeIssues } from "../../web/src/isomorphic/protocol/index.js";
 import { WirelabError, badRequest } from "../errors.js";
 import type { FaultController } from "../FaultController.js";
 import type { InstanceDirectory } from "../cluster/InstanceDirectory.js";
@@ -15,9 +15,9 @@ const transportSchema = z.enum(TRANSPORTS, { error: `must be one of ${TRANSPORTS
 
 const schemas = {
   drop: z.strictObject({ transport: z.union([transportSchema, z.literal("all")], { error: `must be "all" or one of ${TRANSPORTS.join(", ")}` }) }),
-  refuse: z.strictObject({ seconds: z.number().positive("must be > 0").max(300, "must be at most 300") }),
-  stall: z.strictObject({ ms: z.int("must be an integer").min(1, "must be >= 1").max(30_000, "must be at most 30000") }),
-  restart: z.strictObject({ downtimeMs: z.int("must be an integer").min(0).max(60_000, "must be at most 60000").optional() }),
+  refuse: z.strictObject({ seconds: z.number().positive("must be > 0").max(FAULT_LIMITS.refuseMaxMs / 1000, `must be at most ${FAULT_LIMITS.refuseMaxMs / 1000}`) }),
+  stall: z.strictObject({ ms: z.int("must be an integer").min(1, "must be >= 1").max(FAULT_LIMITS.stallMaxMs, `must be at most ${FAULT_LIMITS.stallMaxMs}`) }),
+  restart: z.strictObject({ downtimeMs: z.int("must be an integer").min(0).max(FAULT_LIMITS.restartDowntimeMaxMs, `must be at most ${FAULT_LIMITS.restartDowntimeMaxMs}`).optional() }),
   network: z.strictObject({ transport: transportSchema.optional(), conditions: z.unknown() }),
   networkClear: z.strictObject({ transport: transportSchema.optional() }),
   networkDrop: z.strictObject({

@@ -53,6 +53,12 @@ describe("broken lab files get errors that name the file, the field and the fix"
     ["bad answer", "01-x.md", minimal(`${VALID}checkpoints:\n  - question: Q\n    answer: { biggest: requests }`), /checkpoints\[0\]\.answer: must be one of \{ most: METRIC \}/],
     ["bad metric", "01-x.md", minimal(`${VALID}checkpoints:\n  - question: Q\n    answer: { most: speed }`), /checkpoints\[0\]\.answer/],
     ["unknown phase in an answer", "01-x.md", minimal(`${VALID}checkpoints:\n  - question: Q\n    answer: { most: requests, phase: nowhere }`), /checkpoints\[0\]\.answer\.phase: no phase is named "nowhere"/],
+    // The admin API's own limits, held to when the file is read rather than as a 400 halfway through a run.
+    ["a refusal longer than the server takes", "01-x.md", minimal(`title: T\nsummary: S\nscenario:\n  phases:\n    - refuse: 6m`), /scenario\.phases\[0\]\.refuse: must be at most 300s/],
+    ["a refusal of no time", "01-x.md", minimal(`title: T\nsummary: S\nscenario:\n  phases:\n    - refuse: 0s`), /scenario\.phases\[0\]\.refuse: must be at least 1ms/],
+    ["a stall longer than the server takes", "01-x.md", minimal(`title: T\nsummary: S\nscenario:\n  phases:\n    - stall: 31s`), /scenario\.phases\[0\]\.stall: must be at most 30s/],
+    ["a restart down for longer than the server takes", "01-x.md", minimal(`title: T\nsummary: S\nscenario:\n  phases:\n    - restart: { downtime: 2m }`), /scenario\.phases\[0\]\.restart\.downtime: must be at most 60s/],
+    ["a long-poll wait longer than the server holds one", "01-x.md", minimal(`title: T\nsummary: S\nscenario:\n  longPollWait: 45s\n  phases:\n    - idle: 1s`), /scenario\.longPollWait: must be at most 30s/],
     ["per-phase latency", "01-x.md", minimal(`title: T\nsummary: S\nscenario:\n  phases:\n    - name: p\n      idle: 1s\ncheckpoints:\n  - question: Q\n    answer: { most: latency.p50, phase: p }`), /a per-phase answer can read requests, delivered, reconnects/],
   ])("%s", (_name, file, text, message) => {
     let error: unknown;

@@ -5,7 +5,7 @@
  */
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { TRANSPORTS, type TransportName } from "../protocol/index.js";
+import { FAULT_LIMITS, LIMITS, TRANSPORTS, type TransportName } from "../protocol/index.js";
 import { DURATION_HINT, parseDuration } from "./duration.js";
 import { PHASE_METRICS } from "../protocol/labResult.js";
 import { METRICS } from "./metrics.js";
@@ -26,6 +26,9 @@ export class LabFormatError extends Error {
 const transport = z.enum(TRANSPORTS, { error: `must be one of ${TRANSPORTS.join(", ")}` });
 const duration = z.custom<string | number>((v) => parseDuration(v) !== null, { error: `must be ${DURATION_HINT}` });
 const ms = (v: string | number) => parseDuration(v)!;
+/** A duration within what the server takes for it (`why`), in the words a lab is written in. */
+const durationWithin = (min: number, max: number, why: string) =>
+  duration.transform(ms).pipe(z.number().min(min, `must be at least ${min}ms`).max(max, `must be at most ${max / 1000}s (${why})`));
 const metric = z.enum(METRICS, { error: `must be one of ${METRICS.join(", ")}` });
 
 const phaseSchemas = {
@@ -40,14 +43,14 @@ const phaseSchemas = {
     error: "must be a number of messages (1–10,000) or { count, via }",
   }),
   drop: z.union([transport, z.literal("all")], { error: `must be "all" or one of ${TRANSPORTS.join(", ")}` }),
-  restart: z.union([z.literal(true), z.strictObject({ downtime: duration.transform(ms).optional() })], {
+  restart: z.union([z.literal(true), z.strictObject({ downtime: durationWithin(0, FAULT_LIMITS.restartDowntimeMaxMs, "the longest restart the server does").optional() })], {
     error: 'must be true or { downtime: "1s" }',
   }),
   kill: z.literal("busiest", { error: 'must be "busiest": the instance serving the most of the lab\'s clients' }),
   network: z.union([z.string(), z.looseObject({ transport: transport.optional() })], { error: "must be a preset name or conditions" }),
   blackhole: z.strictObject({ for: duration.transform(ms), transport: transport.optional() }),
-  refuse: duration.transform(ms),
-  stall: duration.transform(ms),
+  refuse: durationWithin(1, FAULT_LIMITS.refuseMaxMs, "the longest the server refuses connections"),
+  stall: durationWithin(1, FAULT_LIMITS.stallMaxMs, "the longest the server stalls"),
   jitter: z.boolean({ error: "must be true or false" }),
 } satisfies Record<PhaseKind, z.ZodType>;
 
@@ -111,7 +114,7 @@ const frontMatterSchema = z.strictObject({
     clients: z.int("must be a whole number").min(1, "must be at least 1").max(1000, "must be at most 1000").default(2),
     messageBytes: z.int("must be a whole number").min(1).max(2000, "must be at most 2000 (the text limit)").default(100),
     pollInterval: duration.transform(ms).default(2_000),
-    longPollWait: duration.transform(ms).default(25_000),
+    longPollWait: durationWithin(0, LIMITS.waitMaxMs, "the longest the server holds a long poll").default(25_000),
     requestTimeout: duration.transform(ms).default(10_000),
     backoff: z
       .strictObject({ base: duration.transform(ms).default(500), cap: duration.transform(ms).default(30_000), jitter: z.boolean().default(true) })

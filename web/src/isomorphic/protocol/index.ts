@@ -40,6 +40,16 @@ export const LIMITS = {
   waitMaxMs: 30_000,
 } as const;
 
+/**
+ * What the admin API's fault routes accept (server/http/admin.ts). The lab format holds its phases
+ * to the same bounds, so a lab that asks for more is refused when it is read, not halfway through a run.
+ */
+export const FAULT_LIMITS = {
+  refuseMaxMs: 300_000,
+  stallMaxMs: 30_000,
+  restartDowntimeMaxMs: 60_000,
+} as const;
+
 export const DEFAULT_ROOM = "lobby";
 
 export function isRoomName(value: string): boolean {
