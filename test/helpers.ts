@@ -63,10 +63,10 @@ export function client(
   return Object.assign(c, { received });
 }
 
-/** Wait until `condition` holds, checking every few ms; fails with `what` after `timeoutMs`. */
-export async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+/** Wait until `condition` (which may be async) holds, checking every few ms; fails with `what` after `timeoutMs`. */
+export async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -89,4 +89,9 @@ export function stopsAfterEach(): Array<() => unknown> {
     for (const stop of stops.splice(0).reverse()) await stop();
   });
   return stops;
+}
+
+/** The TCP connections a server holds now: a refusal or a closed stream must let go of its socket. */
+export function openConnections(wirelab: Pick<Wirelab, "server">): Promise<number> {
+  return new Promise((resolve, reject) => wirelab.server.getConnections((error, count) => (error ? reject(error) : resolve(count))));
 }

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Wirelab } from "../../../server/app.js";
 import { PollResponseSchema, SendRequestSchema, SessionRequestSchema, type Message } from "../../../web/src/isomorphic/protocol/index.js";
 import { AssignmentRequestSchema, CheckinRequestSchema, SettingsRequestSchema, SubmissionRequestSchema } from "../../../web/src/isomorphic/protocol/class.js";
-import { session, startServer } from "../../helpers.js";
+import { session, startServer, openConnections, until } from "../../helpers.js";
 import { FUZZ_ROOMS, VALID_BODIES, almost, anyRequest, numberText, roomSegment } from "./httpInputs.js";
 import { describe as show, encodeRequest, expectDocumentedError, rawHttp, type RawAnswer, type RequestSpec } from "./rawHttp.js";
 
@@ -367,7 +367,7 @@ describe("found by fuzzing (regressions)", () => {
 });
 
 describe("found by fuzzing: refused upgrades let go of their socket (regressions)", () => {
-  const connections = () => new Promise<number>((resolve, reject) => server.server.getConnections((error, n) => (error ? reject(error) : resolve(n))));
+  const connections = () => openConnections(server);
 
   test("a refused upgrade that carries more bytes than its head does not keep the socket open once the client closed", async () => {
     // Was: the upgraded socket is nobody's to read after the refusal, so the client's FIN behind
@@ -400,11 +400,3 @@ describe("found by fuzzing: refused upgrades let go of their socket (regressions
   });
 });
 
-/** Poll an async condition until it holds. */
-async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

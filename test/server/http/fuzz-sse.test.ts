@@ -16,7 +16,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Wirelab } from "../../../server/app.js";
 import { PROTOCOL_VERSION, PollResponseSchema, SessionResponseSchema } from "../../../web/src/isomorphic/protocol/index.js";
-import { startServer } from "../../helpers.js";
+import { startServer, openConnections, until } from "../../helpers.js";
 import { numberText } from "./httpInputs.js";
 import { describe as show, encodeRequest, expectDocumentedError, rawHttp, type RawAnswer } from "./rawHttp.js";
 
@@ -35,7 +35,7 @@ let epoch: string;
 /** TCP connections the server held before any stream was opened. */
 let connectionsBefore: number;
 
-const connections = () => new Promise<number>((resolve, reject) => server.server.getConnections((error, n) => (error ? reject(error) : resolve(n))));
+const connections = () => openConnections(server);
 
 /** Store one message with a request of its own (Connection: close: no keep-alive socket stays behind). */
 async function post(room: string, id: string, text: string): Promise<number> {
@@ -326,11 +326,3 @@ async function openStream(room: string, since: number | undefined, lastEventId: 
   };
 }
 
-/** Poll an async condition until it holds (a deadline, not a timing assertion). */
-async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

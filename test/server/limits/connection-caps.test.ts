@@ -9,7 +9,7 @@ import { afterEach, describe, expect, test } from "vitest";
 import type { Wirelab } from "../../../server/app.js";
 import { openFilesLimit } from "../../../server/limits/ConnectionCaps.js";
 import { resolveConfig } from "../../../server/config.js";
-import { startServer, until } from "../../helpers.js";
+import { startServer, until, openConnections } from "../../helpers.js";
 
 const sockets: Socket[] = [];
 let server: Wirelab | undefined;
@@ -65,10 +65,6 @@ function raw(wirelab: Wirelab, path: string, options: { localAddress?: string; e
       resolve({ status: Number(statusLine.split(" ")[1] ?? 0), headers, body: rest.join("\r\n\r\n"), bytes: text.length });
     });
   });
-}
-
-function openConnections(wirelab: Wirelab): Promise<number> {
-  return new Promise((resolve, reject) => wirelab.server.getConnections((error, count) => (error ? reject(error) : resolve(count))));
 }
 
 /** Wait until the server has accepted `count` connections. */

@@ -11,7 +11,7 @@
 import { WebSocket } from "ws";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Wirelab } from "../../../server/app.js";
-import { session, startServer } from "../../helpers.js";
+import { session, startServer, openConnections, until } from "../../helpers.js";
 import { describe as showHttp, expectDocumentedError, rawHttp } from "../http/rawHttp.js";
 import { OP, RSV1, RSV2, RSV3, RawWebSocket, closeFrame, closePayload, frame, show, textFrame, type FrameSpec } from "./ws-raw.js";
 
@@ -118,15 +118,8 @@ function afterwardsTheServerStillServes(): void {
   });
 }
 
-const connections = () => new Promise<number>((resolve, reject) => server.server.getConnections((error, n) => (error ? reject(error) : resolve(n))));
+const connections = () => openConnections(server);
 
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 describe("1.x framing: text and binary messages of every length encoding", () => {
   // 0–125 fit the 7-bit length, 126–65535 the 16-bit one, 65536 the 64-bit one (and is exactly maxPayload).

@@ -20,7 +20,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Wirelab } from "../../../server/app.js";
 import { ClientFrameSchema, PollResponseSchema } from "../../../web/src/isomorphic/protocol/index.js";
-import { session, startServer } from "../../helpers.js";
+import { session, startServer, openConnections, until } from "../../helpers.js";
 import { almost, wrongValue } from "../http/httpInputs.js";
 import { describe as showHttp, expectDocumentedError, rawHttp, type RawAnswer } from "../http/rawHttp.js";
 import { OP, RawWebSocket, closeFrame, closePayload, frame, show, textFrame, type FrameSpec, type ServerFrame } from "./ws-raw.js";
@@ -40,15 +40,8 @@ let connectionsBefore: number;
 /** Messages stored before any fuzzing: they must come out of it intact, in order. */
 const accepted: Array<{ seq: number; id: string; text: string }> = [];
 
-const connections = () => new Promise<number>((resolve, reject) => server.server.getConnections((error, n) => (error ? reject(error) : resolve(n))));
+const connections = () => openConnections(server);
 
-async function eventually(condition: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /** One HTTP exchange on a socket of its own that closes (no keep-alive socket stays behind). */
 const http = (request: string) => rawHttp(port, request, { halfClose: false });
@@ -76,7 +69,7 @@ beforeAll(async () => {
   }
   // session()'s fetch leaves a keep-alive socket: let it go, so the count below is exact.
   server.server.closeIdleConnections();
-  await eventually(async () => (await connections()) === 0, "the setup's sockets to close");
+  await until(async () => (await connections()) === 0, "the setup's sockets to close");
   connectionsBefore = await connections();
   console.log(`ws-fuzz: seed ${SEED}`);
 });
@@ -566,7 +559,7 @@ describe("after the fuzzing", () => {
     ws.send(closeFrame(1000));
     expect((await ws.ending()).close).toEqual({ code: 1000, reason: "" });
     // Every socket of this file is closed by the client by now: the server must let go of each.
-    await eventually(async () => (await connections()) === connectionsBefore, `the connection count to return to ${connectionsBefore}`);
-    await eventually(async () => server.connections.heldBy(userId) === 0, "the registry to hold none of this user's connections");
+    await until(async () => (await connections()) === connectionsBefore, `the connection count to return to ${connectionsBefore}`);
+    await until(async () => server.connections.heldBy(userId) === 0, "the registry to hold none of this user's connections");
   });
 });
